@@ -41,8 +41,9 @@ struct dl_real_dax {
 
 /*
  * Enumerate namespaces and dax devices.  *out arrays are malloc'ed (free
- * them with free()); counts may be 0.  Returns 0 or -errno (a failure to
- * create the library context, not the absence of devices).
+ * them with free()); counts may be 0.  Returns 0 or -errno (out of
+ * memory).  A machine whose kernel has no nvdimm or dax support - where
+ * the library context cannot even be created - has no devices: 0 entries.
  */
 int dl_real_ns_list(struct dl_real_ns **out, size_t *count, struct dl_err *err);
 int dl_real_dax_list(struct dl_real_dax **out, size_t *count,
