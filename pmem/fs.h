@@ -185,6 +185,9 @@ struct dl_check_report {
 int dl_fs_check(struct dl_ns *ns, struct dl_check_report *rep,
 		struct dl_err *err);
 
+/* Test self-check: DRAM state equals media (-EUCLEAN and why if not). */
+int dl_fs_verify_media(const struct dl_fs *fs, struct dl_err *err);
+
 /* ---- parsers, exposed for the fuzz target -------------------------------------- */
 
 int dl_superblock_check(const void *buf, size_t len, uint64_t ns_size,

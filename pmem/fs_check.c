@@ -1,0 +1,310 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * fs_check.c - check-namespace: verify the filesystem's invariants from
+ * what is on media, without trusting the loader.
+ *
+ *   - the superblock is valid; the journal is clean, replayable or torn
+ *     (a torn, uncommitted transaction is normal after a crash)
+ *   - every inode record is valid; names are unique
+ *   - every block is claimed by exactly one owner: metadata, one file's
+ *     data, one file's extent-map chain, or the detached table
+ *   - a block is marked in use in the bitmap iff it is claimed
+ *   - no written block lies wholly beyond its file's size
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs_private.h"
+
+struct checker {
+	struct dl_fs fs;		/* only base, sb, max_extents, ns */
+	struct dl_check_report *rep;
+	uint8_t *claimed;		/* one bit per block */
+};
+
+static void problem(struct checker *c, const char *kind, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void problem(struct checker *c, const char *kind, const char *fmt, ...)
+{
+	struct dl_check_report *rep = c->rep;
+	struct dl_check_problem *p;
+	va_list ap;
+
+	if (rep->nproblems++ >= DL_CHECK_MAX_PROBLEMS)
+		return;
+	p = &rep->problems[rep->nproblems - 1];
+	snprintf(p->kind, sizeof(p->kind), "%s", kind);
+	va_start(ap, fmt);
+	vsnprintf(p->detail, sizeof(p->detail), fmt, ap);
+	va_end(ap);
+}
+
+static bool bit(const uint8_t *bm, uint64_t b)
+{
+	return bm[b >> 3] & (1u << (b & 7));
+}
+
+/* Claim [start, start+n) for owner; report blocks claimed twice. */
+static void claim(struct checker *c, uint64_t start, uint64_t n,
+		  const char *owner)
+{
+	uint64_t dup_first = 0, dups = 0;
+
+	for (uint64_t b = start; b < start + n; b++) {
+		if (bit(c->claimed, b)) {
+			if (!dups++)
+				dup_first = b;
+			continue;
+		}
+		c->claimed[b >> 3] |= (uint8_t)(1u << (b & 7));
+	}
+	if (dups)
+		problem(c, "block-double-use",
+			"%llu block(s) from %llu claimed by %s are already "
+			"in use elsewhere", (unsigned long long)dups,
+			(unsigned long long)dup_first, owner);
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	const struct dl_inode *const *x = a, *const *y = b;
+
+	return strcmp((*x)->name, (*y)->name);
+}
+
+static void check_inode(struct checker *c, dl_ino_t ino,
+			const struct dl_inode_rec *rec, struct dl_inode **keep)
+{
+	struct dl_inode *in = calloc(1, sizeof(*in));
+	struct dl_err err;
+	char owner[300];
+
+	*keep = NULL;
+	if (!in) {
+		problem(c, "no-memory", "out of memory checking inode %u", ino);
+		return;
+	}
+	if (dl_inode_decode(&c->fs, ino, rec, in, &err)) {
+		problem(c, "inode-invalid", "%s", err.msg);
+		goto drop;
+	}
+	if (!(in->flags & DL_INODE_F_USED))
+		goto drop;
+	snprintf(owner, sizeof(owner), "file '%s' (inode %u)", in->name, ino);
+	for (size_t i = 0; i < in->nchain; i++)
+		claim(c, in->chain[i], 1, owner);
+	for (size_t i = 0; i < in->map.n; i++) {
+		const struct dl_extent_rec *e = &in->map.ext[i];
+
+		claim(c, e->phys_block, e->nblocks, owner);
+		if (!(e->flags & DL_EXTENT_F_UNWRITTEN) &&
+		    e->file_block >= dl_blocks_of(in->size))
+			problem(c, "written-beyond-eof",
+				"%s has written blocks from file block %llu, "
+				"beyond its size %llu", owner,
+				(unsigned long long)e->file_block,
+				(unsigned long long)in->size);
+	}
+	c->rep->files++;
+	c->rep->extents += in->map.n;
+	c->rep->blocks_file += dl_extmap_total(&in->map);
+	c->rep->blocks_extent_maps += in->nchain;
+	*keep = in;
+	return;
+drop:
+	free(in->name);
+	free(in->chain);
+	dl_extmap_free(&in->map);
+	free(in);
+}
+
+static void check_inodes(struct checker *c)
+{
+	const struct dl_superblock *sb = &c->fs.sb;
+	const uint8_t *table = dl_fs_block(&c->fs, sb->inodes.start);
+	struct dl_inode **files = calloc(sb->ninodes + 1, sizeof(*files));
+	size_t n = 0;
+
+	if (!files) {
+		problem(c, "no-memory", "out of memory");
+		return;
+	}
+	for (dl_ino_t ino = 1; ino <= sb->ninodes; ino++) {
+		check_inode(c, ino, (const void *)(table + (uint64_t)(ino - 1) *
+						   DL_INODE_SIZE), &files[n]);
+		n += files[n] != NULL;
+	}
+	qsort(files, n, sizeof(*files), name_cmp);
+	for (size_t i = 1; i < n; i++)
+		if (!strcmp(files[i]->name, files[i - 1]->name))
+			problem(c, "name-duplicate",
+				"two files are named '%s'", files[i]->name);
+	for (size_t i = 0; i < n; i++) {
+		free(files[i]->name);
+		free(files[i]->chain);
+		dl_extmap_free(&files[i]->map);
+		free(files[i]);
+	}
+	free(files);
+}
+
+static void check_detached(struct checker *c)
+{
+	const struct dl_superblock *sb = &c->fs.sb;
+	const struct dl_detached_rec *t = dl_fs_block(&c->fs, sb->detached.start);
+
+	for (uint64_t i = 0; i < sb->ndetached; i++) {
+		if (!t[i].phys_block)
+			continue;
+		if (t[i].nblocks == 0 || t[i].tag == 0 ||
+		    t[i].phys_block < sb->data_start ||
+		    t[i].phys_block > sb->nblocks - t[i].nblocks) {
+			problem(c, "detached-invalid",
+				"detached-table entry %llu is out of range",
+				(unsigned long long)i);
+			continue;
+		}
+		claim(c, t[i].phys_block, t[i].nblocks, "the detached table");
+		c->rep->blocks_detached += t[i].nblocks;
+	}
+}
+
+static void check_bitmap(struct checker *c)
+{
+	const struct dl_superblock *sb = &c->fs.sb;
+	const uint8_t *bm = dl_fs_block(&c->fs, sb->bitmap.start);
+	uint64_t leaked = 0, lost = 0, first_leak = 0, first_lost = 0;
+
+	for (uint64_t b = 0; b < sb->nblocks; b++) {
+		bool used = bit(bm, b), owned = bit(c->claimed, b);
+
+		if (!used)
+			c->rep->blocks_free++;
+		if (used && !owned && !leaked++)
+			first_leak = b;
+		if (!used && owned && !lost++)
+			first_lost = b;
+	}
+	if (leaked)
+		problem(c, "block-leaked",
+			"%llu block(s) from %llu are marked in use but no "
+			"file or table owns them", (unsigned long long)leaked,
+			(unsigned long long)first_leak);
+	if (lost)
+		problem(c, "block-free-but-used",
+			"%llu block(s) from %llu are in use but marked free",
+			(unsigned long long)lost, (unsigned long long)first_lost);
+}
+
+static int check_journal(struct checker *c, struct dl_err *err)
+{
+	struct dl_journal j;
+	int rc;
+
+	dl_journal_init(&j, c->fs.ns, &c->fs.sb);
+	if (dl_ns_read_only(c->fs.ns)) {
+		rc = dl_journal_pending(&j);
+		snprintf(c->rep->journal_state, sizeof(c->rep->journal_state),
+			 "%s", rc ? "pending" : "clean");
+		if (rc)
+			problem(c, "journal-pending",
+				"the journal holds a committed transaction; "
+				"the structures below are checked without it "
+				"(check read-write to replay it)");
+	} else {
+		rc = dl_journal_recover(&j, err);
+		snprintf(c->rep->journal_state, sizeof(c->rep->journal_state),
+			 "%s", rc == 1 ? "replayed" : rc == 0 ? "clean"
+							      : "corrupt");
+		if (rc < 0)
+			problem(c, "journal-corrupt", "%s", err->msg);
+	}
+	c->rep->journal_seq = j.seq;
+	dl_journal_fini(&j);
+	return 0;
+}
+
+int dl_fs_check(struct dl_ns *ns, struct dl_check_report *rep,
+		struct dl_err *err)
+{
+	struct checker c = { .rep = rep };
+	struct dl_err e2;
+	const uint8_t *base = dl_ns_base(ns);
+
+	memset(rep, 0, sizeof(*rep));
+	c.fs.ns = ns;
+	c.fs.base = dl_ns_base(ns);
+	if (dl_superblock_check(base, DL_BLOCK_SIZE, dl_ns_size(ns), &e2)) {
+		problem(&c, "superblock", "primary: %s", e2.msg);
+		if (dl_superblock_check(base + DL_BLOCK_SIZE, DL_BLOCK_SIZE,
+					dl_ns_size(ns), &e2)) {
+			problem(&c, "superblock", "secondary: %s", e2.msg);
+			snprintf(rep->journal_state, sizeof(rep->journal_state),
+				 "unknown");
+			return 0;
+		}
+		base += DL_BLOCK_SIZE;
+	}
+	memcpy(&c.fs.sb, base, sizeof(c.fs.sb));
+	rep->blocks_total = c.fs.sb.nblocks;
+	rep->blocks_metadata = c.fs.sb.data_start;
+	c.fs.max_extents = UINT32_MAX;	/* the checker reads any count */
+	c.claimed = calloc((c.fs.sb.nblocks + 7) / 8, 1);
+	if (!c.claimed)
+		return dl_err_set(err, ENOMEM, "out of memory");
+	check_journal(&c, err);
+	claim(&c, 0, c.fs.sb.data_start, "filesystem metadata");
+	check_inodes(&c);
+	check_detached(&c);
+	check_bitmap(&c);
+	free(c.claimed);
+	return 0;
+}
+
+/*
+ * Self-check for tests: DRAM and media agree (every inode record, every
+ * extent block, the bitmap).  Returns 0, or -EUCLEAN with the first
+ * difference in err.
+ */
+int dl_fs_verify_media(const struct dl_fs *fs, struct dl_err *err)
+{
+	const uint8_t *bm = dl_fs_block(fs, fs->sb.bitmap.start);
+	struct dl_inode_rec rec;
+	struct dl_extent_block blk;
+
+	for (dl_ino_t ino = 1; ino <= fs->ninodes; ino++) {
+		const struct dl_inode *in = fs->inodes[ino];
+
+		if (!in)
+			continue;
+		dl_inode_encode(fs, ino, &rec);
+		if (memcmp(&rec, fs->base + dl_inode_rec_off(fs, ino),
+			   sizeof(rec)))
+			return dl_err_set(err, EUCLEAN,
+					  "inode %u differs from media", ino);
+		for (size_t i = 0; i < in->nchain; i++) {
+			dl_extblk_encode(in, ino, i, &blk);
+			if (memcmp(&blk, dl_fs_block(fs, in->chain[i]),
+				   sizeof(blk)))
+				return dl_err_set(err, EUCLEAN,
+						  "inode %u extent block %zu "
+						  "(block %llu) differs from "
+						  "media", ino, i,
+						  (unsigned long long)
+							  in->chain[i]);
+		}
+	}
+	for (uint64_t b = 0; b < fs->sb.nblocks; b++)
+		if (dl_alloc_is_used(fs->alloc, b) != bit(bm, b))
+			return dl_err_set(err, EUCLEAN,
+					  "block %llu: DRAM says %s, media "
+					  "says %s", (unsigned long long)b,
+					  dl_alloc_is_used(fs->alloc, b) ?
+						  "used" : "free",
+					  bit(bm, b) ? "used" : "free");
+	return 0;
+}

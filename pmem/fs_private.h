@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * fs_private.h - the filesystem's DRAM state, shared by the fs_*.c files.
+ *
+ * DRAM is authoritative while the filesystem is open: an operation checks
+ * everything that can fail, reserves what it needs (blocks, extent slots,
+ * detached-table slots), then changes the DRAM objects, marks them dirty
+ * and commits.  Commit serializes each dirty object and journals only the
+ * bytes that differ from what is on media.  Nothing can fail between the
+ * first DRAM change and the commit, so no operation is ever half-done.
+ */
+#ifndef DAXLEASE_PMEM_FS_PRIVATE_H
+#define DAXLEASE_PMEM_FS_PRIVATE_H
+
+#include "alloc.h"
+#include "extmap.h"
+#include "fs.h"
+#include "journal.h"
+
+struct dl_inode {
+	uint32_t flags;		/* DL_INODE_F_*; 0 = free slot */
+	uint32_t generation;
+	uint32_t mode, uid, gid;
+	uint64_t size;
+	uint64_t layout_seq;
+	int64_t atime_ns, mtime_ns, ctime_ns, btime_ns;
+	uint16_t name_len;
+	char *name;		/* NUL-terminated, malloc'ed */
+	struct dl_extmap map;
+	uint64_t *chain;	/* extent blocks, in chain order */
+	size_t nchain, chain_cap;
+	uint32_t hash_next;	/* name hash chain (ino), 0 = end */
+	bool dirty;
+};
+
+struct dl_fs {
+	struct dl_ns *ns;
+	uint8_t *base;			/* namespace byte 0 */
+	struct dl_superblock sb;	/* DRAM copy of the primary */
+	struct dl_journal j;
+	struct dl_alloc *alloc;
+	/* [1 .. ninodes]: NULL for a free slot, whose generation is kept
+	 * in free_gen; DRAM holds only files that exist */
+	struct dl_inode **inodes;
+	uint32_t *free_gen;
+	uint64_t ninodes;
+	uint64_t nfiles;
+	uint32_t *hash;			/* name -> first ino */
+	uint64_t hash_size;		/* power of two */
+	struct dl_detached_rec *detached;	/* DRAM mirror of the table */
+	bool *detached_dirty;
+	uint64_t max_extents;		/* per file, so a tx always fits */
+	uint64_t extent_blocks;		/* chain blocks in use */
+	uint64_t recovered;		/* transactions replayed at open */
+	/* the operation in progress */
+	uint32_t *dirty_inodes;
+	size_t ndirty, dirty_cap;
+	struct dl_prun_list to_free;	/* back to DRAM free space after commit */
+	struct dl_prun_list reserved;	/* chain blocks held for this op */
+	struct dl_prun_list allocated;	/* data runs this op allocated */
+	bool broken;			/* an internal error: refuse changes */
+};
+
+static inline uint64_t dl_blocks_of(uint64_t bytes)
+{
+	return (bytes + DL_BLOCK_SIZE - 1) >> DL_BLOCK_SHIFT;
+}
+
+static inline void *dl_fs_block(const struct dl_fs *fs, uint64_t block)
+{
+	return fs->base + block * DL_BLOCK_SIZE;
+}
+
+int64_t dl_now_ns(void);
+
+/* fs.c */
+static inline struct dl_inode *dl_fs_inode(const struct dl_fs *fs,
+					   dl_ino_t ino)
+{
+	return fs->inodes[ino];
+}
+/* The file ino, or NULL and -ENOENT/-ESTALE in err. */
+struct dl_inode *dl_fs_file(const struct dl_fs *fs, dl_ino_t ino,
+			    struct dl_err *err);
+void dl_inode_release(struct dl_fs *fs, dl_ino_t ino);
+int dl_fs_writable(const struct dl_fs *fs, struct dl_err *err);
+
+/* fs_commit.c: dirty tracking, reservations, serialization, commit */
+int dl_fs_mark_dirty(struct dl_fs *fs, dl_ino_t ino);
+/* Blocks an extent map of n extents needs in its chain. */
+uint64_t dl_chain_blocks(uint64_t n);
+/*
+ * Prepare ino for a change that may grow its map to at most new_n
+ * extents: DRAM capacity, the per-file limit (-ENOSPC with a message) and
+ * extra chain blocks (reserved in DRAM, committed only if used).
+ */
+int dl_fs_prepare_map(struct dl_fs *fs, dl_ino_t ino, uint64_t new_n,
+		      struct dl_err *err);
+/* Allocate want data blocks near goal into runs (journaled at commit). */
+int dl_fs_alloc(struct dl_fs *fs, uint64_t want, uint64_t goal,
+		struct dl_prun_list *runs, struct dl_err *err);
+/* Free or detach runs removed from a file (tag 0: free at commit). */
+void dl_fs_dispose(struct dl_fs *fs, const struct dl_prun_list *runs,
+		   uint64_t tag);
+/* Detached-table slots free for new entries. */
+uint64_t dl_fs_detached_free_slots(const struct dl_fs *fs);
+int dl_fs_commit(struct dl_fs *fs, struct dl_err *err);
+/* Undo DRAM reservations of an operation that failed before changing
+ * anything. */
+void dl_fs_abort(struct dl_fs *fs);
+
+/* fs_inode.c: media <-> DRAM for inode records and extent chains */
+/* Encode ino's record (a free record if the slot is free or the file's
+ * flags are 0). */
+void dl_inode_encode(const struct dl_fs *fs, dl_ino_t ino,
+		     struct dl_inode_rec *rec);
+int dl_inode_decode(const struct dl_fs *fs, dl_ino_t ino,
+		    const struct dl_inode_rec *rec, struct dl_inode *out,
+		    struct dl_err *err);
+uint64_t dl_inode_rec_off(const struct dl_fs *fs, dl_ino_t ino);
+void dl_extblk_encode(const struct dl_inode *ino_mem, dl_ino_t ino,
+		      size_t index, struct dl_extent_block *blk);
+
+/* fs_name.c */
+uint64_t dl_name_hash(const char *name, size_t len);
+void dl_name_insert(struct dl_fs *fs, dl_ino_t ino);
+void dl_name_remove(struct dl_fs *fs, dl_ino_t ino);
+
+/* fs_data.c: shared by writes and layout changes */
+void dl_fs_zero_written(struct dl_fs *fs, dl_ino_t ino, uint64_t start,
+			uint64_t end);
+/* Zero what becomes visible when the size grows to new_size. */
+void dl_fs_extend(struct dl_fs *fs, dl_ino_t ino, uint64_t new_size);
+int dl_fs_alloc_holes(struct dl_fs *fs, dl_ino_t ino, uint64_t b0,
+		      uint64_t b1, struct dl_prun_list *runs,
+		      struct dl_err *err);
+void dl_fs_fill_holes(struct dl_fs *fs, dl_ino_t ino, uint64_t b0,
+		      uint64_t b1, const struct dl_prun_list *runs,
+		      bool unwritten);
+
+/* Bump the layout sequence and ctime of a file whose map changed. */
+void dl_fs_layout_changed(struct dl_fs *fs, dl_ino_t ino);
+
+#endif
