@@ -34,7 +34,9 @@ char *dl_fmt_size(char *buf, unsigned long n, unsigned long long bytes);
 
 /*
  * Parse a size with an optional binary suffix (K, M, G, T, P; with or
- * without "iB"/"B").  Returns 0 or -EINVAL / -ERANGE.
+ * without "iB"/"B"; any case).  Decimal integers only: "1.5G", "-1",
+ * " 1" and "0x10" are -EINVAL; more than 2^64-1 bytes is -ERANGE.
+ * Returns 0 or -EINVAL / -ERANGE; *out is written only on success.
  */
 int dl_parse_size(const char *s, unsigned long long *out);
 
