@@ -5,7 +5,7 @@
  * Every int function returns 0 or a negative errno (liburing's rule), and
  * prints nothing.  Callers that want to tell a user *why* pass a struct
  * dl_err: the function fills in one sentence that names the rule it
- * enforced ("size 1000 MiB is not a multiple of align 2 MiB"), never just
+ * enforced ("size 1001 MiB is not a multiple of align 2 MiB"), never just
  * "Invalid argument".  err may be NULL everywhere.
  */
 #ifndef DAXLEASE_PMEM_ERROR_H

@@ -70,7 +70,11 @@ const char *dl_test_path(const char *name)
 	static char bufs[8][PATH_MAX];
 	static unsigned next;
 	char *b = bufs[next++ % 8];
+	int n = snprintf(b, PATH_MAX, "%s/%s", dl_test_tmpdir(), name);
 
-	snprintf(b, PATH_MAX, "%s/%s", dl_test_tmpdir(), name);
+	if (n < 0 || n >= PATH_MAX) {
+		fprintf(stderr, "test path too long: %s\n", name);
+		exit(1);
+	}
 	return b;
 }
