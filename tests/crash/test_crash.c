@@ -1,0 +1,368 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * test_crash.c - crash at every persist point of a scripted workload.
+ *
+ * A dry run counts the persist points (drains) of a child process that
+ * opens a freshly formatted image, runs the workload and closes it.  Then,
+ * for every point N and for two flavours of power failure - "nothing
+ * pending reaches media" and "a random half of the pending cache lines
+ * reach media" - a child runs the same workload in crash-simulation mode
+ * (persist.h) and dies at point N.  The parent reopens the image, which
+ * recovers the journal, and requires:
+ *
+ *   - check-namespace finds no problem;
+ *   - the filesystem equals the model after the C operations the child
+ *     reported complete, or after C+1 (the interrupted one committed);
+ *     only bytes in the interrupted operation's data range may be a mix
+ *     of before and after (data is written in place, not journaled).
+ *
+ * Environment: DAXLEASE_CRASH_OPS (default 200 operations),
+ * DAXLEASE_CRASH_WSEED (workload seed, default 1).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cunit_run.h"
+#include "fs.h"
+#include "namespace.h"
+#include "persist.h"
+#include "persist_private.h"
+#include "workload.h"
+
+#define NS_SIZE (32 * DL_MiB)
+
+struct segment {
+	off_t off;
+	size_t len;
+	uint8_t *data;
+};
+
+static char image[4096];
+static struct segment *segs;
+static size_t nsegs;
+static off_t image_size;
+static struct wl_op *ops;
+static size_t nops;
+
+/* ---- the pristine image, restored before every run ------------------- */
+
+static void save_template(void)
+{
+	int fd = open(image, O_RDONLY);
+	off_t pos = 0;
+
+	image_size = lseek(fd, 0, SEEK_END);
+	for (;;) {
+		off_t data = lseek(fd, pos, SEEK_DATA), hole;
+
+		if (data < 0)
+			break;
+		hole = lseek(fd, data, SEEK_HOLE);
+		segs = realloc(segs, (nsegs + 1) * sizeof(*segs));
+		segs[nsegs].off = data;
+		segs[nsegs].len = (size_t)(hole - data);
+		segs[nsegs].data = malloc(segs[nsegs].len);
+		if (pread(fd, segs[nsegs].data, segs[nsegs].len, data) !=
+		    (ssize_t)segs[nsegs].len)
+			abort();
+		nsegs++;
+		pos = hole;
+	}
+	close(fd);
+}
+
+static void restore_template(void)
+{
+	int fd = open(image, O_RDWR | O_TRUNC);
+
+	if (fd < 0 || ftruncate(fd, image_size))
+		abort();
+	for (size_t i = 0; i < nsegs; i++)
+		if (pwrite(fd, segs[i].data, segs[i].len, segs[i].off) !=
+		    (ssize_t)segs[i].len)
+			abort();
+	close(fd);
+}
+
+static int make_template(void)
+{
+	struct dl_ns_params p = { .size = NS_SIZE, .align = 4096,
+				  .name = "crash" };
+	struct dl_err err = { 0 };
+	struct dl_ns *ns = NULL;
+	int rc;
+
+	snprintf(image, sizeof(image), "%s", dl_test_path("crash.img"));
+	rc = dl_nvdimm_create(image, &p, &err);
+	if (!rc)
+		rc = dl_nvdimm_open(image, DL_MAP_READ_WRITE, &ns, &err);
+	if (!rc)
+		rc = dl_fs_format(ns, NULL, &err);
+	dl_ns_close(&ns);
+	if (rc)
+		fprintf(stderr, "template: %s\n", err.msg);
+	else
+		save_template();
+	return rc;
+}
+
+/* ---- the child: open, run, close; report progress on fd -------------- */
+
+static void child(int fd, uint64_t crash_at, int evict)
+{
+	struct dl_err err = { 0 };
+	struct dl_ns *ns = NULL;
+	struct dl_fs *fs = NULL;
+	char buf[32];
+	uint64_t points;
+
+	if (crash_at) {
+		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)crash_at);
+		setenv("DAXLEASE_CRASH_AT", buf, 1);
+		setenv("DAXLEASE_CRASH_EVICT", evict ? "1" : "0", 1);
+		setenv("DAXLEASE_CRASH_SEED", buf, 1);
+	}
+	dl_persist_fault_reload();
+	if (dl_nvdimm_open(image, DL_MAP_READ_WRITE, &ns, &err) ||
+	    dl_fs_open(ns, &fs, &err)) {
+		fprintf(stderr, "child open: %s\n", err.msg);
+		_exit(2);
+	}
+	for (size_t k = 0; k < nops; k++) {
+		uint32_t done = (uint32_t)k + 1;
+		int rc = wl_fs_apply(fs, &ops[k], k);
+
+		if (rc) {
+			fprintf(stderr, "child op %zu: %s\n", k, strerror(-rc));
+			_exit(3);
+		}
+		if (write(fd, &done, sizeof(done)) != sizeof(done))
+			_exit(4);
+	}
+	dl_fs_close(&fs);
+	dl_ns_close(&ns);
+	points = dl_persist_points();
+	if (write(fd, &points, sizeof(points)) != sizeof(points))
+		_exit(4);
+	_exit(0);
+}
+
+/* Run a child; returns its exit status, *done = operations completed,
+ * *points = its persist points (complete runs only). */
+static int run_child(uint64_t crash_at, int evict, uint32_t *done,
+		     uint64_t *points)
+{
+	int p[2], status;
+	pid_t pid;
+	uint8_t buf[4096];
+	size_t have = 0;
+	ssize_t n;
+
+	if (pipe(p))
+		abort();
+	restore_template();
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		child(p[1], crash_at, evict);
+	}
+	close(p[1]);
+	*done = 0;
+	while ((n = read(p[0], buf + have, sizeof(buf) - have)) > 0) {
+		have += (size_t)n;
+		/* keep only the last report */
+		while (have >= 2 * sizeof(uint32_t) + sizeof(uint64_t) ||
+		       have > sizeof(buf) - 64) {
+			memmove(buf, buf + 4, have - 4);
+			have -= 4;
+		}
+	}
+	close(p[0]);
+	waitpid(pid, &status, 0);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		*done = (uint32_t)nops;
+		memcpy(points, buf + have - sizeof(*points), sizeof(*points));
+	} else if (have >= sizeof(uint32_t)) {
+		memcpy(done, buf + have - sizeof(uint32_t), sizeof(*done));
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* ---- the parent's checks -------------------------------------------------- */
+
+static struct wl_model *model_after(size_t count)
+{
+	struct wl_model *m = malloc(sizeof(*m));
+
+	wl_model_reset(m);
+	for (size_t k = 0; k < count; k++)
+		wl_model_apply(m, &ops[k], k);
+	return m;
+}
+
+/* Does fs equal model m, allowing file tol_file's bytes in [tol_off,
+ * tol_off+tol_len) to hold other's value instead? */
+static bool matches(struct dl_fs *fs, const struct wl_model *m,
+		    const struct wl_model *other, int tol_file,
+		    uint64_t tol_off, uint64_t tol_len, char *why, size_t wl)
+{
+	static uint8_t buf[WL_MAX_SIZE * 2];
+
+	for (int i = 0; i < WL_FILES; i++) {
+		const struct wl_file *f = &m->f[i];
+		struct dl_stat st;
+		dl_ino_t ino;
+		bool exists = !dl_fs_lookup(fs, wl_name(i), &ino);
+
+		if (exists != f->exists) {
+			snprintf(why, wl, "%s: exists %d, model %d",
+				 wl_name(i), exists, f->exists);
+			return false;
+		}
+		if (!exists)
+			continue;
+		dl_fs_stat(fs, ino, &st);
+		if (st.size != f->size) {
+			snprintf(why, wl, "%s: size %llu, model %llu",
+				 wl_name(i), (unsigned long long)st.size,
+				 (unsigned long long)f->size);
+			return false;
+		}
+		if (dl_fs_read(fs, ino, 0, buf, f->size, NULL) !=
+		    (ssize_t)f->size) {
+			snprintf(why, wl, "%s: read failed", wl_name(i));
+			return false;
+		}
+		for (uint64_t j = 0; j < f->size; j++) {
+			bool tol = i == tol_file && j >= tol_off &&
+				   j - tol_off < tol_len && other &&
+				   other->f[i].exists && j < other->f[i].size &&
+				   buf[j] == other->f[i].data[j];
+
+			if (buf[j] != f->data[j] && !tol) {
+				snprintf(why, wl, "%s: byte %llu is %u, "
+					 "model %u", wl_name(i),
+					 (unsigned long long)j, buf[j],
+					 f->data[j]);
+				return false;
+			}
+		}
+	}
+	return true;
+}
+
+static bool verify(uint32_t done, char *why, size_t wl)
+{
+	struct dl_check_report rep;
+	struct dl_err err = { 0 };
+	struct dl_ns *ns = NULL;
+	struct dl_fs *fs = NULL;
+	struct wl_model *before = model_after(done), *after = NULL;
+	uint64_t toff = 0, tlen = 0;
+	int tfile = -1;
+	char why2[256] = "";
+	bool ok = false;
+
+	if (dl_nvdimm_open(image, DL_MAP_READ_WRITE, &ns, &err) ||
+	    dl_fs_check(ns, &rep, &err)) {
+		snprintf(why, wl, "reopen for check: %s", err.msg);
+		goto out;
+	}
+	if (rep.nproblems) {
+		snprintf(why, wl, "check-namespace: %s: %s",
+			 rep.problems[0].kind, rep.problems[0].detail);
+		goto out;
+	}
+	if (dl_fs_open(ns, &fs, &err)) {
+		snprintf(why, wl, "open after check: %s", err.msg);
+		goto out;
+	}
+	if (done < nops) {
+		after = model_after(done + 1);
+		if (wl_data_range(&ops[done], &toff, &tlen))
+			tfile = ops[done].file;
+	}
+	ok = matches(fs, before, after, tfile, toff, tlen, why, wl) ||
+	     (after && matches(fs, after, before, tfile, toff, tlen, why2,
+			       sizeof(why2)));
+	if (!ok && why2[0])
+		snprintf(why + strlen(why), wl - strlen(why),
+			 " (and vs. the next state: %s)", why2);
+out:
+	dl_fs_close(&fs);
+	dl_ns_close(&ns);
+	free(before);
+	free(after);
+	return ok;
+}
+
+int main(void)
+{
+	const char *s_ops = getenv("DAXLEASE_CRASH_OPS");
+	const char *s_seed = getenv("DAXLEASE_CRASH_WSEED");
+	uint64_t points = 0, covered = 0, failures = 0, crashed = 0;
+	uint32_t done;
+	char why[512], desc[128];
+	int rc;
+
+	nops = s_ops ? strtoul(s_ops, NULL, 0) : 200;
+	ops = calloc(nops, sizeof(*ops));
+	wl_generate(ops, nops, s_seed ? (unsigned)atoi(s_seed) : 1);
+#ifndef DAXLEASE_FAULT_INJECTION
+	fprintf(stderr, "SKIP: built without DAXLEASE_FAULT_INJECTION\n");
+	return DL_TEST_SKIP;
+#endif
+	if (make_template())
+		return 1;
+	rc = run_child(0, 0, &done, &points);
+	if (rc != 0 || done != nops) {
+		fprintf(stderr, "dry run failed: exit %d after %u operations\n",
+			rc, done);
+		return 1;
+	}
+	if (!verify(done, why, sizeof(why))) {
+		fprintf(stderr, "dry run result is wrong: %s\n", why);
+		return 1;
+	}
+	printf("workload: %zu operations, %llu persist points per run\n", nops,
+	       (unsigned long long)points);
+	for (uint64_t n = 1; n <= points; n++) {
+		for (int evict = 0; evict <= 1; evict++) {
+			rc = run_child(n, evict, &done, &points);
+			covered++;
+			crashed += rc == DL_CRASH_EXIT_CODE;
+			if (rc != DL_CRASH_EXIT_CODE) {
+				fprintf(stderr, "point %llu: child exited %d "
+					"instead of crashing\n",
+					(unsigned long long)n, rc);
+				failures++;
+				continue;
+			}
+			if (verify(done, why, sizeof(why)))
+				continue;
+			failures++;
+			fprintf(stderr, "INCONSISTENT at persist point %llu "
+				"(%s), %u operations done, interrupted: %s: "
+				"%s\n", (unsigned long long)n,
+				evict ? "random eviction" : "no eviction", done,
+				done < nops ? wl_describe(&ops[done], desc,
+							  sizeof(desc))
+					    : "close", why);
+		}
+	}
+	printf("crash points covered: %llu (%llu persist points x 2 failure "
+	       "modes), crashed: %llu, inconsistencies: %llu\n",
+	       (unsigned long long)covered, (unsigned long long)points,
+	       (unsigned long long)crashed, (unsigned long long)failures);
+	printf("%llu passed, %llu failed\n",
+	       (unsigned long long)(covered - failures),
+	       (unsigned long long)failures);
+	return failures ? 1 : 0;
+}
