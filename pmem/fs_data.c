@@ -214,7 +214,9 @@ ssize_t dl_fs_write(struct dl_fs *fs, dl_ino_t ino, uint64_t off,
 		}
 		data_copy(fs, phys, s, src + (bs + s - off), t - s);
 	}
+#ifndef DAXLEASE_UNSAFE_NO_DATA_DRAIN
 	dl_flush_all(&fs->j);	/* data durable before the metadata */
+#endif
 	if (runs.n || mapped_unw) {
 		dl_extmap_set_state(&in->map, b0, b1 - b0, false);
 		dl_fs_layout_changed(fs, ino);
