@@ -313,9 +313,9 @@ static int load_detached(struct dl_fs *fs, struct dl_err *err)
 
 		if (d->phys_block == 0)
 			continue;
-		if (d->nblocks == 0 || d->tag == 0 ||
-		    d->phys_block < fs->sb.data_start ||
-		    d->phys_block > fs->sb.nblocks - d->nblocks)
+		if (d->tag == 0 ||
+		    !dl_run_inside(d->phys_block, d->nblocks, fs->sb.data_start,
+				   fs->sb.nblocks))
 			return dl_err_set(err, EUCLEAN,
 					  "detached-table entry %llu is invalid",
 					  (unsigned long long)i);

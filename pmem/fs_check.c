@@ -160,9 +160,9 @@ static void check_detached(struct checker *c)
 	for (uint64_t i = 0; i < sb->ndetached; i++) {
 		if (!t[i].phys_block)
 			continue;
-		if (t[i].nblocks == 0 || t[i].tag == 0 ||
-		    t[i].phys_block < sb->data_start ||
-		    t[i].phys_block > sb->nblocks - t[i].nblocks) {
+		if (t[i].tag == 0 ||
+		    !dl_run_inside(t[i].phys_block, t[i].nblocks,
+				   sb->data_start, sb->nblocks)) {
 			problem(c, "detached-invalid",
 				"detached-table entry %llu is out of range",
 				(unsigned long long)i);

@@ -111,8 +111,8 @@ static int check_extents(const struct dl_fs *fs, dl_ino_t ino,
 		if (e->file_block > (DL_MAX_FILE_SIZE >> DL_BLOCK_SHIFT) -
 					    e->nblocks)
 			return bad(err, ino, "extent beyond the largest file size");
-		if (e->phys_block < fs->sb.data_start ||
-		    e->phys_block > fs->sb.nblocks - e->nblocks)
+		if (!dl_run_inside(e->phys_block, e->nblocks,
+				   fs->sb.data_start, fs->sb.nblocks))
 			return bad(err, ino, "extent outside the data area");
 		prev_end = e->file_block + e->nblocks;
 	}

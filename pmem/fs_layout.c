@@ -366,6 +366,10 @@ int dl_fs_extents(const struct dl_fs *fs, dl_ino_t ino, uint64_t offset,
 
 	if (!in)
 		return -ENOENT;
+	if (offset >= DL_MAX_FILE_SIZE) {
+		*count = 0;
+		return 0;
+	}
 	b1 = len > DL_MAX_FILE_SIZE - offset ? DL_MAX_FILE_SIZE >> DL_BLOCK_SHIFT
 					     : dl_blocks_of(offset + len);
 	for (size_t i = dl_extmap_find(&in->map, b0);
@@ -441,8 +445,11 @@ int dl_fs_release(struct dl_fs *fs, uint64_t tag, uint64_t ns_offset,
 		return rc;
 	if (tag == 0)
 		return dl_err_set(err, EINVAL, "tag 0 holds no blocks");
-	r1 = length > UINT64_MAX - ns_offset ? UINT64_MAX >> DL_BLOCK_SHIFT
-					     : dl_blocks_of(ns_offset + length);
+	/* a range reaching past the top of the address space means "all" */
+	r1 = ns_offset > UINT64_MAX - DL_BLOCK_SIZE ||
+	     length > UINT64_MAX - DL_BLOCK_SIZE - ns_offset ?
+		     UINT64_MAX >> DL_BLOCK_SHIFT :
+		     dl_blocks_of(ns_offset + length);
 	for (uint64_t i = 0; i < fs->sb.ndetached; i++) {
 		const struct dl_detached_rec *d = &fs->detached[i];
 

@@ -66,6 +66,14 @@ static inline uint64_t dl_blocks_of(uint64_t bytes)
 	return (bytes + DL_BLOCK_SIZE - 1) >> DL_BLOCK_SHIFT;
 }
 
+/* [start, start+n) is a non-empty run inside [lo, hi) - written so that
+ * no value read from media can overflow it. */
+static inline bool dl_run_inside(uint64_t start, uint64_t n, uint64_t lo,
+				 uint64_t hi)
+{
+	return n > 0 && start >= lo && start < hi && n <= hi - start;
+}
+
 static inline void *dl_fs_block(const struct dl_fs *fs, uint64_t block)
 {
 	return fs->base + block * DL_BLOCK_SIZE;
