@@ -145,6 +145,8 @@ static void open_slot(struct dl_extmap *m, size_t i)
 
 static void close_slots(struct dl_extmap *m, size_t i, size_t count)
 {
+	if (count == 0)
+		return;		/* also: an empty map may have no array */
 	memmove(&m->ext[i], &m->ext[i + count],
 		(m->n - i - count) * sizeof(m->ext[0]));
 	m->n -= count;

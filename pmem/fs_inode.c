@@ -62,7 +62,7 @@ void dl_inode_encode(const struct dl_fs *fs, dl_ino_t ino,
 		rec->btime_ns = in->btime_ns;
 		rec->layout_seq = in->layout_seq;
 		rec->ext_chain = in->nchain ? in->chain[0] : 0;
-		if (in->map.n <= DL_INLINE_EXTENTS)
+		if (in->map.n && in->map.n <= DL_INLINE_EXTENTS)
 			memcpy(rec->inline_ext, in->map.ext,
 			       in->map.n * sizeof(rec->inline_ext[0]));
 		rec->name_len = in->name_len;
