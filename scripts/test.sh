@@ -12,7 +12,8 @@
 #   tsan    build-tsan/  clang, TSan             ctest -LE long
 #
 # The sanitizer builds use clang because the fuzz targets need libFuzzer,
-# and one compiler for both keeps their warnings the same.  A stage that
+# and one compiler for both keeps their warnings the same.  A directory
+# configured earlier with another compiler is reconfigured, not kept.  A stage that
 # fails does not stop the next: the summary shows every stage, and the exit
 # status is non-zero if any failed.
 #
@@ -23,7 +24,9 @@ set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 usage() {
-	sed -n 's/^# \{0,1\}//; 4,20p' "${BASH_SOURCE[0]}"
+	# the header comment, from its first line of text to its end
+	awk 'NR > 3 && /^#/ { sub(/^# ?/, ""); print; next } NR > 3 { exit }' \
+		"${BASH_SOURCE[0]}"
 }
 
 quick=0
@@ -61,11 +64,28 @@ run_ctest() {
 		-j2 "$@" </dev/null
 }
 
+# A build directory configured with another compiler is reconfigured from
+# scratch: CMake cannot switch compilers in place (it runs the old
+# configuration first, which fails when an option needs the new compiler).
+# forget_other_compiler BUILD_DIR COMPILER
+forget_other_compiler() {
+	local cache=$top/$1/CMakeCache.txt
+	if [[ -f $cache ]] &&
+	   ! grep -q "^CMAKE_C_COMPILER:[A-Z]*=.*$2\$" "$cache"; then
+		echo "test.sh: $1 was configured with another compiler: reconfiguring"
+		rm -rf "$cache" "$top/$1/CMakeFiles"
+	fi
+}
+
 # A stage: build, then test.  Returns 0, 1 (build failed) or 2 (tests).
-# stage BUILD_DIR "CMAKE ARGS" CTEST ARGS...
+# stage BUILD_DIR COMPILER "CMAKE ARGS" CTEST ARGS...  (COMPILER "": default)
 stage() {
-	local dir=$1 cmake_args=$2
-	shift 2
+	local dir=$1 cc=$2 cmake_args=$3
+	shift 3
+	if [[ -n $cc ]]; then
+		forget_other_compiler "$dir" "$cc"
+		cmake_args="-DCMAKE_C_COMPILER=$cc $cmake_args"
+	fi
 	# shellcheck disable=SC2086 # cmake_args is a word list on purpose
 	"$top/scripts/build.sh" "$dir" $cmake_args </dev/null || return 1
 	run_ctest "$dir" "$@" || return 2
@@ -73,9 +93,9 @@ stage() {
 
 names=()
 results=()
-failed=0
+failed=()
 
-# record NAME DESCRIPTION -- STAGE ARGS...
+# record NAME DESCRIPTION STAGE-ARGS...: run a stage, remember its result.
 record() {
 	local name=$1 what=$2 rc=0
 	shift 2
@@ -88,7 +108,7 @@ record() {
 	esac
 	names+=("$name: $what")
 	if [[ $rc -ne 0 ]]; then
-		failed=$((failed + 1))
+		failed+=("$name")
 	fi
 }
 
@@ -96,22 +116,23 @@ banner "setup"
 "$top/scripts/setup.sh" </dev/null
 
 record normal "default build, ctest ${exclude_long[*]}" \
-	build "" "${exclude_long[@]}"
+	build "" "" "${exclude_long[@]}"
 
 if [[ $quick -eq 0 ]]; then
-	CC=clang record asan "ASan+UBSan, labels unit|crash|fuzz-smoke" \
-		build-asan "-DDAXLEASE_SANITIZE=address -DDAXLEASE_FUZZ=ON" \
+	record asan "ASan+UBSan, labels unit|crash|fuzz-smoke" build-asan clang \
+		"-DDAXLEASE_SANITIZE=address -DDAXLEASE_FUZZ=ON" \
 		-L 'unit|crash|fuzz-smoke' "${exclude_long[@]}"
-	CC=clang record tsan "TSan, ctest ${exclude_long[*]}" \
-		build-tsan "-DDAXLEASE_SANITIZE=thread" "${exclude_long[@]}"
+	record tsan "TSan, ctest ${exclude_long[*]}" build-tsan clang \
+		"-DDAXLEASE_SANITIZE=thread" \
+		"${exclude_long[@]}"
 fi
 
 banner "summary"
 for i in "${!names[@]}"; do
 	printf '  %-12s %s\n' "${results[$i]}" "${names[$i]}"
 done
-if [[ $failed -ne 0 ]]; then
-	echo "test.sh: FAILED: $failed of ${#names[@]} stages failed"
+if [[ ${#failed[@]} -ne 0 ]]; then
+	echo "test.sh: FAILED: ${failed[*]} (${#failed[@]} of ${#names[@]} stages)"
 	exit 1
 fi
-echo "test.sh: OK: all ${#names[@]} stages passed"
+echo "test.sh: OK: every stage passed (${#names[@]})"

@@ -109,16 +109,84 @@ int cli_json_add(struct json_object *obj, const char *key,
 	return 0;
 }
 
+/* Scalars and keys: json-c's own quoting, without escaping '/' in paths. */
+static void print_plain(FILE *f, struct json_object *v)
+{
+	fputs(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
+					     JSON_C_TO_STRING_NOSLASHESCAPE), f);
+}
+
+static void print_key(FILE *f, const char *key)
+{
+	struct json_object *jkey = json_object_new_string(key);
+
+	if (jkey)
+		print_plain(f, jkey);
+	json_object_put(jkey);
+}
+
+static void print_value(FILE *f, struct json_object *v, int depth);
+
+static void print_object(FILE *f, struct json_object *obj, int depth)
+{
+	int n = json_object_object_length(obj), i = 0;
+
+	if (!n) {
+		fputs("{}", f);
+		return;
+	}
+	fputs("{\n", f);
+	json_object_object_foreach(obj, key, val) {
+		fprintf(f, "%*s", 2 * (depth + 1), "");
+		print_key(f, key);
+		fputc(':', f);
+		print_value(f, val, depth + 1);
+		fputs(++i < n ? ",\n" : "\n", f);
+	}
+	fprintf(f, "%*s}", 2 * depth, "");
+}
+
+static void print_array(FILE *f, struct json_object *arr, int depth)
+{
+	size_t i, n = json_object_array_length(arr);
+
+	if (!n) {
+		fputs("[]", f);
+		return;
+	}
+	fputs("[\n", f);
+	for (i = 0; i < n; i++) {
+		fprintf(f, "%*s", 2 * (depth + 1), "");
+		print_value(f, json_object_array_get_idx(arr, i), depth + 1);
+		fputs(i + 1 < n ? ",\n" : "\n", f);
+	}
+	fprintf(f, "%*s]", 2 * depth, "");
+}
+
+static void print_value(FILE *f, struct json_object *v, int depth)
+{
+	switch (json_object_get_type(v)) {
+	case json_type_object:
+		print_object(f, v, depth);
+		break;
+	case json_type_array:
+		print_array(f, v, depth);
+		break;
+	default:
+		print_plain(f, v);
+		break;
+	}
+}
+
+/*
+ * Our own pretty printer rather than JSON_C_TO_STRING_PRETTY, whose empty
+ * array is "[\n]": a machine with nothing to list must print exactly [].
+ * Otherwise the layout is json-c's (and so ndctl's): two-space indent,
+ * "key":value.
+ */
 int cli_json_print(struct json_object *obj)
 {
-	/* NOSLASHESCAPE: paths print as /tmp/x, not \/tmp\/x. */
-	const int flags = JSON_C_TO_STRING_PRETTY |
-			  JSON_C_TO_STRING_NOSLASHESCAPE;
-	const char *s = json_object_to_json_string_ext(obj, flags);
-
-	if (!s)
-		return -ENOMEM;
-	if (printf("%s\n", s) < 0)
-		return -EIO;
-	return 0;
+	print_value(stdout, obj, 0);
+	fputc('\n', stdout);
+	return ferror(stdout) ? -EIO : 0;
 }
