@@ -82,7 +82,11 @@ except ValueError as e:
     sys.exit(1)
 # parenthesised so that an expression may span lines
 ctx = {"d": d, "big": int(sys.argv[3])}
-sys.exit(0 if eval("(" + sys.argv[2] + ")", ctx) else 1)
+try:
+    sys.exit(0 if eval("(" + sys.argv[2] + ")", ctx) else 1)
+except (LookupError, TypeError, AttributeError) as e:
+    print("  unexpected shape: %r" % e)
+    sys.exit(1)
 EOF
 }
 
