@@ -15,6 +15,19 @@
 
 #define DL_TEST_SKIP 77
 
+/* ThreadSanitizer's shadow memory leaves too little address space to map
+ * a 1 TiB namespace reliably; tests map smaller ones under it. */
+#if defined(__SANITIZE_THREAD__)
+#define DL_UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define DL_UNDER_TSAN 1
+#endif
+#endif
+#ifndef DL_UNDER_TSAN
+#define DL_UNDER_TSAN 0
+#endif
+
 /* Register suites, run them in verbose mode, and return the exit code. */
 int dl_cunit_main(CU_SuiteInfo *suites);
 

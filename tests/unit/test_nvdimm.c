@@ -217,6 +217,8 @@ static void test_sparse_1t(void)
 	CU_ASSERT_EQUAL(st.st_size, (off_t)(DL_TiB + 2 * DL_MiB));
 	/* two header pages and one label page, plus file system overhead */
 	CU_ASSERT((uint64_t)st.st_blocks * 512 <= 64 * DL_KiB);
+	if (DL_UNDER_TSAN)
+		return;	/* creating is the point; mapping 1 TiB is not */
 	CU_ASSERT_EQUAL_FATAL(dl_nvdimm_open(path, DL_MAP_READ_WRITE, &ns,
 					     &err), 0);
 	dl_ns_get_info(ns, &info);
