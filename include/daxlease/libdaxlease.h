@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * libdaxlease.h - the client library of daxleased.
+ *
+ * ndctl-style: opaque objects, _new/_ref/_unref, every int function
+ * returns 0 (or a count) or a negative errno, and the library prints
+ * nothing.  A context is one connection; it is safe to use from several
+ * threads (requests are serialized on the connection).  When the
+ * connection is lost every call returns -ENOTCONN at once, never hangs.
+ */
+#ifndef DAXLEASE_LIBDAXLEASE_H
+#define DAXLEASE_LIBDAXLEASE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct daxlease_ctx;
+struct daxlease_file;
+struct daxlease_map;
+
+/* $DAXLEASE_SOCKET, else $RUNTIME_DIRECTORY/daxleased.sock when set by
+ * systemd, else /run/daxlease/daxleased.sock. */
+const char *daxlease_default_socket(void);
+
+/* Connect to socket_path (NULL: the default) and say HELLO. */
+int daxlease_new(struct daxlease_ctx **ctx, const char *socket_path);
+struct daxlease_ctx *daxlease_ref(struct daxlease_ctx *ctx);
+/* Drops a reference; the last one closes the connection. */
+struct daxlease_ctx *daxlease_unref(struct daxlease_ctx *ctx);
+
+struct daxlease_info {
+	uint32_t protocol_version;
+	uint32_t server_flags;		/* DL_SRV_* of proto.h */
+	uint64_t ns_size;
+	uint64_t ns_align;
+	char server_version[32];
+	char ns_name[64];
+	uint8_t ns_uuid[16];
+};
+void daxlease_get_info(const struct daxlease_ctx *ctx,
+		       struct daxlease_info *out);
+
+struct daxlease_status {
+	char server_version[32];
+	uint64_t pid;
+	uint64_t uptime_ns;
+	uint32_t clients;
+	uint64_t ns_size, ns_align;
+	uint64_t blocks_total, blocks_free;
+	uint64_t files, inodes_free, transactions, unsafe_shutdowns;
+	char ns_name[64];
+	char ns_path[256];
+};
+int daxlease_status(struct daxlease_ctx *ctx, struct daxlease_status *out);
+
+struct daxlease_stat {
+	uint64_t ino;
+	uint32_t generation;
+	uint32_t mode, uid, gid;
+	uint64_t size;
+	uint64_t blocks;	/* 4 KiB blocks mapped */
+	uint64_t extents;
+	uint64_t layout_seq;
+	int64_t atime_ns, mtime_ns, ctime_ns, btime_ns;
+	char name[256];
+};
+
+/* ---- files ------------------------------------------------------------- */
+
+#define DAXLEASE_O_READ 0x1u
+#define DAXLEASE_O_WRITE 0x2u
+#define DAXLEASE_O_CREATE 0x4u
+#define DAXLEASE_O_EXCL 0x8u
+#define DAXLEASE_O_TRUNC 0x10u
+
+int daxlease_open(struct daxlease_ctx *ctx, const char *name, unsigned flags,
+		  unsigned mode, struct daxlease_file **out);
+/* Closes the handle (also on error) and frees f. */
+int daxlease_close(struct daxlease_file *f);
+int daxlease_fstat(struct daxlease_file *f, struct daxlease_stat *out);
+int daxlease_stat(struct daxlease_ctx *ctx, const char *name,
+		  struct daxlease_stat *out);
+/* One page of the file list: *cursor starts at 0 and is 0 again after
+ * the last page; returns the number of entries stored (<= max). */
+int daxlease_list(struct daxlease_ctx *ctx, uint64_t *cursor,
+		  struct daxlease_stat *out, size_t max);
+int daxlease_unlink(struct daxlease_ctx *ctx, const char *name);
+#define DAXLEASE_RENAME_NOREPLACE 0x1u
+int daxlease_rename(struct daxlease_ctx *ctx, const char *from,
+		    const char *to, unsigned flags);
+
+/* Any length: split into requests of at most the server's data limit. */
+ssize_t daxlease_pread(struct daxlease_file *f, void *buf, size_t len,
+		       uint64_t offset);
+ssize_t daxlease_pwrite(struct daxlease_file *f, const void *buf, size_t len,
+			uint64_t offset);
+
+struct daxlease_iovec {
+	void *base;
+	size_t len;
+	uint64_t offset;	/* file offset of this piece */
+};
+/* Vectored: at most 1024 iovecs, sent as one request when they fit. */
+ssize_t daxlease_preadv(struct daxlease_file *f,
+			const struct daxlease_iovec *iov, int niov);
+ssize_t daxlease_pwritev(struct daxlease_file *f,
+			 const struct daxlease_iovec *iov, int niov);
+
+int daxlease_fsync(struct daxlease_file *f);
+int daxlease_truncate(struct daxlease_file *f, uint64_t size);
+/* mode: FALLOC_FL_* from <linux/falloc.h>, Linux rules and errnos. */
+int daxlease_fallocate(struct daxlease_file *f, int mode, uint64_t offset,
+		       uint64_t length);
+#define DAXLEASE_ATTR_MODE 0x1u
+#define DAXLEASE_ATTR_UID 0x2u
+#define DAXLEASE_ATTR_GID 0x4u
+int daxlease_setattr(struct daxlease_file *f, unsigned valid, unsigned mode,
+		     unsigned uid, unsigned gid);
+
+/* ---- mappings: direct access to the file's blocks ------------------------ */
+
+#define DAXLEASE_PROT_READ 0x1u
+#define DAXLEASE_PROT_WRITE 0x2u
+
+/*
+ * Map [offset, offset+length) of f (4 KiB multiples, inside the file):
+ * the service allocates holes first for a write mapping, then the library
+ * maps each leaf of the namespace at its place in one contiguous virtual
+ * range (PMD/PUD leaves at 2 MiB/1 GiB-aligned addresses).  Needs DAX
+ * access (DL_SRV_DAX_ALLOWED): -EACCES otherwise.
+ */
+int daxlease_map(struct daxlease_file *f, uint64_t offset, uint64_t length,
+		 unsigned prot, struct daxlease_map **out);
+void *daxlease_map_addr(const struct daxlease_map *m);
+uint64_t daxlease_map_length(const struct daxlease_map *m);
+/* Leaves of each size in the mapping (for tests and tools). */
+void daxlease_map_leaves(const struct daxlease_map *m, uint64_t *pte,
+			 uint64_t *pmd, uint64_t *pud);
+/* Make stores through a write mapping durable (the library's pmem2
+ * persist on a DAX device, msync on a fake NVDIMM). */
+int daxlease_map_persist(struct daxlease_map *m, uint64_t offset,
+			 uint64_t length);
+/* Unmaps and frees m. */
+int daxlease_unmap(struct daxlease_map *m);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * proto.h - the daxleased wire protocol (docs/protocol.md is the prose).
+ *
+ * Transport: a Unix SOCK_SEQPACKET socket; one message per packet.  A
+ * message is a struct dl_msg_hdr followed by `length` payload bytes.  All
+ * integers are little-endian; every payload is a fixed-size struct, except
+ * that READ/WRITE carry an iovec table and WRITE/READ-replies carry data
+ * after it, and LIST replies carry an array of entries.  File descriptors
+ * travel as SCM_RIGHTS ancillary data (MAP replies only, for now).
+ *
+ * Rules the service enforces (a violation gets an error reply, or for a
+ * message it cannot even frame - short, oversized, bad magic - a
+ * disconnect of that client only):
+ *   - the first request is HELLO; it negotiates the version, and every
+ *     later message carries the negotiated version;
+ *   - request_id is chosen by the client and echoed in the reply; 0 is
+ *     reserved for events (asynchronous messages from the service);
+ *   - a reply's status is 0 or a negative errno (Linux values);
+ *   - at most DL_PROTO_MAX_IOV iovecs per request (the block layer's
+ *     limit), at most DL_PROTO_MAX_DATA data bytes per message, at most
+ *     DL_PROTO_MAX_MSG bytes per message in all;
+ *   - names are 1..255 bytes, NUL-padded in a 256-byte field, with no '/';
+ *   - a reply too long for one message is paged: it carries a cursor,
+ *     and the client asks again with it (LIST).
+ */
+#ifndef DAXLEASE_PROTO_H
+#define DAXLEASE_PROTO_H
+
+#include <stdint.h>
+
+#define DL_PROTO_MAGIC 0x444c4150u	/* "PALD" on the wire: 50 41 4c 44 */
+#define DL_PROTO_VERSION_MIN 1
+#define DL_PROTO_VERSION_MAX 1
+
+#define DL_PROTO_MAX_IOV 1024
+#define DL_PROTO_MAX_DATA (64u * 1024)
+#define DL_PROTO_MAX_MSG (DL_PROTO_MAX_DATA + 32u * 1024)
+#define DL_PROTO_NAME_SIZE 256		/* 255 bytes + NUL */
+#define DL_PROTO_LIST_MAX 128		/* entries per LIST reply */
+
+enum dl_opcode {
+	DL_OP_HELLO = 1,
+	DL_OP_STATUS = 2,
+	DL_OP_OPEN = 10,
+	DL_OP_CLOSE = 11,
+	DL_OP_STAT = 12,
+	DL_OP_LIST = 13,
+	DL_OP_UNLINK = 14,
+	DL_OP_RENAME = 15,
+	DL_OP_READ = 16,
+	DL_OP_WRITE = 17,
+	DL_OP_FSYNC = 18,
+	DL_OP_TRUNCATE = 19,
+	DL_OP_FALLOCATE = 20,
+	DL_OP_SETATTR = 21,
+	DL_OP_MAP = 30,
+	DL_OP_UNMAP = 31,
+	/* events (request_id 0), used from the leases issue on */
+	DL_EV_LEASE_BREAK = 100,
+	DL_EV_LEASE_REVOKED = 101,
+};
+
+/* dl_msg_hdr.flags */
+#define DL_MSG_REPLY 0x1u	/* a reply to request_id */
+#define DL_MSG_EVENT 0x2u	/* an event; request_id is 0 */
+
+struct dl_msg_hdr {
+	uint32_t magic;		/* DL_PROTO_MAGIC */
+	uint16_t version;	/* HELLO: 0; after: the negotiated version */
+	uint16_t opcode;	/* enum dl_opcode */
+	uint32_t flags;		/* DL_MSG_* */
+	uint32_t length;	/* payload bytes after this header */
+	uint64_t request_id;	/* != 0 for requests and their replies */
+	int32_t status;		/* replies: 0 or -errno; else 0 */
+	uint32_t reserved;	/* 0 */
+};
+_Static_assert(sizeof(struct dl_msg_hdr) == 32, "wire header is 32 bytes");
+
+/* ---- HELLO ------------------------------------------------------------- */
+
+/* server flags */
+#define DL_SRV_DAX_ALLOWED 0x1u	/* this client may map (gets the ns fd) */
+#define DL_SRV_ADMIN 0x2u	/* this client may use admin requests */
+
+struct dl_hello_req {
+	uint16_t min_version;
+	uint16_t max_version;
+	uint32_t flags;		/* 0 */
+	char client_name[32];	/* program name, for logs and admin views */
+};
+
+struct dl_hello_rep {
+	uint16_t version;	/* chosen: the highest both support */
+	uint16_t reserved0;
+	uint32_t server_flags;	/* DL_SRV_* for this client */
+	uint64_t ns_size;	/* namespace bytes */
+	uint64_t ns_align;	/* 4 KiB, 2 MiB or 1 GiB */
+	uint64_t ns_fd_offset;	/* offset of namespace byte 0 in the ns fd */
+	uint32_t max_msg;	/* DL_PROTO_MAX_MSG */
+	uint32_t max_data;	/* DL_PROTO_MAX_DATA */
+	uint32_t max_iov;	/* DL_PROTO_MAX_IOV */
+	uint32_t reserved1;
+	char server_version[32];
+	char ns_name[64];
+	uint8_t ns_uuid[16];
+};
+
+/* ---- STATUS -------------------------------------------------------------- */
+
+struct dl_status_rep {
+	char server_version[32];
+	uint64_t pid;
+	uint64_t uptime_ns;
+	uint32_t clients;
+	uint32_t reserved;
+	uint64_t ns_size;
+	uint64_t ns_align;
+	uint64_t blocks_total;
+	uint64_t blocks_free;
+	uint64_t files;
+	uint64_t inodes_free;
+	uint64_t transactions;
+	uint64_t unsafe_shutdowns;
+	char ns_name[64];
+	char ns_path[256];
+};
+
+/* ---- files ----------------------------------------------------------------- */
+
+/* dl_open_req.flags */
+#define DL_O_READ 0x1u
+#define DL_O_WRITE 0x2u
+#define DL_O_CREATE 0x4u	/* create if missing (owner: the caller) */
+#define DL_O_EXCL 0x8u		/* with CREATE: fail if it exists */
+#define DL_O_TRUNC 0x10u	/* truncate to 0 (needs WRITE) */
+
+struct dl_wire_stat {
+	uint64_t ino;		/* inode number */
+	uint32_t generation;
+	uint32_t mode;		/* S_IFREG | permission bits */
+	uint32_t uid;
+	uint32_t gid;
+	uint64_t size;
+	uint64_t blocks;	/* 4 KiB blocks mapped */
+	uint64_t extents;
+	uint64_t layout_seq;
+	int64_t atime_ns, mtime_ns, ctime_ns, btime_ns;
+	char name[DL_PROTO_NAME_SIZE];
+};
+
+struct dl_open_req {
+	uint32_t flags;		/* DL_O_* */
+	uint32_t mode;		/* permission bits for CREATE */
+	char name[DL_PROTO_NAME_SIZE];
+};
+
+struct dl_open_rep {
+	uint64_t fh;		/* this connection's handle, never 0 */
+	struct dl_wire_stat st;
+};
+
+struct dl_fh_req {		/* CLOSE, FSYNC */
+	uint64_t fh;
+};
+
+struct dl_stat_req {
+	uint64_t fh;		/* 0: look up `name` instead */
+	char name[DL_PROTO_NAME_SIZE];
+};
+
+struct dl_list_req {
+	uint64_t cursor;	/* 0 to start */
+	uint32_t max;		/* <= DL_PROTO_LIST_MAX */
+	uint32_t reserved;
+};
+
+struct dl_list_rep {		/* followed by `count` dl_wire_stat */
+	uint64_t next_cursor;	/* 0: this was the last page */
+	uint32_t count;
+	uint32_t reserved;
+};
+
+struct dl_name_req {		/* UNLINK */
+	char name[DL_PROTO_NAME_SIZE];
+};
+
+/* dl_rename_req.flags */
+#define DL_RENAME_F_NOREPLACE 0x1u
+
+struct dl_rename_req {
+	uint32_t flags;
+	uint32_t reserved;
+	char from[DL_PROTO_NAME_SIZE];
+	char to[DL_PROTO_NAME_SIZE];
+};
+
+struct dl_wire_iov {
+	uint64_t offset;	/* file offset */
+	uint32_t len;
+	uint32_t reserved;
+};
+
+/*
+ * READ:  dl_rw_req + niov dl_wire_iov; reply: dl_rw_rep + the bytes read,
+ *        iovec after iovec (a short read stops at EOF).
+ * WRITE: dl_rw_req + niov dl_wire_iov + the bytes, iovec after iovec;
+ *        reply: dl_rw_rep.
+ * The lengths add up to at most DL_PROTO_MAX_DATA.
+ */
+struct dl_rw_req {
+	uint64_t fh;
+	uint32_t niov;		/* 1 .. DL_PROTO_MAX_IOV */
+	uint32_t reserved;
+};
+
+struct dl_rw_rep {
+	uint64_t bytes;
+};
+
+struct dl_truncate_req {
+	uint64_t fh;
+	uint64_t size;
+	uint32_t flags;		/* 0 (policies arrive with leases) */
+	uint32_t deadline_ms;	/* 0 */
+};
+
+struct dl_fallocate_req {
+	uint64_t fh;
+	uint32_t mode;		/* FALLOC_FL_* (Linux values) */
+	uint32_t flags;		/* 0 (policies arrive with leases) */
+	uint64_t offset;
+	uint64_t length;
+	uint32_t deadline_ms;	/* 0 */
+	uint32_t reserved;
+};
+
+/* dl_setattr_req.valid */
+#define DL_ATTR_MODE 0x1u
+#define DL_ATTR_UID 0x2u
+#define DL_ATTR_GID 0x4u
+
+struct dl_setattr_req {
+	uint64_t fh;
+	uint32_t valid;
+	uint32_t mode;
+	uint32_t uid;
+	uint32_t gid;
+};
+
+/* ---- mappings (see table.h) ------------------------------------------------- */
+
+#define DL_MAP_PROT_READ 0x1u
+#define DL_MAP_PROT_WRITE 0x2u
+
+/* dl_map_rep.flags */
+#define DL_MAP_FDS 0x1u		/* SCM_RIGHTS carries [table memfd, ns fd] */
+
+struct dl_map_req {
+	uint64_t fh;
+	uint64_t offset;	/* file bytes; multiple of 4 KiB */
+	uint64_t length;	/* multiple of 4 KiB; offset+length <= size */
+	uint32_t prot;		/* DL_MAP_PROT_* */
+	uint32_t reserved;
+};
+
+struct dl_map_rep {
+	uint64_t map_id;
+	uint64_t first_entry;	/* index of the mapping's first table entry */
+	uint64_t nentries;	/* entries, in file order */
+	uint32_t flags;		/* DL_MAP_* */
+	uint32_t reserved;
+};
+
+struct dl_unmap_req {
+	uint64_t map_id;
+};
+
+#endif
