@@ -102,6 +102,26 @@ uint64_t dl_extmap_mapped_in(const struct dl_extmap *m, uint64_t start,
 	return total;
 }
 
+uint64_t dl_extmap_count_unwritten(const struct dl_extmap *m, uint64_t start,
+				   uint64_t len)
+{
+	size_t i = dl_extmap_find(m, start);
+	uint64_t end = start + len, total = 0;
+
+	for (; i < m->n && m->ext[i].file_block < end; i++) {
+		uint64_t s = m->ext[i].file_block, e = ext_end(&m->ext[i]);
+
+		if (!(m->ext[i].flags & DL_EXTENT_F_UNWRITTEN))
+			continue;
+		if (s < start)
+			s = start;
+		if (e > end)
+			e = end;
+		total += e - s;
+	}
+	return total;
+}
+
 uint64_t dl_extmap_total(const struct dl_extmap *m)
 {
 	uint64_t total = 0;

@@ -52,6 +52,9 @@ size_t dl_extmap_count_range(const struct dl_extmap *m, uint64_t start,
 /* Mapped blocks (written or not) in [start, start+len). */
 uint64_t dl_extmap_mapped_in(const struct dl_extmap *m, uint64_t start,
 			     uint64_t len);
+/* Unwritten blocks in [start, start+len). */
+uint64_t dl_extmap_count_unwritten(const struct dl_extmap *m, uint64_t start,
+				   uint64_t len);
 /* Total mapped blocks. */
 uint64_t dl_extmap_total(const struct dl_extmap *m);
 /* One past the last mapped file block (0 if empty). */

@@ -137,6 +137,15 @@ int dl_fs_truncate(struct dl_fs *fs, dl_ino_t ino, uint64_t size,
 int dl_fs_fallocate(struct dl_fs *fs, dl_ino_t ino, int mode, uint64_t offset,
 		    uint64_t len, uint64_t detach_tag, struct dl_err *err);
 
+/*
+ * Make [offset, offset+len) writable through a mapping (the page_mkwrite
+ * step): holes get blocks and unwritten extents become written, all
+ * zeroed first.  The size does not change.  Returns 0 or -errno (ENOSPC
+ * leaves the file unchanged).
+ */
+int dl_fs_prepare_write(struct dl_fs *fs, dl_ino_t ino, uint64_t offset,
+			uint64_t len, struct dl_err *err);
+
 /* Extents overlapping [offset, offset+len), in file order. */
 int dl_fs_extents(const struct dl_fs *fs, dl_ino_t ino, uint64_t offset,
 		  uint64_t len, struct dl_extent *out, size_t max,

@@ -270,3 +270,67 @@ ssize_t dl_fs_read(const struct dl_fs *fs, dl_ino_t ino, uint64_t off,
 	}
 	return (ssize_t)(end - off);
 }
+
+/* Zero every unwritten block of [b0, b1) (new blocks are unwritten). */
+static void zero_unwritten(struct dl_fs *fs, dl_ino_t ino, uint64_t b0,
+			   uint64_t b1)
+{
+	const struct dl_extmap *m = &dl_fs_inode(fs, ino)->map;
+
+	for (size_t i = dl_extmap_find(m, b0); i < m->n; i++) {
+		const struct dl_extent_rec *e = &m->ext[i];
+		uint64_t s = e->file_block > b0 ? e->file_block : b0;
+		uint64_t t = e->file_block + e->nblocks < b1 ?
+				     e->file_block + e->nblocks : b1;
+
+		if (e->file_block >= b1)
+			break;
+		if (!(e->flags & DL_EXTENT_F_UNWRITTEN) || s >= t)
+			continue;
+		data_zero(fs, e->phys_block + (s - e->file_block), 0,
+			  (t - s) << DL_BLOCK_SHIFT);
+	}
+}
+
+int dl_fs_prepare_write(struct dl_fs *fs, dl_ino_t ino, uint64_t off,
+			uint64_t len, struct dl_err *err)
+{
+	struct dl_inode *in = dl_fs_file(fs, ino, err);
+	struct dl_prun_list runs = { 0 };
+	uint64_t b0, b1;
+	int rc;
+
+	if (!in)
+		return -ENOENT;
+	rc = dl_fs_writable(fs, err);
+	if (rc)
+		return rc;
+	if (len == 0)
+		return 0;
+	if (off > DL_MAX_FILE_SIZE || len > DL_MAX_FILE_SIZE - off)
+		return dl_err_set(err, EFBIG, "range beyond the largest file size");
+	b0 = off >> DL_BLOCK_SHIFT;
+	b1 = dl_blocks_of(off + len);
+	if (dl_extmap_mapped_in(&in->map, b0, b1 - b0) == b1 - b0 &&
+	    !dl_extmap_count_unwritten(&in->map, b0, b1 - b0))
+		return 0;	/* already written: nothing to do */
+	if (dl_prun_reserve(&runs, 64))
+		return dl_err_set(err, ENOMEM, "out of memory");
+	rc = dl_fs_alloc_holes(fs, ino, b0, b1, &runs, err);
+	if (rc)
+		goto out;
+	if (dl_fs_mark_dirty(fs, ino)) {
+		dl_fs_abort(fs);
+		rc = dl_err_set(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	dl_fs_fill_holes(fs, ino, b0, b1, &runs, true);
+	zero_unwritten(fs, ino, b0, b1);
+	dl_flush_all(&fs->j);	/* zeros durable before the blocks are live */
+	dl_extmap_set_state(&in->map, b0, b1 - b0, false);
+	dl_fs_layout_changed(fs, ino);
+	rc = dl_fs_commit(fs, err);
+out:
+	dl_prun_free(&runs);
+	return rc;
+}

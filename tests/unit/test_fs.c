@@ -271,6 +271,43 @@ static void test_extent_limit(void)
 	CU_ASSERT_EQUAL(fx_check(&fx), 0);
 }
 
+static void test_prepare_write(void)
+{
+	dl_ino_t ino = mkfile("mkwrite", 0);
+	struct dl_extent ext[8];
+	struct dl_stat st;
+	size_t n;
+
+	/* 24 KiB: a hole, 8 KiB preallocated (unwritten), 4 KiB written */
+	CU_ASSERT_EQUAL(dl_fs_truncate(fx.fs, ino, 24576, 0, NULL), 0);
+	CU_ASSERT_EQUAL(dl_fs_fallocate(fx.fs, ino, FALLOC_FL_KEEP_SIZE, 8192,
+					8192, 0, NULL), 0);
+	memset(buf, 0x11, 4096);
+	CU_ASSERT_EQUAL(dl_fs_write(fx.fs, ino, 20480, buf, 4096, NULL), 4096);
+	CU_ASSERT_EQUAL(dl_fs_prepare_write(fx.fs, ino, 0, 24576, NULL), 0);
+	CU_ASSERT_EQUAL(dl_fs_extents(fx.fs, ino, 0, 24576, ext, 8, &n), 0);
+	for (size_t i = 0; i < n; i++)
+		CU_ASSERT_FALSE(ext[i].unwritten);
+	dl_fs_stat(fx.fs, ino, &st);
+	CU_ASSERT_EQUAL(st.nblocks, 6);
+	CU_ASSERT_EQUAL(st.size, 24576);
+	/* the blocks read as zeros through the DAX view, data kept */
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *p = (const uint8_t *)dl_ns_base(fx.ns) +
+				   ext[i].ns_offset;
+
+		for (uint64_t b = 0; b < ext[i].length; b++)
+			if (ext[i].file_offset + b < 20480 && p[b]) {
+				CU_FAIL("prepared block is not zero");
+				break;
+			}
+	}
+	CU_ASSERT_EQUAL(dl_fs_read(fx.fs, ino, 20480, buf, 4096, NULL), 4096);
+	CU_ASSERT_EQUAL(buf[4095], 0x11);
+	CU_ASSERT_EQUAL(fx_check(&fx), 0);
+	CU_ASSERT_EQUAL(dl_fs_unlink(fx.fs, "mkwrite", 0, NULL), 0);
+}
+
 /* ---- corrupt filesystems: a clear error, never a crash ------------------ */
 
 static struct fs_fixture bad;
@@ -403,6 +440,7 @@ static CU_TestInfo tests[] = {
 	{ "large writes get 2 MiB-aligned extents", test_large_writes_are_pmd_aligned },
 	{ "layout sequence moves with extent changes only", test_layout_seq },
 	{ "the per-file extent limit fails whole", test_extent_limit },
+	{ "prepare_write allocates, zeroes and converts", test_prepare_write },
 	{ "a damaged superblock: copy, clear errors", test_superblock_damage },
 	{ "damaged metadata: open refuses, check reports", test_metadata_damage },
 	CU_TEST_INFO_NULL,
