@@ -4,6 +4,8 @@
  */
 #include "extmap.h"
 
+#include "array.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,20 +44,7 @@ void dl_extmap_free(struct dl_extmap *m)
 
 int dl_extmap_reserve(struct dl_extmap *m, size_t n)
 {
-	struct dl_extent_rec *v;
-	size_t cap;
-
-	if (n <= m->cap)
-		return 0;
-	cap = m->cap ? m->cap : 8;
-	while (cap < n)
-		cap *= 2;
-	v = realloc(m->ext, cap * sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	m->ext = v;
-	m->cap = cap;
-	return 0;
+	return dl_array_reserve(&m->ext, &m->cap, n, sizeof(m->ext[0]));
 }
 
 size_t dl_extmap_find(const struct dl_extmap *m, uint64_t fblk)
@@ -290,20 +279,7 @@ void dl_extmap_normalize(struct dl_extmap *m)
 
 int dl_prun_reserve(struct dl_prun_list *l, size_t extra)
 {
-	struct dl_prun *v;
-	size_t need = l->n + extra, cap;
-
-	if (need <= l->cap)
-		return 0;
-	cap = l->cap ? l->cap : 8;
-	while (cap < need)
-		cap *= 2;
-	v = realloc(l->v, cap * sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	l->v = v;
-	l->cap = cap;
-	return 0;
+	return dl_array_reserve(&l->v, &l->cap, l->n + extra, sizeof(l->v[0]));
 }
 
 void dl_prun_free(struct dl_prun_list *l)

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "array.h"
 #include "fs_private.h"
 
 int64_t dl_now_ns(void)
@@ -24,15 +25,9 @@ int dl_fs_mark_dirty(struct dl_fs *fs, dl_ino_t ino)
 
 	if (in->dirty)
 		return 0;
-	if (fs->ndirty == fs->dirty_cap) {
-		size_t cap = fs->dirty_cap ? fs->dirty_cap * 2 : 8;
-		uint32_t *d = realloc(fs->dirty_inodes, cap * sizeof(*d));
-
-		if (!d)
-			return -ENOMEM;
-		fs->dirty_inodes = d;
-		fs->dirty_cap = cap;
-	}
+	if (dl_array_reserve(&fs->dirty_inodes, &fs->dirty_cap, fs->ndirty + 1,
+			     sizeof(fs->dirty_inodes[0])))
+		return -ENOMEM;
 	fs->dirty_inodes[fs->ndirty++] = ino;
 	in->dirty = true;
 	return 0;
@@ -227,15 +222,9 @@ static int fit_chain(struct dl_fs *fs, struct dl_inode *in)
 	while (in->nchain < need) {
 		uint64_t block;
 
-		if (in->nchain == in->chain_cap) {
-			size_t cap = in->chain_cap ? in->chain_cap * 2 : 4;
-			uint64_t *c = realloc(in->chain, cap * sizeof(*c));
-
-			if (!c)
-				return -ENOMEM;
-			in->chain = c;
-			in->chain_cap = cap;
-		}
+		if (dl_array_reserve(&in->chain, &in->chain_cap, in->nchain + 1,
+				     sizeof(in->chain[0])))
+			return -ENOMEM;
 		if (take_reserved_block(fs, &block) ||
 		    dl_tx_bits(&fs->j, block, 1, true))
 			return -EIO;

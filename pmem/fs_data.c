@@ -115,6 +115,23 @@ int dl_fs_alloc_holes(struct dl_fs *fs, dl_ino_t ino, uint64_t b0,
 	return rc;
 }
 
+int dl_fs_begin_fill(struct dl_fs *fs, dl_ino_t ino, uint64_t b0, uint64_t b1,
+		     struct dl_prun_list *runs, struct dl_err *err)
+{
+	int rc;
+
+	if (dl_prun_reserve(runs, 64))
+		return dl_err_set(err, ENOMEM, "out of memory");
+	rc = dl_fs_alloc_holes(fs, ino, b0, b1, runs, err);
+	if (rc)
+		return rc;
+	if (dl_fs_mark_dirty(fs, ino)) {
+		dl_fs_abort(fs);
+		return dl_err_set(err, ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
 /* Map the runs into the holes of [b0, b1), in file order. */
 void dl_fs_fill_holes(struct dl_fs *fs, dl_ino_t ino, uint64_t b0,
 		      uint64_t b1, const struct dl_prun_list *runs,
@@ -187,16 +204,9 @@ ssize_t dl_fs_write(struct dl_fs *fs, dl_ino_t ino, uint64_t off,
 			mapped_unw++;
 		b = run > b1 - b ? b1 : b + run;
 	}
-	if (dl_prun_reserve(&runs, 64))
-		return dl_err_set(err, ENOMEM, "out of memory");
-	rc = dl_fs_alloc_holes(fs, ino, b0, b1, &runs, err);
+	rc = dl_fs_begin_fill(fs, ino, b0, b1, &runs, err);
 	if (rc)
 		goto out;
-	if (dl_fs_mark_dirty(fs, ino)) {
-		dl_fs_abort(fs);
-		rc = dl_err_set(err, ENOMEM, "out of memory");
-		goto out;
-	}
 	/* new blocks go in as unwritten, so that the copy loop below treats
 	 * them exactly like preallocated ones; then the range is written */
 	dl_fs_fill_holes(fs, ino, b0, b1, &runs, true);
@@ -314,16 +324,9 @@ int dl_fs_prepare_write(struct dl_fs *fs, dl_ino_t ino, uint64_t off,
 	if (dl_extmap_mapped_in(&in->map, b0, b1 - b0) == b1 - b0 &&
 	    !dl_extmap_count_unwritten(&in->map, b0, b1 - b0))
 		return 0;	/* already written: nothing to do */
-	if (dl_prun_reserve(&runs, 64))
-		return dl_err_set(err, ENOMEM, "out of memory");
-	rc = dl_fs_alloc_holes(fs, ino, b0, b1, &runs, err);
+	rc = dl_fs_begin_fill(fs, ino, b0, b1, &runs, err);
 	if (rc)
 		goto out;
-	if (dl_fs_mark_dirty(fs, ino)) {
-		dl_fs_abort(fs);
-		rc = dl_err_set(err, ENOMEM, "out of memory");
-		goto out;
-	}
 	dl_fs_fill_holes(fs, ino, b0, b1, &runs, true);
 	zero_unwritten(fs, ino, b0, b1);
 	dl_flush_all(&fs->j);	/* zeros durable before the blocks are live */

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "array.h"
 #include "crc.h"
 #include "fs_private.h"
 
@@ -121,15 +122,9 @@ static int check_extents(const struct dl_fs *fs, dl_ino_t ino,
 
 static int chain_push(struct dl_inode *in, uint64_t block)
 {
-	if (in->nchain == in->chain_cap) {
-		size_t cap = in->chain_cap ? in->chain_cap * 2 : 4;
-		uint64_t *c = realloc(in->chain, cap * sizeof(*c));
-
-		if (!c)
-			return -ENOMEM;
-		in->chain = c;
-		in->chain_cap = cap;
-	}
+	if (dl_array_reserve(&in->chain, &in->chain_cap, in->nchain + 1,
+			     sizeof(in->chain[0])))
+		return -ENOMEM;
 	in->chain[in->nchain++] = block;
 	return 0;
 }

@@ -164,12 +164,9 @@ static int falloc_allocate(struct dl_fs *fs, dl_ino_t ino, int mode,
 	uint64_t b0 = off >> DL_BLOCK_SHIFT, b1 = dl_blocks_of(off + len);
 	int rc;
 
-	if (dl_prun_reserve(&runs, 64))
-		return dl_err_set(err, ENOMEM, "out of memory");
-	rc = dl_fs_alloc_holes(fs, ino, b0, b1, &runs, err);
+	rc = dl_fs_begin_fill(fs, ino, b0, b1, &runs, err);
 	if (rc)
 		goto out;
-	dl_fs_mark_dirty(fs, ino);
 	if (!(mode & FALLOC_FL_KEEP_SIZE) && off + len > in->size) {
 		dl_fs_extend(fs, ino, off + len);
 		dl_flush_all(&fs->j);
@@ -234,13 +231,10 @@ static int falloc_zero(struct dl_fs *fs, dl_ino_t ino, int mode, uint64_t off,
 	uint64_t fb0, fb1;
 	int rc;
 
-	if (dl_prun_reserve(&runs, 64))
-		return dl_err_set(err, ENOMEM, "out of memory");
 	/* holes in the range are preallocated, as Linux does */
-	rc = dl_fs_alloc_holes(fs, ino, b0, b1, &runs, err);
+	rc = dl_fs_begin_fill(fs, ino, b0, b1, &runs, err);
 	if (rc)
 		goto out;
-	dl_fs_mark_dirty(fs, ino);
 	zero_edges(fs, ino, off, off + len, &fb0, &fb1);
 	if (!(mode & FALLOC_FL_KEEP_SIZE) && off + len > in->size)
 		dl_fs_extend(fs, ino, off + len);

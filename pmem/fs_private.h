@@ -142,6 +142,10 @@ void dl_fs_extend(struct dl_fs *fs, dl_ino_t ino, uint64_t new_size);
 int dl_fs_alloc_holes(struct dl_fs *fs, dl_ino_t ino, uint64_t b0,
 		      uint64_t b1, struct dl_prun_list *runs,
 		      struct dl_err *err);
+/* Reserve, allocate the holes of [b0, b1) and mark ino dirty: the start
+ * of every operation that fills holes.  Nothing changed on error. */
+int dl_fs_begin_fill(struct dl_fs *fs, dl_ino_t ino, uint64_t b0, uint64_t b1,
+		     struct dl_prun_list *runs, struct dl_err *err);
 void dl_fs_fill_holes(struct dl_fs *fs, dl_ino_t ino, uint64_t b0,
 		      uint64_t b1, const struct dl_prun_list *runs,
 		      bool unwritten);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "crc.h"
 
 #define JHDR sizeof(struct dl_journal_hdr)
@@ -45,19 +46,7 @@ void dl_journal_fini(struct dl_journal *j)
 
 static int tx_grow(struct dl_journal *j, size_t extra)
 {
-	size_t cap = j->cap ? j->cap : 4096;
-	uint8_t *b;
-
-	if (j->len + extra <= j->cap)
-		return 0;
-	while (cap < j->len + extra)
-		cap *= 2;
-	b = realloc(j->buf, cap);
-	if (!b)
-		return -ENOMEM;
-	j->buf = b;
-	j->cap = cap;
-	return 0;
+	return dl_array_reserve(&j->buf, &j->cap, j->len + extra, 1);
 }
 
 int dl_tx_bytes(struct dl_journal *j, uint64_t off, const void *data,
@@ -134,17 +123,11 @@ int dl_flush_add(struct dl_journal *j, const void *addr, size_t len)
 
 	if (len == 0)
 		return 0;
-	if (j->nranges == j->ranges_cap) {
-		size_t cap = j->ranges_cap ? j->ranges_cap * 2 : 64;
-
-		r = realloc(j->ranges, cap * sizeof(*r));
-		if (!r) {
-			/* cannot queue: flush this range right away */
-			dl_ns_flush(j->ns, addr, len);
-			return 0;
-		}
-		j->ranges = r;
-		j->ranges_cap = cap;
+	if (dl_array_reserve(&j->ranges, &j->ranges_cap, j->nranges + 1,
+			     sizeof(j->ranges[0]))) {
+		/* cannot queue: flush this range right away */
+		dl_ns_flush(j->ns, addr, len);
+		return 0;
 	}
 	r = &j->ranges[j->nranges++];
 	r->start = (uintptr_t)addr & ~(unit - 1);
