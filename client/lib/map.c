@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * map.c - mappings: the service fills a run of table entries, one per
+ * leaf (PUD 1 GiB, PMD 2 MiB, PTE 4 KiB), and the library maps each leaf
+ * of the namespace fd at its place in one contiguous virtual range.
+ *
+ * The range is reserved first (PROT_NONE, no memory committed) with
+ * enough slack to place it so that every leaf lands on an address
+ * aligned to its size - device-dax refuses anything else, and the MMU
+ * can only use a large page at a large-page-aligned address.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "private.h"
+
+#define DL_PAGE_SIZE 4096ULL
+
+struct map_plan {
+	uint64_t offset, length;	/* file range */
+	int prot;			/* PROT_* */
+	struct dl_map_rep rep;
+	uint64_t max_leaf;
+};
+
+static uint64_t load_pte(const struct dl_table_entry *e)
+{
+	return __atomic_load_n(&e->pte, __ATOMIC_ACQUIRE);
+}
+
+/* One entry's leaf: checks it is ours, valid, in place; its size or <0. */
+static int64_t check_entry(struct daxlease_ctx *ctx, const struct map_plan *p,
+			   uint64_t i, uint64_t expect, uint64_t *pte_out)
+{
+	const struct dl_table_entry *e;
+	uint64_t pte, size;
+
+	e = dl_table_entry(ctx, p->rep.first_entry + i);
+	if (!e)
+		return -EPROTO;
+	pte = load_pte(e);
+	if (!(pte & DL_PTE_VALID))
+		return -EAGAIN;	/* a layout change got there first */
+	if (dl_pte_level(pte) > DL_LEAF_PUD)
+		return -EPROTO;
+	size = dl_leaf_size(dl_pte_level(pte));
+	if (e->map_id != p->rep.map_id || e->file_offset != expect ||
+	    expect % size || dl_pte_ns_offset(pte) % size ||
+	    dl_pte_ns_offset(pte) + size > ctx->hello.ns_size ||
+	    expect + size > p->offset + p->length)
+		return -EPROTO;
+	*pte_out = pte;
+	return (int64_t)size;
+}
+
+/* Walk the entries: they must tile the file range exactly, in order. */
+static int plan_check(struct daxlease_ctx *ctx, struct map_plan *p)
+{
+	uint64_t i, pte, expect = p->offset;
+	int64_t size;
+
+	if (!p->rep.nentries || p->rep.nentries > ctx->table_entries ||
+	    p->rep.first_entry > ctx->table_entries - p->rep.nentries)
+		return -EPROTO;
+	p->max_leaf = DL_PAGE_SIZE;
+	for (i = 0; i < p->rep.nentries; i++) {
+		size = check_entry(ctx, p, i, expect, &pte);
+		if (size < 0)
+			return (int)size;
+		if ((uint64_t)size > p->max_leaf)
+			p->max_leaf = (uint64_t)size;
+		expect += (uint64_t)size;
+	}
+	return expect == p->offset + p->length ? 0 : -EPROTO;
+}
+
+/*
+ * Reserve length bytes at an address congruent to the file offset modulo
+ * the largest leaf, and give the slack back.
+ */
+static uint8_t *reserve(const struct map_plan *p)
+{
+	uint64_t slack = 2 * p->max_leaf, len = p->length + slack;
+	uintptr_t start, base;
+	void *r;
+
+	r = mmap(NULL, len, PROT_NONE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (r == MAP_FAILED)
+		return NULL;
+	start = (uintptr_t)r;
+	base = (start + p->max_leaf - 1) & ~(uintptr_t)(p->max_leaf - 1);
+	base += p->offset & (p->max_leaf - 1);
+	if (base > start)
+		munmap(r, base - start);
+	if (start + len > base + p->length)
+		munmap((void *)(base + p->length),
+		       start + len - (base + p->length));
+	return (uint8_t *)base;
+}
+
+static int map_leaves(struct daxlease_ctx *ctx, const struct map_plan *p,
+		      struct daxlease_map *m)
+{
+	uint64_t i, pte, expect = p->offset, nsoff;
+	int ns_fd = dl_ns_fd(ctx);
+	int64_t size;
+	void *r;
+
+	for (i = 0; i < p->rep.nentries; i++) {
+		size = check_entry(ctx, p, i, expect, &pte);
+		if (size < 0)
+			return (int)size;
+		nsoff = ctx->hello.ns_fd_offset + dl_pte_ns_offset(pte);
+		r = mmap(m->addr + (expect - p->offset), (size_t)size, p->prot,
+			 MAP_SHARED | MAP_FIXED, ns_fd, (off_t)nsoff);
+		if (r == MAP_FAILED)
+			return -errno;
+		m->leaves[dl_pte_level(pte)]++;
+		expect += (uint64_t)size;
+	}
+	return 0;
+}
+
+static int map_build(struct daxlease_ctx *ctx, struct map_plan *p,
+		     struct daxlease_map *m)
+{
+	int rc;
+
+	rc = plan_check(ctx, p);
+	if (rc)
+		return rc;
+	m->addr = reserve(p);
+	if (!m->addr)
+		return -ENOMEM;
+	m->length = p->length;
+	rc = map_leaves(ctx, p, m);
+	if (rc) {
+		munmap(m->addr, m->length);
+		m->addr = NULL;
+	}
+	return rc;
+}
+
+static int unmap_request(struct daxlease_ctx *ctx, uint64_t map_id)
+{
+	struct dl_unmap_req req = { .map_id = map_id };
+
+	return dl_call_simple(ctx, DL_OP_UNMAP, &req, sizeof(req), NULL, 0);
+}
+
+/* MAP, and the table and ns fd when they come with the reply. */
+static int map_request(struct daxlease_file *f, struct map_plan *p)
+{
+	struct dl_map_req req = {
+		.fh = f->fh, .offset = p->offset, .length = p->length,
+		.prot = (p->prot & PROT_WRITE) ?
+			DL_MAP_PROT_READ | DL_MAP_PROT_WRITE : DL_MAP_PROT_READ,
+	};
+	struct iovec riov = { &req, sizeof(req) };
+	struct iovec piov = { &p->rep, sizeof(p->rep) };
+	int fds[2];
+	struct dl_call call = {
+		.opcode = DL_OP_MAP,
+		.req_iov = &riov, .req_niov = 1,
+		.rep_iov = &piov, .rep_niov = 1, .rep_min = sizeof(p->rep),
+		.fds = fds, .nfds_max = 2,
+	};
+	int rc;
+
+	rc = dl_call(f->ctx, &call);
+	if (rc)
+		return rc;
+	if ((p->rep.flags & DL_MAP_FDS) && call.nfds == 2)
+		rc = dl_table_install(f->ctx, fds);
+	else if (call.nfds == 1)
+		close(fds[0]);
+	else if (call.nfds == 2)
+		close(fds[0]), close(fds[1]);
+	if (!rc && dl_ns_fd(f->ctx) < 0)
+		rc = -EPROTO;	/* the first MAP reply must carry the fds */
+	if (rc)
+		unmap_request(f->ctx, p->rep.map_id);
+	return rc;
+}
+
+static int map_args(struct daxlease_file *f, uint64_t offset, uint64_t length,
+		    unsigned prot, struct daxlease_map **out)
+{
+	if (!f || !out || !length || (offset | length) % DL_PAGE_SIZE ||
+	    offset + length < offset || !(prot & DAXLEASE_PROT_READ) ||
+	    (prot & ~(DAXLEASE_PROT_READ | DAXLEASE_PROT_WRITE)))
+		return -EINVAL;
+	if (length > SIZE_MAX / 2)
+		return -ENOMEM;
+	if (dl_is_dead(f->ctx))
+		return -ENOTCONN;
+	if (!(f->ctx->hello.server_flags & DL_SRV_DAX_ALLOWED))
+		return -EACCES;
+	return 0;
+}
+
+DAXLEASE_EXPORT int daxlease_map(struct daxlease_file *f, uint64_t offset,
+				 uint64_t length, unsigned prot,
+				 struct daxlease_map **out)
+{
+	struct map_plan p = { .offset = offset, .length = length };
+	struct daxlease_map *m;
+	int rc;
+
+	rc = map_args(f, offset, length, prot, out);
+	if (rc)
+		return rc;
+	*out = NULL;
+	p.prot = PROT_READ | ((prot & DAXLEASE_PROT_WRITE) ? PROT_WRITE : 0);
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	rc = map_request(f, &p);
+	if (rc)
+		goto err;
+	rc = map_build(f->ctx, &p, m);
+	if (rc) {
+		unmap_request(f->ctx, p.rep.map_id);
+		goto err;
+	}
+	m->ctx = daxlease_ref(f->ctx);
+	m->map_id = p.rep.map_id;
+	*out = m;
+	return 0;
+err:
+	free(m);
+	return rc;
+}
+
+DAXLEASE_EXPORT void *daxlease_map_addr(const struct daxlease_map *m)
+{
+	return m ? m->addr : NULL;
+}
+
+DAXLEASE_EXPORT uint64_t daxlease_map_length(const struct daxlease_map *m)
+{
+	return m ? m->length : 0;
+}
+
+DAXLEASE_EXPORT void daxlease_map_leaves(const struct daxlease_map *m,
+					 uint64_t *pte, uint64_t *pmd,
+					 uint64_t *pud)
+{
+	if (pte)
+		*pte = m ? m->leaves[DL_LEAF_PTE] : 0;
+	if (pmd)
+		*pmd = m ? m->leaves[DL_LEAF_PMD] : 0;
+	if (pud)
+		*pud = m ? m->leaves[DL_LEAF_PUD] : 0;
+}
+
+/*
+ * msync is right for a fake NVDIMM (an image file: the stores must reach
+ * it) and harmless on device-dax (the kernel flushes the CPU caches for
+ * the range).
+ */
+DAXLEASE_EXPORT int daxlease_map_persist(struct daxlease_map *m,
+					 uint64_t offset, uint64_t length)
+{
+	uint64_t start;
+
+	if (!m || offset > m->length || length > m->length - offset)
+		return -EINVAL;
+	if (!length)
+		return 0;
+	start = offset & ~(DL_PAGE_SIZE - 1);
+	if (msync(m->addr + start, offset + length - start, MS_SYNC))
+		return -errno;
+	return 0;
+}
+
+DAXLEASE_EXPORT int daxlease_unmap(struct daxlease_map *m)
+{
+	int rc;
+
+	if (!m)
+		return -EINVAL;
+	munmap(m->addr, m->length);
+	rc = unmap_request(m->ctx, m->map_id);
+	daxlease_unref(m->ctx);
+	free(m);
+	return rc;
+}

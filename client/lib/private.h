@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * private.h - what the files of libdaxlease share.
+ *
+ * ctx.c      the context: connect, references
+ * hello.c    the HELLO exchange (version, limits)
+ * status.c   STATUS
+ * transport.c one request/reply round trip (the only code that touches
+ *            the socket), fds over SCM_RIGHTS, the dead-connection rule
+ * events.c   events that arrive while a caller waits for its reply
+ * files.c    open/close/stat/unlink/rename/fsync/truncate/...
+ * list.c     the paged file list
+ * io.c       pread/pwrite and the vectored forms, split to the limits
+ * table.c    the per-client mapping table (read-only shared memory)
+ * map.c      mappings: entries of the table become mmaps of the ns fd
+ *
+ * Nothing here prints; every int function returns 0 or a negative errno.
+ */
+#ifndef DAXLEASE_PRIVATE_H
+#define DAXLEASE_PRIVATE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include <daxlease/libdaxlease.h>
+#include <daxlease/proto.h>
+#include <daxlease/table.h>
+
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "libdaxlease speaks the little-endian wire format natively"
+#endif
+
+#define DAXLEASE_EXPORT __attribute__((visibility("default")))
+
+/* Events kept for a later reader; past this the oldest is dropped. */
+#define DL_EVENT_QUEUE_MAX 256
+/* SCM_RIGHTS fds a reply may carry (MAP: table memfd, ns fd). */
+#define DL_MAX_FDS 4
+
+struct dl_event {
+	struct dl_event *next;
+	uint16_t opcode;
+	uint32_t length;
+	uint8_t payload[];
+};
+
+struct daxlease_ctx {
+	int refcount;			/* atomic */
+	int dead;			/* atomic: 0, or the connection is gone */
+	int sock;
+
+	pthread_mutex_t lock;		/* one round trip at a time */
+	uint64_t next_id;		/* under lock */
+	uint8_t *txbuf, *rxbuf;		/* under lock */
+	size_t bufsize;
+
+	struct dl_event *ev_head, *ev_tail;	/* under lock */
+	unsigned nevents;
+	uint64_t events_dropped;
+
+	uint16_t version;		/* negotiated */
+	struct dl_hello_rep hello;
+
+	pthread_mutex_t map_lock;	/* installing the table */
+	int table_fd, ns_fd;		/* -1 until the first MAP reply */
+	const void *table;		/* PROT_READ, MAP_SHARED */
+	size_t table_size;
+	uint64_t table_entries;
+};
+
+struct daxlease_file {
+	struct daxlease_ctx *ctx;	/* a reference */
+	uint64_t fh;
+};
+
+struct daxlease_map {
+	struct daxlease_ctx *ctx;	/* a reference */
+	uint64_t map_id;
+	uint8_t *addr;
+	uint64_t length;
+	uint64_t leaves[3];		/* by enum dl_leaf_level */
+};
+
+/*
+ * One round trip.  The request payload is the concatenation of req_iov;
+ * the reply payload is scattered over rep_iov, and must be between
+ * rep_min and the total of rep_iov bytes long (an error reply may carry
+ * no payload).  fds (up to nfds_max) received with the reply are stored
+ * in fds and counted in *nfds; the caller owns them.
+ */
+struct dl_call {
+	uint16_t opcode;
+	const struct iovec *req_iov;
+	int req_niov;
+	const struct iovec *rep_iov;
+	int rep_niov;
+	size_t rep_min;
+	size_t rep_len;			/* out: payload bytes received */
+	int *fds;
+	int nfds_max;
+	int nfds;			/* out */
+};
+
+/* transport.c */
+int dl_call(struct daxlease_ctx *ctx, struct dl_call *call);
+/* The same with a fixed-size request and a fixed-size reply (or none). */
+int dl_call_simple(struct daxlease_ctx *ctx, uint16_t opcode,
+		   const void *req, size_t req_len, void *rep, size_t rep_len);
+/* Mark the connection dead (shutdown; later calls get -ENOTCONN). */
+void dl_kill(struct daxlease_ctx *ctx);
+static inline bool dl_is_dead(struct daxlease_ctx *ctx)
+{
+	return __atomic_load_n(&ctx->dead, __ATOMIC_ACQUIRE) != 0;
+}
+
+/* events.c (callers hold ctx->lock) */
+void dl_event_queue(struct daxlease_ctx *ctx, const struct dl_msg_hdr *hdr,
+		    const void *payload);
+void dl_event_free_all(struct daxlease_ctx *ctx);
+
+/* hello.c */
+int dl_hello(struct daxlease_ctx *ctx);
+
+/* files.c */
+int dl_copy_name(char dst[DL_PROTO_NAME_SIZE], const char *name);
+void dl_stat_from_wire(struct daxlease_stat *out,
+		       const struct dl_wire_stat *w);
+
+/* table.c */
+int dl_table_install(struct daxlease_ctx *ctx, const int fds[2]);
+const struct dl_table_entry *dl_table_entry(struct daxlease_ctx *ctx,
+					    uint64_t index);
+int dl_ns_fd(struct daxlease_ctx *ctx);
+void dl_table_release(struct daxlease_ctx *ctx);
+
+#endif

@@ -1,0 +1,283 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * transport.c - one request/reply round trip, the only code that touches
+ * the socket.
+ *
+ * Round trips are serialized by ctx->lock: send the request, then receive
+ * until the reply with our request id arrives; events received meanwhile
+ * are queued (events.c).  The connection dies - shutdown, and every later
+ * call returns -ENOTCONN at once - when the service goes away (EOF,
+ * ECONNRESET, EPIPE), when a socket call fails, and when the service
+ * sends something that cannot be framed (short, truncated, bad magic or
+ * version, a length that disagrees with the packet, a reply to a request
+ * we did not send): that call returns -EPROTO.  Nothing ever waits for a
+ * reply on a connection that is known to be dead.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "private.h"
+
+void dl_kill(struct daxlease_ctx *ctx)
+{
+	int expected = 0;
+
+	if (__atomic_compare_exchange_n(&ctx->dead, &expected, 1, false,
+					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		shutdown(ctx->sock, SHUT_RDWR);
+}
+
+/* A transport failure: kill, and say what the caller should see. */
+static int dl_fail(struct daxlease_ctx *ctx, int err)
+{
+	dl_kill(ctx);
+	if (err == -EPIPE || err == -ECONNRESET || err == 0)
+		return -ENOTCONN;
+	return err;
+}
+
+static size_t iov_total(const struct iovec *iov, int n)
+{
+	size_t total = 0;
+	int i;
+
+	for (i = 0; i < n; i++)
+		total += iov[i].iov_len;
+	return total;
+}
+
+/* Gather the request into txbuf after its header; its length or -EMSGSIZE. */
+static ssize_t build_request(struct daxlease_ctx *ctx, struct dl_call *call,
+			     uint64_t id)
+{
+	struct dl_msg_hdr *hdr = (struct dl_msg_hdr *)ctx->txbuf;
+	size_t len = iov_total(call->req_iov, call->req_niov);
+	uint8_t *p = ctx->txbuf + sizeof(*hdr);
+	int i;
+
+	if (len > DL_PROTO_MAX_MSG)
+		return -EMSGSIZE;
+	*hdr = (struct dl_msg_hdr) {
+		.magic = DL_PROTO_MAGIC,
+		.version = ctx->version,
+		.opcode = call->opcode,
+		.length = (uint32_t)len,
+		.request_id = id,
+	};
+	for (i = 0; i < call->req_niov; i++) {
+		if (call->req_iov[i].iov_len)
+			memcpy(p, call->req_iov[i].iov_base,
+			       call->req_iov[i].iov_len);
+		p += call->req_iov[i].iov_len;
+	}
+	return (ssize_t)(sizeof(*hdr) + len);
+}
+
+static int send_request(struct daxlease_ctx *ctx, size_t len)
+{
+	ssize_t n;
+
+	do
+		n = send(ctx->sock, ctx->txbuf, len, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return dl_fail(ctx, -errno);
+	if ((size_t)n != len)
+		return dl_fail(ctx, -EPROTO);
+	return 0;
+}
+
+static void close_fds(const int *fds, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+}
+
+/* The fds of one SCM_RIGHTS message; returns how many (into fds). */
+static int collect_fds(struct msghdr *msg, int *fds)
+{
+	struct cmsghdr *c;
+	int n = 0, k, cnt;
+
+	for (c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		cnt = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		for (k = 0; k < cnt; k++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(c) + k * sizeof(int), sizeof(fd));
+			if (n < DL_MAX_FDS)
+				fds[n++] = fd;
+			else
+				close(fd);
+		}
+	}
+	return n;
+}
+
+/* Receive one packet into rxbuf; its length, or a transport failure. */
+static ssize_t recv_packet(struct daxlease_ctx *ctx, int *fds, int *nfds)
+{
+	union {
+		char buf[CMSG_SPACE(DL_MAX_FDS * sizeof(int))];
+		struct cmsghdr align;
+	} cbuf;
+	struct iovec iov = { ctx->rxbuf, ctx->bufsize };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf),
+	};
+	ssize_t n;
+
+	*nfds = 0;
+	do
+		n = recvmsg(ctx->sock, &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return dl_fail(ctx, -errno);
+	*nfds = collect_fds(&msg, fds);
+	if (n == 0)
+		return dl_fail(ctx, 0);
+	if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+		close_fds(fds, *nfds);
+		*nfds = 0;
+		return dl_fail(ctx, -EPROTO);
+	}
+	return n;
+}
+
+static bool hdr_ok(const struct daxlease_ctx *ctx,
+		   const struct dl_msg_hdr *hdr, size_t n)
+{
+	if (n < sizeof(*hdr) || hdr->magic != DL_PROTO_MAGIC)
+		return false;
+	if (hdr->length != n - sizeof(*hdr))
+		return false;
+	/* The HELLO reply may carry 0 or the version it chose. */
+	return !ctx->version || hdr->version == ctx->version;
+}
+
+/* Scatter the reply payload over the caller's buffers. */
+static int deliver(struct dl_call *call, const uint8_t *p, size_t len)
+{
+	size_t room = iov_total(call->rep_iov, call->rep_niov), chunk;
+	int i;
+
+	if (len < call->rep_min || len > room)
+		return -EPROTO;
+	call->rep_len = len;
+	for (i = 0; i < call->rep_niov && len; i++) {
+		chunk = call->rep_iov[i].iov_len < len ?
+			call->rep_iov[i].iov_len : len;
+		memcpy(call->rep_iov[i].iov_base, p, chunk);
+		p += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
+/* Hand the fds of our reply to the caller, closing any it did not ask for. */
+static void give_fds(struct dl_call *call, const int *fds, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (i < call->nfds_max)
+			call->fds[call->nfds++] = fds[i];
+		else
+			close(fds[i]);
+	}
+}
+
+/*
+ * One received packet: 1 if it was our reply (delivered), 0 if it was
+ * something else (queued or dropped), or a negative errno.
+ */
+static int handle_packet(struct daxlease_ctx *ctx, struct dl_call *call,
+			 uint64_t id, size_t n, const int *fds, int nfds)
+{
+	const struct dl_msg_hdr *hdr = (const struct dl_msg_hdr *)ctx->rxbuf;
+	const uint8_t *payload = ctx->rxbuf + sizeof(*hdr);
+	int rc;
+
+	if (!hdr_ok(ctx, hdr, n))
+		goto proto;
+	if (hdr->flags & DL_MSG_EVENT) {
+		close_fds(fds, nfds);
+		dl_event_queue(ctx, hdr, payload);
+		return 0;
+	}
+	if (!(hdr->flags & DL_MSG_REPLY) || hdr->request_id != id ||
+	    hdr->opcode != call->opcode || hdr->status > 0)
+		goto proto;
+	if (hdr->status < 0) {
+		close_fds(fds, nfds);
+		return hdr->status;
+	}
+	rc = deliver(call, payload, hdr->length);
+	if (rc)
+		goto proto;
+	give_fds(call, fds, nfds);
+	return 1;
+proto:
+	close_fds(fds, nfds);
+	return dl_fail(ctx, -EPROTO);
+}
+
+static int round_trip(struct daxlease_ctx *ctx, struct dl_call *call)
+{
+	int fds[DL_MAX_FDS], nfds, rc;
+	uint64_t id = ctx->next_id++;
+	ssize_t n;
+
+	n = build_request(ctx, call, id);
+	if (n < 0)
+		return (int)n;
+	rc = send_request(ctx, (size_t)n);
+	if (rc)
+		return rc;
+	do {
+		n = recv_packet(ctx, fds, &nfds);
+		if (n < 0)
+			return (int)n;
+		rc = handle_packet(ctx, call, id, (size_t)n, fds, nfds);
+	} while (rc == 0);
+	return rc < 0 ? rc : 0;
+}
+
+int dl_call(struct daxlease_ctx *ctx, struct dl_call *call)
+{
+	int rc;
+
+	call->rep_len = 0;
+	call->nfds = 0;
+	if (dl_is_dead(ctx))
+		return -ENOTCONN;
+	pthread_mutex_lock(&ctx->lock);
+	if (dl_is_dead(ctx))
+		rc = -ENOTCONN;
+	else
+		rc = round_trip(ctx, call);
+	pthread_mutex_unlock(&ctx->lock);
+	return rc;
+}
+
+int dl_call_simple(struct daxlease_ctx *ctx, uint16_t opcode,
+		   const void *req, size_t req_len, void *rep, size_t rep_len)
+{
+	struct iovec riov = { (void *)req, req_len };
+	struct iovec piov = { rep, rep_len };
+	struct dl_call call = {
+		.opcode = opcode,
+		.req_iov = &riov, .req_niov = req ? 1 : 0,
+		.rep_iov = &piov, .rep_niov = rep ? 1 : 0,
+		.rep_min = rep ? rep_len : 0,
+	};
+
+	return dl_call(ctx, &call);
+}
