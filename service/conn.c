@@ -1,0 +1,448 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/*
+ * conn.c - client connections: accept, credentials, receive, the outbox,
+ * and dropping a client.
+ *
+ * Nothing here waits: sockets are non-blocking, a reply that does not fit
+ * in the socket goes to the outbox and EPOLLOUT sends it later, and while
+ * a client has queued replies we stop reading its requests (it must read
+ * before it may ask again).  A client that lets the outbox grow past
+ * DL_OUTBOX_MAX (events, later) is dropped rather than waited for.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "server.h"
+
+#ifndef SO_PEERGROUPS
+#define SO_PEERGROUPS 59
+#endif
+
+#define RECV_PER_WAKEUP 16	/* fairness between busy clients */
+#define CMSG_FDS_MAX 16
+
+const char *dl_conn_who(const struct dl_client *c)
+{
+	static char buf[96];
+
+	snprintf(buf, sizeof(buf), "client %llu pid=%d uid=%u comm=%s",
+		 (unsigned long long)c->id, (int)c->cred.pid,
+		 (unsigned)c->cred.uid, c->comm);
+	return buf;
+}
+
+static int peer_groups(struct dl_client *c, int fd)
+{
+	socklen_t len = 32 * sizeof(gid_t);
+
+	for (;;) {
+		gid_t *g = realloc(c->groups, len);
+
+		if (!g)
+			return -ENOMEM;
+		c->groups = g;
+		if (!getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &len))
+			break;
+		/* ERANGE tells us the size needed in len */
+		if (errno != ERANGE)
+			return 0;	/* old kernel: primary group only */
+	}
+	c->cred.groups = c->groups;
+	c->cred.ngroups = len / sizeof(gid_t);
+	return 0;
+}
+
+static void peer_comm(struct dl_client *c)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	strcpy(c->comm, "?");
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)c->cred.pid);
+	/* procfs never blocks */
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, c->comm, sizeof(c->comm) - 1);
+	close(fd);
+	if (n <= 0) {
+		strcpy(c->comm, "?");
+		return;
+	}
+	c->comm[n] = 0;
+	c->comm[strcspn(c->comm, "\n")] = 0;
+}
+
+static int peer_cred(struct dl_client *c, int fd)
+{
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len))
+		return -errno;
+	c->cred.pid = uc.pid;
+	c->cred.uid = uc.uid;
+	c->cred.gid = uc.gid;
+	peer_comm(c);
+	return peer_groups(c, fd);
+}
+
+static void conn_pid_died(struct dl_source *src, uint32_t events)
+{
+	(void)events;
+	dl_conn_drop(src->data, "process exited");
+}
+
+/*
+ * A pidfd becomes readable when the process exits: the client goes at
+ * once, even if another process inherited its socket.  Without pidfd
+ * support (Linux < 5.3) the socket's hangup is all we have.
+ */
+static int watch_pid(struct dl_client *c)
+{
+	long fd = syscall(SYS_pidfd_open, c->cred.pid, 0);
+
+	c->pidfd.fd = -1;
+	if (fd < 0) {
+		if (errno == ESRCH)
+			return -ESRCH;
+		log_debug("%s: no pidfd (%s)", dl_conn_who(c), strerror(errno));
+		return 0;
+	}
+	fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+	c->pidfd.fd = (int)fd;
+	c->pidfd.fn = conn_pid_died;
+	c->pidfd.data = c;
+	return dl_loop_add(c->srv->loop, &c->pidfd, EPOLLIN);
+}
+
+static void conn_event(struct dl_source *src, uint32_t events);
+
+static void client_link(struct dl_server *srv, struct dl_client *c)
+{
+	c->next = srv->clients;
+	if (srv->clients)
+		srv->clients->prev = c;
+	srv->clients = c;
+	srv->nclients++;
+}
+
+static int client_setup(struct dl_server *srv, struct dl_client *c, int fd)
+{
+	int rc;
+
+	c->srv = srv;
+	c->id = ++srv->next_client_id;
+	c->sock.fd = fd;
+	c->sock.fn = conn_event;
+	c->sock.data = c;
+	c->pidfd.fd = -1;
+	rc = peer_cred(c, fd);
+	if (rc)
+		return rc;
+	rc = dl_loop_add(srv->loop, &c->sock, EPOLLIN);
+	if (rc)
+		return rc;
+	client_link(srv, c);
+	return watch_pid(c);
+}
+
+void dl_conn_accept(struct dl_source *src, uint32_t events)
+{
+	struct dl_server *srv = src->data;
+	struct dl_client *c;
+	int fd, rc;
+
+	(void)events;
+	fd = accept4(src->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			log_warn("accept: %s", strerror(errno));
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		log_warn("out of memory: refusing a connection");
+		close(fd);
+		return;
+	}
+	rc = client_setup(srv, c, fd);
+	if (rc && srv->clients != c) {	/* failed before it was linked */
+		close(fd);
+		free(c->groups);
+		free(c);
+		return;
+	}
+	log_info("%s connected", dl_conn_who(c));
+	if (rc)
+		dl_conn_drop(c, strerror(-rc));
+}
+
+/* ---- receive ----------------------------------------------------------------- */
+
+/* No request takes fds: close whatever a client sends, and carry on. */
+static void close_passed_fds(struct dl_client *c, struct msghdr *mh)
+{
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm;
+	     cm = CMSG_NXTHDR(mh, cm)) {
+		size_t n;
+		int *fds;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		fds = (int *)CMSG_DATA(cm);
+		for (size_t i = 0; i < n; i++)
+			close(fds[i]);
+		log_debug("%s: closed %zu passed fd(s)", dl_conn_who(c), n);
+	}
+}
+
+/* 1: one message in srv->rx (*len), 0: nothing more now, <0: drop. */
+static int conn_recv(struct dl_client *c, size_t *len)
+{
+	union {
+		char buf[CMSG_SPACE(CMSG_FDS_MAX * sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { c->srv->rx, DL_PROTO_MAX_MSG };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
+	};
+	ssize_t n = recvmsg(c->sock.fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+	if (mh.msg_controllen)
+		close_passed_fds(c, &mh);
+	if (n == 0)
+		return -ECONNRESET;	/* orderly shutdown by the peer */
+	if (mh.msg_flags & MSG_TRUNC)
+		return -EMSGSIZE;
+	*len = (size_t)n;
+	return 1;
+}
+
+static void conn_readable(struct dl_client *c)
+{
+	for (int i = 0; i < RECV_PER_WAKEUP && !c->dead && !c->out_head; i++) {
+		size_t len = 0;
+		int rc = conn_recv(c, &len);
+
+		if (rc == 0)
+			return;
+		if (rc < 0) {
+			dl_conn_drop(c, rc == -ECONNRESET ? "disconnected" :
+				     rc == -EMSGSIZE ? "message too long" :
+				     strerror(-rc));
+			return;
+		}
+		dl_dispatch(c, c->srv->rx, len);
+	}
+}
+
+/* ---- send ----------------------------------------------------------------------- */
+
+static int send_one(struct dl_client *c, const void *msg, size_t len,
+		    const int *fds, int nfds)
+{
+	union {
+		char buf[CMSG_SPACE(2 * sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { (void *)msg, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t n;
+
+	if (nfds) {
+		struct cmsghdr *cm;
+
+		memset(&ctl, 0, sizeof(ctl));
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+		memcpy(CMSG_DATA(cm), fds, nfds * sizeof(int));
+	}
+	n = sendmsg(c->sock.fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (n < 0)
+		return errno == EAGAIN || errno == ENOBUFS ? 0 : -errno;
+	return 1;
+}
+
+static void update_events(struct dl_client *c)
+{
+	/* replies pending: wait for room, read no new requests meanwhile */
+	uint32_t ev = c->out_head ? EPOLLOUT : EPOLLIN;
+
+	dl_loop_mod(c->srv->loop, &c->sock, ev);
+}
+
+static int queue_msg(struct dl_client *c, const void *msg, size_t len,
+		     const int *fds, int nfds)
+{
+	struct dl_outmsg *m;
+
+	if (c->out_bytes + len > DL_OUTBOX_MAX)
+		return -ENOBUFS;
+	m = malloc(sizeof(*m) + len);
+	if (!m)
+		return -ENOMEM;
+	m->next = NULL;
+	m->len = len;
+	m->nfds = nfds;
+	memcpy(m->fds, fds, nfds * sizeof(int));	/* owned by the server */
+	memcpy(m->buf, msg, len);
+	if (c->out_tail)
+		c->out_tail->next = m;
+	else
+		c->out_head = m;
+	c->out_tail = m;
+	c->out_bytes += len;
+	return 0;
+}
+
+void dl_conn_send(struct dl_client *c, const void *msg, size_t len,
+		  const int *fds, int nfds)
+{
+	int rc;
+
+	if (c->dead)
+		return;
+	if (!c->out_head) {
+		rc = send_one(c, msg, len, fds, nfds);
+		if (rc == 1)
+			return;
+		if (rc < 0) {
+			dl_conn_drop(c, strerror(-rc));
+			return;
+		}
+	}
+	rc = queue_msg(c, msg, len, fds, nfds);
+	if (rc) {
+		dl_conn_drop(c, "does not read its replies");
+		return;
+	}
+	update_events(c);
+}
+
+static void conn_writable(struct dl_client *c)
+{
+	while (c->out_head) {
+		struct dl_outmsg *m = c->out_head;
+		int rc = send_one(c, m->buf, m->len, m->fds, m->nfds);
+
+		if (rc == 0)
+			return;
+		if (rc < 0) {
+			dl_conn_drop(c, strerror(-rc));
+			return;
+		}
+		c->out_head = m->next;
+		if (!c->out_head)
+			c->out_tail = NULL;
+		c->out_bytes -= m->len;
+		free(m);
+	}
+	update_events(c);
+	/* requests may already be waiting in the socket */
+	conn_readable(c);
+}
+
+static void conn_event(struct dl_source *src, uint32_t events)
+{
+	struct dl_client *c = src->data;
+
+	if (events & EPOLLERR) {
+		dl_conn_drop(c, "socket error");
+		return;
+	}
+	if (events & EPOLLOUT)
+		conn_writable(c);
+	if (!c->dead && events & EPOLLIN)
+		conn_readable(c);
+	/* a hangup with unread requests: read them first, drop after */
+	if (!c->dead && events & EPOLLHUP && !(events & EPOLLIN))
+		dl_conn_drop(c, "hung up");
+}
+
+/* ---- drop ------------------------------------------------------------------------ */
+
+static void outbox_free(struct dl_client *c)
+{
+	while (c->out_head) {
+		struct dl_outmsg *m = c->out_head;
+
+		c->out_head = m->next;
+		free(m);
+	}
+	c->out_tail = NULL;
+	c->out_bytes = 0;
+}
+
+static void client_unlink(struct dl_server *srv, struct dl_client *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		srv->clients = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	srv->nclients--;
+	c->prev = NULL;
+	c->next = srv->dead;
+	srv->dead = c;
+}
+
+void dl_conn_drop(struct dl_client *c, const char *why)
+{
+	struct dl_server *srv = c->srv;
+
+	if (c->dead)
+		return;
+	c->dead = true;
+	log_info("%s dropped: %s", dl_conn_who(c), why);
+	dl_loop_del(srv->loop, &c->sock);
+	close(c->sock.fd);
+	if (c->pidfd.fd >= 0) {
+		dl_loop_del(srv->loop, &c->pidfd);
+		close(c->pidfd.fd);
+	}
+	/* its mappings and handles go now; the struct after the batch */
+	dl_mappings_free_client(c);
+	dl_fh_table_free(&c->fhs);
+	outbox_free(c);
+	client_unlink(srv, c);
+}
+
+void dl_conn_free_dead(void *arg)
+{
+	struct dl_server *srv = arg;
+
+	while (srv->dead) {
+		struct dl_client *c = srv->dead;
+
+		srv->dead = c->next;
+		free(c->groups);
+		free(c);
+	}
+}
+
+void dl_conn_drop_all(struct dl_server *srv)
+{
+	while (srv->clients)
+		dl_conn_drop(srv->clients, "server exiting");
+	dl_conn_free_dead(srv);
+}

@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/*
+ * handle_io.c - data and size: READ, WRITE, FSYNC, TRUNCATE, FALLOCATE.
+ *
+ * Layout changes (shrinking truncate, punch, collapse, insert, zero)
+ * first invalidate every mapping of the affected range in every client;
+ * waiting for the holders to let go is the leases issue's job.
+ */
+#include <errno.h>
+#include <linux/falloc.h>
+
+#include "log.h"
+#include "server.h"
+
+/* The handle must exist, be current, and allow `want`. */
+static int fh_for(struct dl_client *c, uint64_t fh, unsigned want,
+		  struct dl_fh **h, struct dl_stat *st)
+{
+	int rc = dl_file_from_fh(c, fh, h, st);
+
+	if (rc)
+		return rc;
+	return ((*h)->access & want) == want ? 0 : -EBADF;
+}
+
+int dl_handle_read(struct dl_client *c, const struct dl_request *rq,
+		   struct dl_reply *rp)
+{
+	const struct dl_rw_req *r = rq->payload;
+	struct dl_rw_rep *out = rp->payload;
+	uint8_t *data = (uint8_t *)(out + 1);
+	struct dl_err err = { 0 };
+	uint64_t total = 0;
+	struct dl_fh *h;
+	int rc;
+
+	rc = fh_for(c, r->fh, DL_ACCESS_R, &h, NULL);
+	if (rc)
+		return rc;
+	for (uint32_t i = 0; i < rq->niov; i++) {
+		const struct dl_wire_iov *v = &rq->iov[i];
+		ssize_t n = dl_fs_read(c->srv->fs, h->ino, v->offset,
+				       data + total, v->len, &err);
+
+		if (n < 0) {
+			if (total)
+				break;	/* report what was read, like readv */
+			return dl_fs_failed(c, "read", (int)n, &err);
+		}
+		total += (uint64_t)n;
+		if ((uint64_t)n < v->len)
+			break;		/* EOF: the rest would be short too */
+	}
+	out->bytes = total;
+	rp->len = sizeof(*out) + (uint32_t)total;
+	return 0;
+}
+
+int dl_handle_write(struct dl_client *c, const struct dl_request *rq,
+		    struct dl_reply *rp)
+{
+	const struct dl_rw_req *r = rq->payload;
+	struct dl_rw_rep *out = rp->payload;
+	const uint8_t *data = rq->data;
+	struct dl_err err = { 0 };
+	uint64_t total = 0;
+	struct dl_fh *h;
+	int rc;
+
+	rc = fh_for(c, r->fh, DL_ACCESS_W, &h, NULL);
+	if (rc)
+		return rc;
+	for (uint32_t i = 0; i < rq->niov; i++) {
+		const struct dl_wire_iov *v = &rq->iov[i];
+		ssize_t n = dl_fs_write(c->srv->fs, h->ino, v->offset,
+					data + total, v->len, &err);
+
+		if (n < 0) {
+			if (total)
+				break;	/* a short write, like writev */
+			return dl_fs_failed(c, "write", (int)n, &err);
+		}
+		total += (uint64_t)n;
+		if ((uint64_t)n < v->len)
+			break;
+	}
+	out->bytes = total;
+	rp->len = sizeof(*out);
+	return 0;
+}
+
+int dl_handle_fsync(struct dl_client *c, const struct dl_request *rq,
+		    struct dl_reply *rp)
+{
+	const struct dl_fh_req *r = rq->payload;
+	struct dl_fh *h;
+
+	(void)rp;
+	/* data and metadata are durable when each call returns already */
+	return dl_file_from_fh(c, r->fh, &h, NULL);
+}
+
+int dl_handle_truncate(struct dl_client *c, const struct dl_request *rq,
+		       struct dl_reply *rp)
+{
+	const struct dl_truncate_req *r = rq->payload;
+	struct dl_err err = { 0 };
+	struct dl_stat st;
+	struct dl_fh *h;
+	int rc;
+
+	(void)rp;
+	rc = fh_for(c, r->fh, DL_ACCESS_W, &h, &st);
+	if (rc)
+		return rc == -EBADF ? -EINVAL : rc;	/* ftruncate(2) */
+	if (r->size < st.size)
+		dl_mappings_invalidate(c->srv, h->ino, r->size, UINT64_MAX);
+	rc = dl_fs_truncate(c->srv->fs, h->ino, r->size, 0, &err);
+	return rc ? dl_fs_failed(c, "truncate", rc, &err) : 0;
+}
+
+/* The file range whose blocks a fallocate mode may move or free. */
+static void falloc_range(const struct dl_fallocate_req *r, uint64_t *off,
+			 uint64_t *len)
+{
+	*off = r->offset;
+	*len = r->length;
+	/* collapse and insert shift everything after offset */
+	if (r->mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE))
+		*len = UINT64_MAX;
+}
+
+int dl_handle_fallocate(struct dl_client *c, const struct dl_request *rq,
+			struct dl_reply *rp)
+{
+	const struct dl_fallocate_req *r = rq->payload;
+	struct dl_err err = { 0 };
+	uint64_t off, len;
+	struct dl_fh *h;
+	int rc;
+
+	(void)rp;
+	rc = fh_for(c, r->fh, DL_ACCESS_W, &h, NULL);
+	if (rc)
+		return rc;
+	/* plain allocation never moves a mapped block; the rest may */
+	if (r->mode & ~FALLOC_FL_KEEP_SIZE) {
+		falloc_range(r, &off, &len);
+		dl_mappings_invalidate(c->srv, h->ino, off, len);
+	}
+	rc = dl_fs_fallocate(c->srv->fs, h->ino, (int)r->mode, r->offset,
+			     r->length, 0, &err);
+	return rc ? dl_fs_failed(c, "fallocate", rc, &err) : 0;
+}

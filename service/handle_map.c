@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/*
+ * handle_map.c - MAP and UNMAP: a file range as table entries, one per
+ * leaf (include/daxlease/table.h).
+ *
+ * A write mapping first makes its range writable (dl_fs_prepare_write:
+ * holes allocated, unwritten extents zeroed and written).  A read mapping
+ * must already be fully written: holes and unwritten extents are refused
+ * with -ENXIO, because their blocks either do not exist or still hold
+ * whatever was there before (they read as zeros only through READ).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "server.h"
+
+#define GiB (1ULL << 30)
+#define MiB2 (2ULL << 20)
+
+struct leaf_walk {
+	uint64_t pos, end;
+	uint64_t align;			/* namespace align */
+	struct dl_maptable *t;		/* NULL: only count */
+	uint64_t idx;			/* next entry */
+	uint64_t map_id;
+	bool write;
+	uint64_t count;
+};
+
+/* The largest leaf at pos/ns that alignment, room and align allow. */
+static enum dl_leaf_level pick_leaf(uint64_t pos, uint64_t ns, uint64_t room,
+				    uint64_t align)
+{
+	if (align >= GiB && !(pos % GiB) && !(ns % GiB) && room >= GiB)
+		return DL_LEAF_PUD;
+	if (align >= MiB2 && !(pos % MiB2) && !(ns % MiB2) && room >= MiB2)
+		return DL_LEAF_PMD;
+	return DL_LEAF_PTE;
+}
+
+static int walk_extent(struct leaf_walk *w, const struct dl_extent *e)
+{
+	uint64_t e_end = e->file_offset + e->length;
+	uint64_t stop = e_end < w->end ? e_end : w->end;
+
+	if (e_end <= w->pos)
+		return 0;
+	if (e->file_offset > w->pos || e->unwritten)
+		return -ENXIO;		/* a hole, or not yet written */
+	while (w->pos < stop) {
+		uint64_t ns = e->ns_offset + (w->pos - e->file_offset);
+		enum dl_leaf_level lv = pick_leaf(w->pos, ns, stop - w->pos,
+						  w->align);
+
+		if (w->t)
+			dl_maptable_set(w->t, w->idx++, w->pos, w->map_id, ns,
+					lv, w->write);
+		w->count++;
+		w->pos += dl_leaf_size(lv);
+	}
+	return 0;
+}
+
+static int walk(struct leaf_walk *w, const struct dl_extent *ext, size_t n)
+{
+	for (size_t i = 0; i < n && w->pos < w->end; i++) {
+		int rc = walk_extent(w, &ext[i]);
+
+		if (rc)
+			return rc;
+	}
+	return w->pos < w->end ? -ENXIO : 0;
+}
+
+/* All extents of the range, malloc'ed. */
+static int get_extents(struct dl_fs *fs, uint32_t ino, uint64_t off,
+		       uint64_t len, struct dl_extent **out, size_t *n)
+{
+	size_t max = 64;
+
+	for (;;) {
+		struct dl_extent *e = malloc(max * sizeof(*e));
+		int rc;
+
+		if (!e)
+			return -ENOMEM;
+		rc = dl_fs_extents(fs, ino, off, len, e, max, n);
+		if (rc || *n <= max) {
+			if (rc)
+				free(e);
+			else
+				*out = e;
+			return rc;
+		}
+		free(e);
+		max = *n;
+	}
+}
+
+static int map_check(struct dl_client *c, const struct dl_map_req *r,
+		     struct dl_fh **h)
+{
+	unsigned want = DL_ACCESS_R |
+			(r->prot & DL_MAP_PROT_WRITE ? DL_ACCESS_W : 0);
+	struct dl_stat st;
+	int rc;
+
+	if (!(c->server_flags & DL_SRV_DAX_ALLOWED))
+		return -EACCES;
+	rc = dl_file_from_fh(c, r->fh, h, &st);
+	if (rc)
+		return rc;
+	/* mmap(2): the handle must allow what the mapping allows */
+	if (((*h)->access & want) != want)
+		return -EACCES;
+	if (r->offset + r->length > st.size)
+		return -ENXIO;
+	return 0;
+}
+
+static int map_prepare(struct dl_client *c, const struct dl_map_req *r,
+		       uint32_t ino)
+{
+	struct dl_err err = { 0 };
+	int rc;
+
+	if (!(r->prot & DL_MAP_PROT_WRITE))
+		return 0;
+	rc = dl_fs_prepare_write(c->srv->fs, ino, r->offset, r->length, &err);
+	return rc ? dl_fs_failed(c, "prepare_write", rc, &err) : 0;
+}
+
+static int ensure_table(struct dl_client *c)
+{
+	struct dl_err err = { 0 };
+	int rc;
+
+	if (c->table)
+		return 0;
+	rc = dl_maptable_new(c->srv->opt.table_entries, &c->table, &err);
+	if (rc)
+		log_warn("%s: %s", dl_conn_who(c), err.msg);
+	return rc;
+}
+
+static struct dl_mapping *map_record(struct dl_client *c, const struct dl_fh *h,
+				     const struct dl_map_req *r)
+{
+	struct dl_mapping *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	m->id = ++c->srv->next_map_id;
+	m->ino = h->ino;
+	m->generation = h->generation;
+	m->offset = r->offset;
+	m->length = r->length;
+	m->write = r->prot & DL_MAP_PROT_WRITE;
+	return m;
+}
+
+/* Reserve entries and write the leaves; m->first/nentries set. */
+static int map_fill(struct dl_client *c, struct dl_mapping *m,
+		    const struct dl_extent *ext, size_t n)
+{
+	struct leaf_walk w = {
+		.pos = m->offset, .end = m->offset + m->length,
+		.align = c->srv->nsinfo.align, .map_id = m->id,
+		.write = m->write,
+	};
+	int64_t first;
+	int rc = walk(&w, ext, n);
+
+	if (rc)
+		return rc;
+	first = dl_maptable_alloc(c->table, w.count);
+	if (first < 0)
+		return (int)first;
+	m->first = (uint64_t)first;
+	m->nentries = w.count;
+	w.t = c->table;
+	w.idx = m->first;
+	w.pos = m->offset;
+	w.count = 0;
+	return walk(&w, ext, n);
+}
+
+static void map_reply(struct dl_client *c, const struct dl_mapping *m,
+		      struct dl_reply *rp)
+{
+	struct dl_map_rep *o = rp->payload;
+
+	memset(o, 0, sizeof(*o));
+	o->map_id = m->id;
+	o->first_entry = m->first;
+	o->nentries = m->nentries;
+	if (!c->fds_sent) {
+		o->flags = DL_MAP_FDS;
+		rp->fds[0] = c->table->fd;
+		rp->fds[1] = dl_ns_fd(c->srv->ns);
+		rp->nfds = 2;
+		c->fds_sent = true;
+	}
+	rp->len = sizeof(*o);
+}
+
+int dl_handle_map(struct dl_client *c, const struct dl_request *rq,
+		  struct dl_reply *rp)
+{
+	const struct dl_map_req *r = rq->payload;
+	struct dl_extent *ext = NULL;
+	struct dl_mapping *m;
+	struct dl_fh *h;
+	size_t n;
+	int rc;
+
+	rc = map_check(c, r, &h);
+	if (!rc)
+		rc = map_prepare(c, r, h->ino);
+	if (!rc)
+		rc = ensure_table(c);
+	if (!rc)
+		rc = get_extents(c->srv->fs, h->ino, r->offset, r->length,
+				 &ext, &n);
+	if (rc)
+		return rc;
+	m = map_record(c, h, r);
+	rc = m ? map_fill(c, m, ext, n) : -ENOMEM;
+	free(ext);
+	if (rc) {
+		free(m);
+		return rc;
+	}
+	m->next = c->maps;
+	c->maps = m;
+	map_reply(c, m, rp);
+	return 0;
+}
+
+int dl_handle_unmap(struct dl_client *c, const struct dl_request *rq,
+		    struct dl_reply *rp)
+{
+	const struct dl_unmap_req *r = rq->payload;
+
+	(void)rp;
+	for (struct dl_mapping **p = &c->maps; *p; p = &(*p)->next) {
+		struct dl_mapping *m = *p;
+
+		if (m->id != r->map_id)
+			continue;
+		*p = m->next;
+		dl_maptable_release(c->table, m->first, m->nentries);
+		free(m);
+		return 0;
+	}
+	return -EINVAL;
+}

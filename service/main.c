@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/*
+ * main.c - daxleased: command line, then the server (server.c) runs in
+ * the foreground until SIGTERM or SIGINT.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "server.h"
+
+#define DEFAULT_TABLE_ENTRIES 65536
+#define MAX_TABLE_ENTRIES (1ULL << 24)
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: daxleased (--image IMAGE | --namespace NAME) [options]\n"
+		"\n"
+		"  -i, --image IMAGE        serve a fake NVDIMM image\n"
+		"  -n, --namespace NAME     serve a real namespace (dax0.0, namespace0.0, ...)\n"
+		"  -s, --socket PATH        listen here (default: /run/daxlease/daxleased.sock\n"
+		"                           for root, else $XDG_RUNTIME_DIR/daxlease/daxleased.sock)\n"
+		"  -l, --log-level LEVEL    err, warn, info (default) or debug; also $DAXLEASE_LOG\n"
+		"      --dax-group NAME     members may map files (receive the namespace fd)\n"
+		"      --admin-group NAME   members may use admin requests\n"
+		"      --table-entries N    mapping-table entries per client (default %d)\n"
+		"  -h, --help               this help\n"
+		"  -V, --version            print the version\n",
+		DEFAULT_TABLE_ENTRIES);
+}
+
+static int parse_group(const char *name, gid_t *out)
+{
+	struct group *g = getgrnam(name);
+
+	if (!g) {
+		fprintf(stderr, "daxleased: no group named '%s'\n", name);
+		return -ENOENT;
+	}
+	*out = g->gr_gid;
+	return 0;
+}
+
+static int parse_entries(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || !v || v > MAX_TABLE_ENTRIES || s[0] == '-') {
+		fprintf(stderr, "daxleased: --table-entries: 1 .. %llu\n",
+			MAX_TABLE_ENTRIES);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+static int parse_level(const char *s)
+{
+	enum dl_log_level level;
+
+	if (dl_log_parse_level(s, &level)) {
+		fprintf(stderr, "daxleased: unknown log level '%s' (err, warn, info, debug)\n", s);
+		return -EINVAL;
+	}
+	dl_log_set_level(level);
+	return 0;
+}
+
+enum { OPT_DAX_GROUP = 256, OPT_ADMIN_GROUP, OPT_TABLE_ENTRIES };
+
+static const struct option long_opts[] = {
+	{ "image", required_argument, NULL, 'i' },
+	{ "namespace", required_argument, NULL, 'n' },
+	{ "socket", required_argument, NULL, 's' },
+	{ "log-level", required_argument, NULL, 'l' },
+	{ "dax-group", required_argument, NULL, OPT_DAX_GROUP },
+	{ "admin-group", required_argument, NULL, OPT_ADMIN_GROUP },
+	{ "table-entries", required_argument, NULL, OPT_TABLE_ENTRIES },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* 0: run; 1: exit 0 (help, version); -1: usage error. */
+static int parse_one(int opt, struct dl_options *o)
+{
+	switch (opt) {
+	case 'i':
+		o->image = optarg;
+		return 0;
+	case 'n':
+		o->namespace = optarg;
+		return 0;
+	case 's':
+		o->socket = optarg;
+		return 0;
+	case 'l':
+		return parse_level(optarg) ? -1 : 0;
+	case OPT_DAX_GROUP:
+		return parse_group(optarg, &o->dax_gid) ? -1 : 0;
+	case OPT_ADMIN_GROUP:
+		return parse_group(optarg, &o->admin_gid) ? -1 : 0;
+	case OPT_TABLE_ENTRIES:
+		return parse_entries(optarg, &o->table_entries) ? -1 : 0;
+	case 'h':
+		usage(stdout);
+		return 1;
+	case 'V':
+		printf("daxleased %s\n", DAXLEASE_VERSION_STRING);
+		return 1;
+	default:
+		usage(stderr);
+		return -1;
+	}
+}
+
+static int parse_args(int argc, char **argv, struct dl_options *o)
+{
+	int opt, rc;
+
+	while ((opt = getopt_long(argc, argv, "i:n:s:l:hV", long_opts,
+				  NULL)) != -1) {
+		rc = parse_one(opt, o);
+		if (rc)
+			return rc;
+	}
+	if (optind < argc || !o->image == !o->namespace) {
+		fprintf(stderr, "daxleased: give exactly one of --image IMAGE and --namespace NAME\n");
+		usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+static void log_from_env(void)
+{
+	const char *env = getenv("DAXLEASE_LOG");
+	enum dl_log_level level;
+
+	dl_log_init();
+	if (env && !dl_log_parse_level(env, &level))
+		dl_log_set_level(level);
+}
+
+int main(int argc, char **argv)
+{
+	static struct dl_server srv;
+	int rc;
+
+	log_from_env();
+	srv.opt.dax_gid = srv.opt.admin_gid = (gid_t)-1;
+	srv.opt.table_entries = DEFAULT_TABLE_ENTRIES;
+	rc = parse_args(argc, argv, &srv.opt);
+	if (rc)
+		return rc > 0 ? 0 : 2;
+	rc = dl_server_open(&srv);
+	if (!rc)
+		rc = dl_server_run(&srv);
+	if (rc)
+		log_err("exiting: %s", strerror(-rc));
+	dl_server_close(&srv);
+	if (!rc)
+		log_info("stopped; namespace closed cleanly");
+	return rc ? 1 : 0;
+}

@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/*
+ * mapping.c - the cross-client side of mappings: invalidating every entry
+ * that maps a range whose layout changes, and a client's teardown.
+ *
+ * Until leases exist, invalidation is all a layout change does: it clears
+ * VALID (and bumps the generation) in every table that maps the range,
+ * then fences, then lets the filesystem move blocks.  Waiting for mapping
+ * holders and pins is the leases issue's job.
+ */
+#include <stdlib.h>
+
+#include "server.h"
+
+static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	uint64_t aend = alen > UINT64_MAX - a ? UINT64_MAX : a + alen;
+	uint64_t bend = blen > UINT64_MAX - b ? UINT64_MAX : b + blen;
+
+	return a < bend && b < aend;
+}
+
+static void invalidate_mapping(struct dl_maptable *t, const struct dl_mapping *m,
+			       uint64_t offset, uint64_t length)
+{
+	for (uint64_t i = m->first; i < m->first + m->nentries; i++) {
+		const struct dl_table_entry *e = &t->ent[i];
+		uint64_t size = dl_leaf_size(dl_pte_level(e->pte));
+
+		if (overlaps(e->file_offset, size, offset, length))
+			dl_maptable_invalidate(t, i);
+	}
+}
+
+void dl_mappings_invalidate(struct dl_server *srv, uint32_t ino,
+			    uint64_t offset, uint64_t length)
+{
+	for (struct dl_client *c = srv->clients; c; c = c->next) {
+		for (struct dl_mapping *m = c->maps; m; m = m->next) {
+			if (m->ino != ino ||
+			    !overlaps(m->offset, m->length, offset, length))
+				continue;
+			invalidate_mapping(c->table, m, offset, length);
+		}
+	}
+	/* entries are invalid before any block moves (DESIGN.md's order) */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+void dl_mappings_free_client(struct dl_client *c)
+{
+	while (c->maps) {
+		struct dl_mapping *m = c->maps;
+
+		c->maps = m->next;
+		dl_maptable_release(c->table, m->first, m->nentries);
+		free(m);
+	}
+	dl_maptable_free(c->table);
+	c->table = NULL;
+}

@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/* maptable.c - sealed memfd mapping tables; see maptable.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "maptable.h"
+
+#ifndef F_SEAL_FUTURE_WRITE
+#define F_SEAL_FUTURE_WRITE 0x0010	/* Linux 5.1 */
+#endif
+
+static int table_memfd(size_t len, struct dl_err *err)
+{
+	int fd = memfd_create("daxlease-table", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	if (fd < 0)
+		return dl_err_set(err, errno, "memfd_create: %s",
+				  strerror(errno));
+	if (ftruncate(fd, (off_t)len)) {
+		int rc = dl_err_set(err, errno, "table memfd of %zu bytes: %s",
+				    len, strerror(errno));
+
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+/*
+ * Seal after our own writable mapping exists: FUTURE_WRITE refuses every
+ * later writable mapping (the client's) but keeps ours; SEAL_SEAL stops
+ * anyone from loosening it.
+ */
+static int table_seal(int fd, struct dl_err *err)
+{
+	int seals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE |
+		    F_SEAL_SEAL;
+
+	if (fcntl(fd, F_ADD_SEALS, seals))
+		return dl_err_set(err, errno,
+				  "cannot seal the table memfd (Linux >= 5.1 needed): %s",
+				  strerror(errno));
+	return 0;
+}
+
+static void table_fill_hdr(struct dl_maptable *t)
+{
+	t->hdr->magic = DL_TABLE_MAGIC;
+	t->hdr->version = DL_TABLE_VERSION;
+	t->hdr->entry_size = sizeof(struct dl_table_entry);
+	t->hdr->nentries = t->cap;
+}
+
+int dl_maptable_new(uint64_t cap, struct dl_maptable **out, struct dl_err *err)
+{
+	struct dl_maptable *t = calloc(1, sizeof(*t));
+	int rc;
+
+	if (!t || !(t->used = calloc(cap, 1))) {
+		free(t);
+		return dl_err_set(err, ENOMEM, "out of memory");
+	}
+	t->cap = cap;
+	t->map_len = DL_TABLE_HDR_SIZE + cap * sizeof(struct dl_table_entry);
+	t->fd = table_memfd(t->map_len, err);
+	if (t->fd < 0) {
+		rc = t->fd;
+		goto err_free;
+	}
+	t->base = mmap(NULL, t->map_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       t->fd, 0);
+	if (t->base == MAP_FAILED) {
+		rc = dl_err_set(err, errno, "mmap table: %s", strerror(errno));
+		goto err_close;
+	}
+	t->hdr = t->base;
+	t->ent = (struct dl_table_entry *)((char *)t->base + DL_TABLE_HDR_SIZE);
+	table_fill_hdr(t);
+	rc = table_seal(t->fd, err);
+	if (rc)
+		goto err_unmap;
+	*out = t;
+	return 0;
+
+err_unmap:
+	munmap(t->base, t->map_len);
+err_close:
+	close(t->fd);
+err_free:
+	free(t->used);
+	free(t);
+	return rc;
+}
+
+void dl_maptable_free(struct dl_maptable *t)
+{
+	if (!t)
+		return;
+	munmap(t->base, t->map_len);
+	close(t->fd);
+	free(t->used);
+	free(t);
+}
+
+static bool run_free(const struct dl_maptable *t, uint64_t i, uint64_t n,
+		     uint64_t *skip)
+{
+	for (uint64_t j = 0; j < n; j++) {
+		if (t->used[i + j]) {
+			*skip = i + j + 1;
+			return false;
+		}
+	}
+	return true;
+}
+
+static int64_t search(struct dl_maptable *t, uint64_t from, uint64_t to,
+		      uint64_t n)
+{
+	uint64_t i = from;
+
+	while (i + n <= to) {
+		uint64_t next;
+
+		if (run_free(t, i, n, &next))
+			return (int64_t)i;
+		i = next;
+	}
+	return -ENOSPC;
+}
+
+int64_t dl_maptable_alloc(struct dl_maptable *t, uint64_t n)
+{
+	int64_t i;
+
+	if (!n || n > t->cap)
+		return -ENOSPC;
+	/* next fit from the hint, then from the start */
+	i = search(t, t->hint, t->cap, n);
+	if (i < 0)
+		i = search(t, 0, t->cap, n);
+	if (i < 0)
+		return i;
+	memset(t->used + i, 1, n);
+	t->hint = (uint64_t)i + n;
+	return i;
+}
+
+static uint64_t next_gen(uint64_t pte)
+{
+	return (pte + (1ULL << DL_PTE_GEN_SHIFT)) & DL_PTE_GEN_MASK;
+}
+
+void dl_maptable_set(struct dl_maptable *t, uint64_t idx, uint64_t file_offset,
+		     uint64_t map_id, uint64_t ns_offset,
+		     enum dl_leaf_level level, bool write)
+{
+	struct dl_table_entry *e = &t->ent[idx];
+	uint64_t pte;
+
+	pte = DL_PTE_VALID | (write ? DL_PTE_WRITE : 0) |
+	      ((uint64_t)level << DL_PTE_LEVEL_SHIFT) | next_gen(e->pte) |
+	      (ns_offset >> 12) << DL_PTE_PFN_SHIFT;
+	e->file_offset = file_offset;
+	e->map_id = map_id;
+	e->reserved = 0;
+	/* the other fields are visible before the word that validates them */
+	__atomic_store_n(&e->pte, pte, __ATOMIC_RELEASE);
+}
+
+void dl_maptable_invalidate(struct dl_maptable *t, uint64_t idx)
+{
+	struct dl_table_entry *e = &t->ent[idx];
+	uint64_t pte = e->pte;
+
+	if (!(pte & DL_PTE_VALID))
+		return;
+	pte = (pte & ~(DL_PTE_VALID | DL_PTE_GEN_MASK)) | next_gen(pte);
+	__atomic_store_n(&e->pte, pte, __ATOMIC_RELEASE);
+}
+
+void dl_maptable_release(struct dl_maptable *t, uint64_t first, uint64_t n)
+{
+	for (uint64_t i = first; i < first + n; i++) {
+		dl_maptable_invalidate(t, i);
+		t->used[i] = 0;
+	}
+	/* a reader that sees an invalid pte must not rely on anything else */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
