@@ -29,16 +29,16 @@ struct json_object;
 #define CLI_EXIT_FAIL 1
 #define CLI_EXIT_USAGE 2
 
-/* Where daxleased listens unless --socket or DAXLEASE_SOCKET say otherwise. */
-#define CLI_DEFAULT_SOCKET "/run/daxlease/daxlease.sock"
+/*
+ * Where daxleased listens unless --socket or DAXLEASE_SOCKET say otherwise
+ * (with libdaxlease: daxlease_default_socket(), which also knows systemd's
+ * and a user daemon's directory).
+ */
+#define CLI_DEFAULT_SOCKET "/run/daxlease/daxleased.sock"
 
 struct cli_ctx {
 	const char *prog;	/* "daxlease VERB", the prefix of every message */
-	/*
-	 * The daemon's socket.  No verb uses it yet: it is parsed now so that
-	 * the global option's spelling is fixed before the daemon verbs come.
-	 */
-	const char *socket_path;
+	const char *socket_path;	/* daxleased's socket */
 };
 
 struct cli_cmd {
@@ -56,6 +56,17 @@ int cmd_check_namespace(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_inject_error(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_clear_error(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_list_errors(int argc, char **argv, struct cli_ctx *ctx);
+
+/* verbs that talk to daxleased (with libdaxlease only) */
+int cmd_status(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_ls(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_stat(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_rm(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_mv(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_put(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_get(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_truncate(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_fallocate(int argc, char **argv, struct cli_ctx *ctx);
 
 /* ---- util.c: messages and argument parsing ------------------------------- */
 
@@ -113,6 +124,40 @@ int cli_json_add(struct json_object *obj, const char *key,
 
 /* Print obj pretty (ndctl's layout) on stdout; 0 or -EIO. */
 int cli_json_print(struct json_object *obj);
+
+/* ---- daemon.c: talking to daxleased (with libdaxlease only) -------------- */
+
+struct daxlease_ctx;
+struct daxlease_file;
+struct daxlease_stat;
+struct daxlease_status;
+
+/*
+ * Connect to ctx->socket_path.  On failure prints "daxlease: cannot reach
+ * daxleased at SOCKET: <why> (...)" and returns NULL.
+ */
+struct daxlease_ctx *cli_connect(const struct cli_ctx *ctx);
+/* "daxlease VERB: WHAT: <strerror(-rc)>"; returns CLI_EXIT_FAIL. */
+int cli_fail(const struct cli_ctx *ctx, const char *what, int rc);
+/*
+ * Options of a verb that has only -u and -h: parse them, then require
+ * nargs positional arguments (left at argv[optind]).  Returns -1 to go
+ * on, or an exit status.
+ */
+int cli_parse_simple(int argc, char **argv, const struct cli_ctx *ctx,
+		     const char *usage, int nargs, unsigned *flags);
+/* The JSON array of every file (ls, list --files); an exit status. */
+int cli_print_files(const struct cli_ctx *ctx, unsigned flags);
+/* Print name's file object (after put, truncate, ...); an exit status. */
+int cli_print_file(const struct cli_ctx *ctx, struct daxlease_ctx *dl,
+		   const char *name, unsigned flags);
+
+/* ---- json_file.c: daemon objects (fields in daxlease(1)) ----------------- */
+
+struct json_object *cli_json_file(const struct daxlease_stat *st,
+				  unsigned flags);
+struct json_object *cli_json_status(const struct daxlease_status *st,
+				    unsigned flags);
 
 /* ---- json_ns.c: namespace objects (fields in daxlease(1)) ---------------- */
 

@@ -25,6 +25,7 @@
 struct list_args {
 	const char **images;
 	int nimages;
+	bool files;
 	unsigned flags;
 };
 
@@ -32,12 +33,15 @@ static void list_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: daxlease list [--image IMAGE]... [-u]\n"
+		"       daxlease [--socket PATH] list --files [-u]\n"
 		"\n"
 		"Print a JSON array of the persistent-memory namespaces and\n"
 		"device-dax devices on this machine, and of each fake NVDIMM\n"
 		"IMAGE (opened read-only).  No NVDIMM and no --image: [].\n"
+		"With --files, the array of daxleased's files instead (as ls).\n"
 		"\n"
 		"  -i, --image IMAGE  also describe this image (repeatable)\n"
+		"  -f, --files        list the files of the running daxleased\n"
 		"  -u, --human        sizes with units, offsets in hex\n"
 		"  -h, --help         this text\n");
 }
@@ -61,6 +65,7 @@ static int list_parse(int argc, char **argv, struct cli_ctx *ctx,
 {
 	static const struct option opts[] = {
 		{ "image", required_argument, NULL, 'i' },
+		{ "files", no_argument, NULL, 'f' },
 		{ "human", no_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -73,10 +78,13 @@ static int list_parse(int argc, char **argv, struct cli_ctx *ctx,
 		cli_error(ctx, "out of memory");
 		return CLI_EXIT_FAIL;
 	}
-	while ((c = getopt_long(argc, argv, "i:uh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:fuh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			a->images[a->nimages++] = optarg;
+			break;
+		case 'f':
+			a->files = true;
 			break;
 		case 'u':
 			a->flags |= CLI_JSON_HUMAN;
@@ -92,6 +100,9 @@ static int list_parse(int argc, char **argv, struct cli_ctx *ctx,
 	if (optind != argc)
 		return cli_usage_error(ctx, "unexpected argument '%s' "
 				       "(images go after --image)", argv[optind]);
+	if (a->files && a->nimages)
+		return cli_usage_error(ctx, "--files and --image exclude "
+				       "each other");
 	return -1;
 }
 
@@ -192,12 +203,26 @@ nomem:
 	return CLI_EXIT_FAIL;
 }
 
+/* --files: what `ls` prints, when the tool was built with libdaxlease. */
+static int list_files(const struct cli_ctx *ctx, unsigned flags)
+{
+#ifdef DAXLEASE_HAVE_CLIENT
+	return cli_print_files(ctx, flags);
+#else
+	(void)flags;
+	cli_error(ctx, "--files needs libdaxlease, which this build lacks");
+	return CLI_EXIT_FAIL;
+#endif
+}
+
 int cmd_list(int argc, char **argv, struct cli_ctx *ctx)
 {
 	struct list_args a = { 0 };
 	int rc;
 
 	rc = list_parse(argc, argv, ctx, &a);
+	if (rc < 0 && a.files)
+		rc = list_files(ctx, a.flags);
 	if (rc < 0)
 		rc = list_print(ctx, &a, true);
 	free(a.images);

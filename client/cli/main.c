@@ -3,14 +3,18 @@
  * main.c - `daxlease [GLOBAL OPTIONS] VERB [ARGS]`: global options, then
  * dispatch to the verb from a table, as git and ndctl do.
  *
- * Only the offline verbs exist so far (they call pmem/ directly).  Verbs
- * that talk to daxleased will be added to the same table; --socket is
- * accepted now so scripts can already spell it.
+ * The offline verbs call pmem/ directly; the verbs that talk to daxleased
+ * (through libdaxlease, when it is built) use the socket of --socket,
+ * DAXLEASE_SOCKET or the library's default.
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#ifdef DAXLEASE_HAVE_CLIENT
+#include <daxlease/libdaxlease.h>
+#endif
 
 #include "cli.h"
 
@@ -25,9 +29,32 @@ static const struct cli_cmd commands[] = {
 	{ "inject-error", cmd_inject_error, "mark a range of an image bad" },
 	{ "clear-error", cmd_clear_error, "clear badblocks in a range" },
 	{ "list-errors", cmd_list_errors, "list the badblocks of an image" },
+#ifdef DAXLEASE_HAVE_CLIENT
+	{ "status", cmd_status, "daxleased's version, uptime, clients, namespace" },
+	{ "ls", cmd_ls, "list daxleased's files (list --files)" },
+	{ "stat", cmd_stat, "describe one file" },
+	{ "put", cmd_put, "copy a local file in" },
+	{ "get", cmd_get, "copy a file out" },
+	{ "truncate", cmd_truncate, "set a file's size" },
+	{ "fallocate", cmd_fallocate,
+	  "allocate, punch, collapse, insert or zero a range" },
+	{ "rm", cmd_rm, "remove a file" },
+	{ "mv", cmd_mv, "rename a file" },
+#endif
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const char *default_socket(void)
+{
+#ifdef DAXLEASE_HAVE_CLIENT
+	return daxlease_default_socket();
+#else
+	const char *env = getenv("DAXLEASE_SOCKET");
+
+	return env && *env ? env : CLI_DEFAULT_SOCKET;
+#endif
+}
 
 static void usage(FILE *f)
 {
@@ -43,7 +70,7 @@ static void usage(FILE *f)
 		"\n"
 		"Run 'daxlease help' for the verbs, 'daxlease VERB --help' for\n"
 		"a verb's options.  See daxlease(1).\n",
-		CLI_DEFAULT_SOCKET);
+		default_socket());
 }
 
 static void list_verbs(void)
@@ -153,11 +180,9 @@ int main(int argc, char **argv)
 {
 	struct cli_ctx ctx = { .prog = "daxlease" };
 	const struct cli_cmd *cmd;
-	const char *env;
 	int rc;
 
-	env = getenv("DAXLEASE_SOCKET");
-	ctx.socket_path = env && *env ? env : CLI_DEFAULT_SOCKET;
+	ctx.socket_path = default_socket();
 
 	rc = parse_global(argc, argv, &ctx);
 	if (rc >= 0)

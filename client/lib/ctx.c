@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -25,14 +26,22 @@ DAXLEASE_EXPORT const char *daxlease_default_socket(void)
 	if (env && *env)
 		return env;
 	env = getenv("RUNTIME_DIRECTORY");	/* systemd: "a:b" for several */
-	if (!env || !*env)
-		return DL_SOCKET_DEFAULT;
-	n = strcspn(env, ":");
-	if (n + sizeof("/" DL_SOCKET_NAME) > sizeof(buf))
-		return DL_SOCKET_DEFAULT;
-	memcpy(buf, env, n);
-	memcpy(buf + n, "/" DL_SOCKET_NAME, sizeof("/" DL_SOCKET_NAME));
-	return buf;
+	if (env && *env) {
+		n = strcspn(env, ":");
+		if (n + sizeof("/" DL_SOCKET_NAME) > sizeof(buf))
+			return DL_SOCKET_DEFAULT;
+		memcpy(buf, env, n);
+		memcpy(buf + n, "/" DL_SOCKET_NAME, sizeof("/" DL_SOCKET_NAME));
+		return buf;
+	}
+	env = getenv("XDG_RUNTIME_DIR");	/* daxleased run by a user */
+	if (geteuid() != 0 && env && *env) {
+		if ((size_t)snprintf(buf, sizeof(buf), "%s/daxlease/%s", env,
+				     DL_SOCKET_NAME) >= sizeof(buf))
+			return DL_SOCKET_DEFAULT;
+		return buf;
+	}
+	return DL_SOCKET_DEFAULT;
 }
 
 static int dl_connect(const char *path)

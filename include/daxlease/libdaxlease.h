@@ -24,7 +24,9 @@ struct daxlease_file;
 struct daxlease_map;
 
 /* $DAXLEASE_SOCKET, else $RUNTIME_DIRECTORY/daxleased.sock when set by
- * systemd, else /run/daxlease/daxleased.sock. */
+ * systemd, else for a user other than root with $XDG_RUNTIME_DIR set
+ * $XDG_RUNTIME_DIR/daxlease/daxleased.sock (daxleased's own default for
+ * such a user), else /run/daxlease/daxleased.sock. */
 const char *daxlease_default_socket(void);
 
 /* Connect to socket_path (NULL: the default) and say HELLO. */
