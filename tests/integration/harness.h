@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * harness.h - integration tests: a real daxleased on a fresh fake NVDIMM.
+ *
+ * dlh_start() creates a fake NVDIMM image in the test's temporary
+ * directory (dl_nvdimm_create + dl_fs_format), starts the daemon binary
+ * named by $DAXLEASE_DAEMON on it with its socket beside it and its
+ * stderr in a file, and waits until the socket accepts a connection.
+ * dlh_stop() sends SIGTERM and checks what a clean stop means: exit
+ * status 0, the image marked clean (no new unsafe shutdown) and
+ * check-namespace finding nothing.
+ *
+ * The raw client is a SOCK_SEQPACKET socket driven with hand-built
+ * proto.h messages, for the tests that must send what libdaxlease never
+ * would.
+ *
+ * Every function returns 0 (or a value) on success and prints why on
+ * failure, so a CUnit assertion on its result is enough.
+ */
+#ifndef DAXLEASE_TESTS_HARNESS_H
+#define DAXLEASE_TESTS_HARNESS_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "daxlease/proto.h"
+
+#define DLH_MAX_ARGS 16
+
+struct dlh_opts {
+	uint64_t size;		/* 0: 64 MiB */
+	uint64_t align;		/* 0: 2 MiB */
+	const char *name;	/* directory name under the test tmpdir; NULL: "d<N>" */
+	const char *extra[DLH_MAX_ARGS];	/* more daemon arguments */
+	int socket_activation;	/* bind the socket here and pass it as fd 3
+				   (LISTEN_FDS/LISTEN_PID), no --socket */
+};
+
+struct dlh_daemon {
+	char dir[PATH_MAX - 64];
+	char image[PATH_MAX];
+	char socket[PATH_MAX];
+	char errlog[PATH_MAX];
+	pid_t pid;
+	uint64_t unsafe_before;	/* unsafe_shutdowns of the image at start */
+};
+
+/* The daemon binary ($DAXLEASE_DAEMON), or NULL when it is not set. */
+const char *dlh_daemon_path(void);
+
+/* Create and format a fake NVDIMM image (size, align). */
+int dlh_image_create(const char *path, uint64_t size, uint64_t align);
+
+/* Create the image and start the daemon; 0 or -1 (stderr printed). */
+int dlh_start(struct dlh_daemon *d, const struct dlh_opts *o);
+/* SIGTERM, exit status 0, image clean, check clean: 0 or -1. */
+int dlh_stop(struct dlh_daemon *d);
+/* Kill without checks (cleanup after a failed test). */
+void dlh_kill(struct dlh_daemon *d);
+/* Is the daemon still running (not exited, not a zombie)? */
+int dlh_alive(struct dlh_daemon *d);
+/* Print the daemon's stderr so far. */
+void dlh_dump_stderr(const struct dlh_daemon *d);
+
+/* Number of open fds of a process (/proc/PID/fd), or -1. */
+int dlh_count_fds(pid_t pid);
+
+/* Connect a SOCK_SEQPACKET socket to path, retrying up to ~10 s while
+ * the socket is not there yet; -1 on failure. */
+int dlh_connect(const char *path);
+
+/* ---- raw client ---------------------------------------------------------- */
+
+/* Send one message (header + payload), with fds as SCM_RIGHTS if nfds. */
+int dlh_raw_send(int sock, uint16_t version, uint16_t opcode,
+		 uint64_t request_id, const void *payload, size_t len,
+		 const int *fds, int nfds);
+/* Send bytes exactly as given (no header added). */
+int dlh_raw_send_bytes(int sock, const void *buf, size_t len);
+/*
+ * Receive one message: returns the payload length (>= 0), or -1 on a
+ * read error, or -2 when the peer closed (recv returned 0), or -3 when
+ * the message is shorter than a header.  Received fds go to fds[]
+ * (closed if fds is NULL); *nfds is set when given.  Events (request id
+ * 0) are skipped.
+ */
+ssize_t dlh_raw_recv(int sock, struct dl_msg_hdr *hdr, void *payload,
+		     size_t max, int *fds, int *nfds);
+/* HELLO asking for [1, 1]; returns the negotiated version or -errno,
+ * fills rep if given. */
+int dlh_raw_hello(int sock, struct dl_hello_rep *rep);
+/*
+ * Request/reply round trip with the negotiated version 1: returns the
+ * reply status (0 or -errno), or INT32_MIN if no reply came (closed or
+ * malformed).  The reply payload is copied to rep (up to max bytes) and
+ * its length stored in *replen if given.
+ */
+int dlh_raw_call(int sock, uint16_t opcode, const void *req, size_t len,
+		 void *rep, size_t max, size_t *replen);
+#define DLH_NO_REPLY INT32_MIN
+
+/* Would a recv() on sock see EOF (the peer closed), waiting up to 10 s? */
+int dlh_peer_closed(int sock);
+
+#endif

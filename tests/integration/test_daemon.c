@@ -1,0 +1,927 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * test_daemon.c - daxleased and libdaxlease together, with real processes.
+ *
+ * Most cases share one daemon (64 MiB, align 2 MiB); the ones that need a
+ * different namespace (many inodes, a small one for ENOSPC, a 4K-align
+ * one, socket activation) start their own.  Every daemon is stopped with
+ * SIGTERM and must exit 0 and leave a clean namespace (harness.h).
+ */
+#include <CUnit/CUnit.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cunit_run.h"
+#include "daxlease/libdaxlease.h"
+#include "daxlease/table.h"
+#include "fs.h"
+#include "harness.h"
+
+#define MiB (1ULL << 20)
+#define KiB 1024ULL
+
+static struct dlh_daemon dmn;
+static struct daxlease_ctx *ctx;
+
+static int suite_init(void)
+{
+	int rc;
+
+	if (dlh_start(&dmn, NULL))
+		return -1;
+	rc = daxlease_new(&ctx, dmn.socket);
+	if (rc) {
+		fprintf(stderr, "daxlease_new: %s\n", strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
+
+static int suite_clean(void)
+{
+	if (ctx)
+		daxlease_unref(ctx);
+	dlh_kill(&dmn);
+	return 0;
+}
+
+static uint8_t pattern(unsigned who, uint64_t off)
+{
+	uint64_t x = (off + 1) * 0x9E3779B97F4A7C15ULL + who * 0x632BE59BD9B4E019ULL;
+
+	return (uint8_t)(x >> 56);
+}
+
+static void fill(uint8_t *buf, size_t len, unsigned who, uint64_t off)
+{
+	for (size_t i = 0; i < len; i++)
+		buf[i] = pattern(who, off + i);
+}
+
+static int check(const uint8_t *buf, size_t len, unsigned who, uint64_t off)
+{
+	for (size_t i = 0; i < len; i++)
+		if (buf[i] != pattern(who, off + i)) {
+			fprintf(stderr, "byte %llu: %u, want %u (pattern %u)\n",
+				(unsigned long long)(off + i), buf[i],
+				pattern(who, off + i), who);
+			return 0;
+		}
+	return 1;
+}
+
+static struct daxlease_file *xopen(struct daxlease_ctx *c, const char *name,
+				   unsigned flags)
+{
+	struct daxlease_file *f = NULL;
+	int rc = daxlease_open(c, name, flags, 0644, &f);
+
+	if (rc)
+		fprintf(stderr, "open %s: %s\n", name, strerror(-rc));
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	return f;
+}
+
+#define RW (DAXLEASE_O_READ | DAXLEASE_O_WRITE)
+#define CREATE (RW | DAXLEASE_O_CREATE)
+
+/* ---- HELLO, STATUS ----------------------------------------------------- */
+
+static void test_hello_status(void)
+{
+	struct daxlease_info info;
+	struct daxlease_status st, st2;
+	struct daxlease_file *f;
+
+	daxlease_get_info(ctx, &info);
+	CU_ASSERT_EQUAL(info.protocol_version, 1);
+	CU_ASSERT_EQUAL(info.ns_size, 64 * MiB);
+	CU_ASSERT_EQUAL(info.ns_align, 2 * MiB);
+	CU_ASSERT_STRING_EQUAL(info.ns_name, "it");
+	/* root: may map */
+	CU_ASSERT_TRUE(info.server_flags & DL_SRV_DAX_ALLOWED);
+	CU_ASSERT_TRUE(info.server_flags & DL_SRV_ADMIN);
+
+	CU_ASSERT_EQUAL_FATAL(daxlease_status(ctx, &st), 0);
+	CU_ASSERT_EQUAL(st.pid, (uint64_t)dmn.pid);
+	CU_ASSERT_TRUE(st.clients >= 1);
+	CU_ASSERT_EQUAL(st.ns_size, 64 * MiB);
+	CU_ASSERT_EQUAL(st.ns_align, 2 * MiB);
+	CU_ASSERT_TRUE(st.blocks_free <= st.blocks_total);
+	CU_ASSERT_TRUE(st.blocks_total > 0);
+	CU_ASSERT_EQUAL(st.unsafe_shutdowns, 0);
+	CU_ASSERT_STRING_EQUAL(st.ns_name, "it");
+	CU_ASSERT_PTR_NOT_NULL(strstr(st.ns_path, "nvdimm.img"));
+	CU_ASSERT_STRING_EQUAL(st.server_version, info.server_version);
+
+	/* a second connection is a second client */
+	{
+		struct daxlease_ctx *c2 = NULL;
+
+		CU_ASSERT_EQUAL_FATAL(daxlease_new(&c2, dmn.socket), 0);
+		CU_ASSERT_EQUAL(daxlease_status(c2, &st2), 0);
+		CU_ASSERT_EQUAL(st2.clients, st.clients + 1);
+		daxlease_unref(c2);
+	}
+	/* a new file shows in the counts */
+	f = xopen(ctx, "status-file", CREATE | DAXLEASE_O_EXCL);
+	CU_ASSERT_EQUAL(daxlease_pwrite(f, "abc", 3, 0), 3);
+	CU_ASSERT_EQUAL(daxlease_status(ctx, &st2), 0);
+	CU_ASSERT_EQUAL(st2.files, st.files + 1);
+	CU_ASSERT_EQUAL(st2.inodes_free + 1, st.inodes_free);
+	CU_ASSERT_TRUE(st2.blocks_free < st.blocks_free);
+	CU_ASSERT_TRUE(st2.transactions > st.transactions);
+	CU_ASSERT_TRUE(st2.uptime_ns >= st.uptime_ns);
+	CU_ASSERT_EQUAL(daxlease_close(f), 0);
+	CU_ASSERT_EQUAL(daxlease_unlink(ctx, "status-file"), 0);
+
+	/* ref/unref: the connection lives until the last reference */
+	CU_ASSERT_PTR_EQUAL(daxlease_ref(ctx), ctx);
+	daxlease_unref(ctx);
+	CU_ASSERT_EQUAL(daxlease_status(ctx, &st2), 0);
+}
+
+/* ---- several client processes ------------------------------------------------ */
+
+#define NCHILD 4
+#define OWN (512 * KiB)
+#define SLOT (64 * KiB)
+
+static int child_main(unsigned me, int ready_fd, int go_fd)
+{
+	struct daxlease_ctx *c = NULL;
+	struct daxlease_file *f = NULL, *g;
+	uint8_t *buf = malloc(OWN);
+	char name[32];
+	char b;
+	int bad = 0;
+
+	if (!buf || daxlease_new(&c, dmn.socket))
+		return 10;
+	snprintf(name, sizeof(name), "mc-%u", me);
+	if (daxlease_open(c, name, CREATE | DAXLEASE_O_EXCL, 0644, &f))
+		return 11;
+	/* phase 1: own file, in pieces of different sizes */
+	fill(buf, OWN, me, 0);
+	for (uint64_t off = 0; off < OWN;) {
+		size_t n = 4096 + (off / 4096 % 7) * 12288;
+
+		if (n > OWN - off)
+			n = OWN - off;
+		if (daxlease_pwrite(f, buf + off, n, off) != (ssize_t)n)
+			return 12;
+		off += n;
+	}
+	if (daxlease_fsync(f))
+		return 13;
+	if (write(ready_fd, "r", 1) != 1 || read(go_fd, &b, 1) != 1)
+		return 14;
+	/* phase 2: everyone reads everyone's first part and writes a slot
+	 * of everyone's file, all at once */
+	for (unsigned k = 0; k < NCHILD; k++) {
+		unsigned j = (me + k) % NCHILD;
+
+		snprintf(name, sizeof(name), "mc-%u", j);
+		if (daxlease_open(c, name, RW, 0, &g))
+			return 15;
+		memset(buf, 0, OWN);
+		if (daxlease_pread(g, buf, OWN, 0) != (ssize_t)OWN ||
+		    !check(buf, OWN, j, 0))
+			bad = 16;
+		fill(buf, SLOT, 100 + me * NCHILD + j, 0);
+		if (daxlease_pwrite(g, buf, SLOT, OWN + me * SLOT) !=
+		    (ssize_t)SLOT)
+			bad = 17;
+		if (daxlease_close(g))
+			bad = 18;
+	}
+	daxlease_close(f);
+	daxlease_unref(c);
+	free(buf);
+	return bad;
+}
+
+static void test_many_clients(void)
+{
+	int ready[2], go[2], status;
+	pid_t pids[NCHILD];
+	uint8_t *buf = malloc(OWN + NCHILD * SLOT);
+	char c;
+
+	CU_ASSERT_FATAL(buf != NULL);
+	CU_ASSERT_FATAL(pipe(ready) == 0 && pipe(go) == 0);
+	for (unsigned i = 0; i < NCHILD; i++) {
+		fflush(NULL);
+		pids[i] = fork();
+		CU_ASSERT_FATAL(pids[i] >= 0);
+		if (pids[i] == 0)
+			_exit(child_main(i, ready[1], go[0]));
+	}
+	for (unsigned i = 0; i < NCHILD; i++)
+		CU_ASSERT_EQUAL_FATAL(read(ready[0], &c, 1), 1);
+	for (unsigned i = 0; i < NCHILD; i++)
+		CU_ASSERT_EQUAL_FATAL(write(go[1], "g", 1), 1);
+	for (unsigned i = 0; i < NCHILD; i++) {
+		CU_ASSERT_EQUAL(waitpid(pids[i], &status, 0), pids[i]);
+		if (!WIFEXITED(status) || WEXITSTATUS(status))
+			fprintf(stderr, "client %u: status 0x%x\n", i, status);
+		CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	close(ready[0]);
+	close(ready[1]);
+	close(go[0]);
+	close(go[1]);
+	/* the parent, a fifth client, sees every byte where it belongs */
+	for (unsigned j = 0; j < NCHILD; j++) {
+		struct daxlease_stat st;
+		struct daxlease_file *f;
+		char name[32];
+
+		snprintf(name, sizeof(name), "mc-%u", j);
+		f = xopen(ctx, name, DAXLEASE_O_READ);
+		CU_ASSERT_EQUAL(daxlease_fstat(f, &st), 0);
+		CU_ASSERT_EQUAL(st.size, OWN + NCHILD * SLOT);
+		CU_ASSERT_EQUAL(daxlease_pread(f, buf, OWN + NCHILD * SLOT, 0),
+				(ssize_t)(OWN + NCHILD * SLOT));
+		CU_ASSERT_TRUE(check(buf, OWN, j, 0));
+		for (unsigned i = 0; i < NCHILD; i++)
+			CU_ASSERT_TRUE(check(buf + OWN + i * SLOT, SLOT,
+					     100 + i * NCHILD + j, 0));
+		CU_ASSERT_EQUAL(daxlease_close(f), 0);
+		CU_ASSERT_EQUAL(daxlease_unlink(ctx, name), 0);
+	}
+	free(buf);
+}
+
+/* ---- vectored I/O -------------------------------------------------------------- */
+
+static void test_vectored(void)
+{
+	struct daxlease_file *f = xopen(ctx, "vec", CREATE | DAXLEASE_O_TRUNC);
+	static uint8_t a[8192], b[100], r1[8192], r2[100];
+	struct daxlease_iovec w[2] = {
+		{ a, sizeof(a), 100000 }, { b, sizeof(b), 3 },
+	};
+	struct daxlease_iovec r[2] = {
+		{ r2, sizeof(r2), 3 }, { r1, sizeof(r1), 100000 },
+	};
+	struct daxlease_stat st;
+
+	fill(a, sizeof(a), 1, 0);
+	fill(b, sizeof(b), 2, 0);
+	CU_ASSERT_EQUAL(daxlease_pwritev(f, w, 2), (ssize_t)(sizeof(a) +
+							      sizeof(b)));
+	CU_ASSERT_EQUAL(daxlease_fstat(f, &st), 0);
+	CU_ASSERT_EQUAL(st.size, 100000 + sizeof(a));
+	CU_ASSERT_EQUAL(daxlease_preadv(f, r, 2), (ssize_t)(sizeof(a) +
+							     sizeof(b)));
+	CU_ASSERT_TRUE(check(r1, sizeof(r1), 1, 0));
+	CU_ASSERT_TRUE(check(r2, sizeof(r2), 2, 0));
+	/* short read at EOF */
+	CU_ASSERT_EQUAL(daxlease_pread(f, r1, sizeof(r1), 100000 + 8000), 192);
+	CU_ASSERT_EQUAL(daxlease_pread(f, r1, sizeof(r1), 1 * MiB), 0);
+	/* a hole reads as zeros */
+	memset(r1, 0xff, sizeof(r1));
+	CU_ASSERT_EQUAL(daxlease_pread(f, r1, 4096, 8192), 4096);
+	for (int i = 0; i < 4096; i++)
+		if (r1[i]) {
+			CU_FAIL("hole is not zero");
+			break;
+		}
+	/* too many iovecs */
+	{
+		struct daxlease_iovec *many = calloc(1025, sizeof(*many));
+
+		CU_ASSERT_FATAL(many != NULL);
+		for (int i = 0; i < 1025; i++)
+			many[i] = (struct daxlease_iovec){ a, 1, (uint64_t)i };
+		CU_ASSERT_EQUAL(daxlease_pwritev(f, many, 1025), -EINVAL);
+		CU_ASSERT_EQUAL(daxlease_pwritev(f, many, 1024), 1024);
+		free(many);
+	}
+	CU_ASSERT_EQUAL(daxlease_close(f), 0);
+	CU_ASSERT_EQUAL(daxlease_unlink(ctx, "vec"), 0);
+}
+
+/* ---- LIST paging -------------------------------------------------------------- */
+
+static void test_list_paging(void)
+{
+	struct dlh_opts o = { .size = 256 * MiB, .name = "list" };
+	struct daxlease_stat *page = calloc(DL_PROTO_LIST_MAX, sizeof(*page));
+	struct dlh_daemon d;
+	struct daxlease_ctx *c = NULL;
+	unsigned seen[300] = { 0 };
+	uint64_t cursor = 0;
+	int pages = 0, total = 0;
+
+	CU_ASSERT_FATAL(page != NULL);
+	CU_ASSERT_FATAL(dlh_start(&d, &o) == 0);
+	CU_ASSERT_FATAL(daxlease_new(&c, d.socket) == 0);
+	/* an empty namespace: one empty page */
+	CU_ASSERT_EQUAL(daxlease_list(c, &cursor, page, DL_PROTO_LIST_MAX), 0);
+	CU_ASSERT_EQUAL(cursor, 0);
+	for (unsigned i = 0; i < 300; i++) {
+		struct daxlease_file *f;
+		char name[32];
+
+		snprintf(name, sizeof(name), "file-%03u", i);
+		f = xopen(c, name, CREATE | DAXLEASE_O_EXCL);
+		CU_ASSERT_EQUAL(daxlease_pwrite(f, &i, sizeof(i), 0),
+				(ssize_t)sizeof(i));
+		CU_ASSERT_EQUAL(daxlease_close(f), 0);
+	}
+	do {
+		int n = daxlease_list(c, &cursor, page, DL_PROTO_LIST_MAX);
+
+		CU_ASSERT_FATAL(n >= 0 && n <= DL_PROTO_LIST_MAX);
+		pages++;
+		for (int i = 0; i < n; i++) {
+			unsigned k;
+
+			if (sscanf(page[i].name, "file-%u", &k) != 1 ||
+			    k >= 300) {
+				fprintf(stderr, "unexpected name %s\n",
+					page[i].name);
+				CU_FAIL("unexpected name in LIST");
+				continue;
+			}
+			seen[k]++;
+			CU_ASSERT_EQUAL(page[i].size, sizeof(unsigned));
+			total++;
+		}
+	} while (cursor && pages < 100);
+	CU_ASSERT_EQUAL(total, 300);
+	CU_ASSERT_TRUE(pages >= 3);
+	for (unsigned k = 0; k < 300; k++)
+		if (seen[k] != 1) {
+			fprintf(stderr, "file-%03u listed %u times\n", k,
+				seen[k]);
+			CU_FAIL("a file listed other than once");
+		}
+	/* small pages: the same files */
+	memset(seen, 0, sizeof(seen));
+	total = 0;
+	cursor = 0;
+	do {
+		int n = daxlease_list(c, &cursor, page, 7);
+
+		CU_ASSERT_FATAL(n >= 0 && n <= 7);
+		for (int i = 0; i < n; i++) {
+			unsigned k;
+
+			if (sscanf(page[i].name, "file-%u", &k) == 1 && k < 300)
+				seen[k]++;
+			total++;
+		}
+	} while (cursor && total < 1000);
+	CU_ASSERT_EQUAL(total, 300);
+	for (unsigned k = 0; k < 300; k++)
+		CU_ASSERT_EQUAL(seen[k], 1);
+	{
+		struct daxlease_status st;
+
+		CU_ASSERT_EQUAL(daxlease_status(c, &st), 0);
+		CU_ASSERT_EQUAL(st.files, 300);
+	}
+	daxlease_unref(c);
+	CU_ASSERT_EQUAL(dlh_stop(&d), 0);
+	free(page);
+}
+
+/* ---- names ---------------------------------------------------------------------- */
+
+static void test_rename_unlink_stat(void)
+{
+	struct daxlease_file *f, *g;
+	struct daxlease_stat st, st2;
+	char buf[16];
+
+	f = xopen(ctx, "ren-a", CREATE | DAXLEASE_O_EXCL);
+	CU_ASSERT_EQUAL(daxlease_pwrite(f, "hello", 5, 0), 5);
+	CU_ASSERT_EQUAL(daxlease_fstat(f, &st), 0);
+	CU_ASSERT_EQUAL(st.size, 5);
+	CU_ASSERT_STRING_EQUAL(st.name, "ren-a");
+	CU_ASSERT_EQUAL(st.mode & 07777, 0644);
+	CU_ASSERT_TRUE(S_ISREG(st.mode));
+	CU_ASSERT_EQUAL(st.uid, 0);
+	/* EXCL on an existing file */
+	CU_ASSERT_EQUAL(daxlease_open(ctx, "ren-a", CREATE | DAXLEASE_O_EXCL,
+				      0644, &g), -EEXIST);
+	CU_ASSERT_EQUAL(daxlease_open(ctx, "missing", RW, 0, &g), -ENOENT);
+
+	CU_ASSERT_EQUAL(daxlease_rename(ctx, "ren-a", "ren-b", 0), 0);
+	CU_ASSERT_EQUAL(daxlease_stat(ctx, "ren-a", &st2), -ENOENT);
+	CU_ASSERT_EQUAL(daxlease_stat(ctx, "ren-b", &st2), 0);
+	CU_ASSERT_EQUAL(st2.ino, st.ino);
+	CU_ASSERT_EQUAL(st2.size, 5);
+	/* the open handle follows the file */
+	CU_ASSERT_EQUAL(daxlease_pread(f, buf, 5, 0), 5);
+	CU_ASSERT_EQUAL(memcmp(buf, "hello", 5), 0);
+	CU_ASSERT_EQUAL(daxlease_rename(ctx, "ren-a", "ren-c", 0), -ENOENT);
+
+	/* NOREPLACE onto an existing name */
+	g = xopen(ctx, "ren-c", CREATE | DAXLEASE_O_EXCL);
+	CU_ASSERT_EQUAL(daxlease_pwrite(g, "other", 5, 0), 5);
+	CU_ASSERT_EQUAL(daxlease_rename(ctx, "ren-b", "ren-c",
+					DAXLEASE_RENAME_NOREPLACE), -EEXIST);
+	CU_ASSERT_EQUAL(daxlease_stat(ctx, "ren-b", &st2), 0);
+	/* replace: ren-c's old file is gone, its handle is stale */
+	CU_ASSERT_EQUAL(daxlease_rename(ctx, "ren-b", "ren-c", 0), 0);
+	CU_ASSERT_EQUAL(daxlease_stat(ctx, "ren-c", &st2), 0);
+	CU_ASSERT_EQUAL(st2.ino, st.ino);
+	CU_ASSERT_EQUAL(daxlease_pread(g, buf, 5, 0), -ESTALE);
+	CU_ASSERT_EQUAL(daxlease_close(g), 0);
+
+	/* unlink: gone by name; the handle reports ESTALE on every call */
+	CU_ASSERT_EQUAL(daxlease_unlink(ctx, "ren-c"), 0);
+	CU_ASSERT_EQUAL(daxlease_stat(ctx, "ren-c", &st2), -ENOENT);
+	CU_ASSERT_EQUAL(daxlease_unlink(ctx, "ren-c"), -ENOENT);
+	CU_ASSERT_EQUAL(daxlease_fstat(f, &st2), -ESTALE);
+	CU_ASSERT_EQUAL(daxlease_pread(f, buf, 5, 0), -ESTALE);
+	CU_ASSERT_EQUAL(daxlease_pwrite(f, "x", 1, 0), -ESTALE);
+	CU_ASSERT_EQUAL(daxlease_truncate(f, 0), -ESTALE);
+	CU_ASSERT_EQUAL(daxlease_fallocate(f, 0, 0, 4096), -ESTALE);
+	/* a new file with the same name is a different file */
+	g = xopen(ctx, "ren-c", CREATE | DAXLEASE_O_EXCL);
+	CU_ASSERT_EQUAL(daxlease_fstat(f, &st2), -ESTALE);
+	CU_ASSERT_EQUAL(daxlease_fstat(g, &st2), 0);
+	CU_ASSERT_EQUAL(st2.size, 0);
+	CU_ASSERT_EQUAL(daxlease_close(f), 0);
+	CU_ASSERT_EQUAL(daxlease_close(g), 0);
+	CU_ASSERT_EQUAL(daxlease_unlink(ctx, "ren-c"), 0);
+}
+
+/* ---- fallocate rules and errnos --------------------------------------------------- */
+
+static void test_fallocate_errnos(void)
+{
+	struct daxlease_file *f = xopen(ctx, "falloc", CREATE |
+					DAXLEASE_O_TRUNC);
+	struct daxlease_stat st;
+	static uint8_t buf[1 * MiB];
+
+	fill(buf, sizeof(buf), 7, 0);
+	CU_ASSERT_EQUAL(daxlease_pwrite(f, buf, sizeof(buf), 0),
+			(ssize_t)sizeof(buf));
+	/* misaligned collapse / insert */
+	CU_ASSERT_EQUAL(daxlease_fallocate(f, FALLOC_FL_COLLAPSE_RANGE, 1000,
+					   4096), -EINVAL);
+	CU_ASSERT_EQUAL(daxlease_fallocate(f, FALLOC_FL_COLLAPSE_RANGE, 4096,
+					   100), -EINVAL);
+	CU_ASSERT_EQUAL(daxlease_fallocate(f, FALLOC_FL_INSERT_RANGE, 4095,
+					   4096), -EINVAL);
+	/* collapse reaching EOF */
+	CU_ASSERT_EQUAL(daxlease_fallocate(f, FALLOC_FL_COLLAPSE_RANGE,
+					   1 * MiB - 4096, 8192), -EINVAL);
+	/* insert at or beyond EOF */
+	CU_ASSERT_EQUAL(daxlease_fallocate(f, FALLOC_FL_INSERT_RANGE, 1 * MiB,
+					   4096), -EINVAL);
+	/* punch without keep-size */
+	CU_ASSERT_EQUAL(daxlease_fallocate(f, FALLOC_FL_PUNCH_HOLE, 0, 4096),
+			-EOPNOTSUPP);
+	/* unknown mode bits; zero length */
+	CU_ASSERT_EQUAL(daxlease_fallocate(f, 0x4000, 0, 4096), -EOPNOTSUPP);
+	CU_ASSERT_EQUAL(daxlease_fallocate(f, 0, 0, 0), -EINVAL);
+	/* beyond the largest file */
+	CU_ASSERT_EQUAL(daxlease_fallocate(f, FALLOC_FL_KEEP_SIZE,
+					   DL_MAX_FILE_SIZE, 4096), -EFBIG);
+	CU_ASSERT_EQUAL(daxlease_truncate(f, DL_MAX_FILE_SIZE + 1), -EFBIG);
+	CU_ASSERT_EQUAL(daxlease_pwrite(f, "x", 1, DL_MAX_FILE_SIZE), -EFBIG);
+	/* nothing above changed the file */
+	CU_ASSERT_EQUAL(daxlease_fstat(f, &st), 0);
+	CU_ASSERT_EQUAL(st.size, 1 * MiB);
+	CU_ASSERT_EQUAL(st.blocks, 256);
+	memset(buf, 0, sizeof(buf));
+	CU_ASSERT_EQUAL(daxlease_pread(f, buf, sizeof(buf), 0),
+			(ssize_t)sizeof(buf));
+	CU_ASSERT_TRUE(check(buf, sizeof(buf), 7, 0));
+
+	/* and the ones that work, with Linux results */
+	CU_ASSERT_EQUAL(daxlease_fallocate(f, FALLOC_FL_PUNCH_HOLE |
+					   FALLOC_FL_KEEP_SIZE, 4096, 8192), 0);
+	CU_ASSERT_EQUAL(daxlease_fstat(f, &st), 0);
+	CU_ASSERT_EQUAL(st.size, 1 * MiB);
+	CU_ASSERT_EQUAL(st.blocks, 254);
+	CU_ASSERT_EQUAL(daxlease_fallocate(f, FALLOC_FL_COLLAPSE_RANGE, 0,
+					   64 * KiB), 0);
+	CU_ASSERT_EQUAL(daxlease_fstat(f, &st), 0);
+	CU_ASSERT_EQUAL(st.size, 1 * MiB - 64 * KiB);
+	CU_ASSERT_EQUAL(daxlease_pread(f, buf, 4096, 0), 4096);
+	CU_ASSERT_TRUE(check(buf, 4096, 7, 64 * KiB));
+	CU_ASSERT_EQUAL(daxlease_fallocate(f, FALLOC_FL_INSERT_RANGE, 0,
+					   64 * KiB), 0);
+	CU_ASSERT_EQUAL(daxlease_fstat(f, &st), 0);
+	CU_ASSERT_EQUAL(st.size, 1 * MiB);
+	CU_ASSERT_EQUAL(daxlease_fallocate(f, FALLOC_FL_ZERO_RANGE, 0, 2 * MiB),
+			0);
+	CU_ASSERT_EQUAL(daxlease_fstat(f, &st), 0);
+	CU_ASSERT_EQUAL(st.size, 2 * MiB);
+	CU_ASSERT_EQUAL(daxlease_fallocate(f, 0, 0, 3 * MiB), 0);
+	CU_ASSERT_EQUAL(daxlease_fstat(f, &st), 0);
+	CU_ASSERT_EQUAL(st.size, 3 * MiB);
+	CU_ASSERT_EQUAL(daxlease_truncate(f, 5000), 0);
+	CU_ASSERT_EQUAL(daxlease_fstat(f, &st), 0);
+	CU_ASSERT_EQUAL(st.size, 5000);
+	CU_ASSERT_EQUAL(daxlease_close(f), 0);
+	CU_ASSERT_EQUAL(daxlease_unlink(ctx, "falloc"), 0);
+}
+
+/* ENOSPC on a small namespace: the failed call leaves nothing behind. */
+static void test_enospc(void)
+{
+	struct dlh_opts o = { .size = 16 * MiB, .align = 4096,
+			      .name = "small" };
+	struct daxlease_status before, after;
+	struct daxlease_stat st, st2;
+	struct daxlease_file *f, *g;
+	struct daxlease_ctx *c = NULL;
+	static uint8_t buf[256 * KiB];
+	struct dlh_daemon d;
+
+	CU_ASSERT_FATAL(dlh_start(&d, &o) == 0);
+	CU_ASSERT_FATAL(daxlease_new(&c, d.socket) == 0);
+	f = xopen(c, "big", CREATE);
+	fill(buf, sizeof(buf), 3, 0);
+	CU_ASSERT_EQUAL(daxlease_pwrite(f, buf, sizeof(buf), 0),
+			(ssize_t)sizeof(buf));
+	CU_ASSERT_EQUAL(daxlease_fstat(f, &st), 0);
+	CU_ASSERT_EQUAL(daxlease_status(c, &before), 0);
+
+	CU_ASSERT_EQUAL(daxlease_fallocate(f, 0, 0, 64 * MiB), -ENOSPC);
+	CU_ASSERT_EQUAL(daxlease_fallocate(f, FALLOC_FL_KEEP_SIZE, 1 * MiB,
+					   32 * MiB), -ENOSPC);
+	CU_ASSERT_EQUAL(daxlease_fallocate(f, FALLOC_FL_ZERO_RANGE, 0,
+					   32 * MiB), -ENOSPC);
+	CU_ASSERT_EQUAL(daxlease_status(c, &after), 0);
+	CU_ASSERT_EQUAL(after.blocks_free, before.blocks_free);
+	CU_ASSERT_EQUAL(daxlease_fstat(f, &st2), 0);
+	CU_ASSERT_EQUAL(st2.size, st.size);
+	CU_ASSERT_EQUAL(st2.blocks, st.blocks);
+	CU_ASSERT_EQUAL(st2.extents, st.extents);
+	memset(buf, 0, sizeof(buf));
+	CU_ASSERT_EQUAL(daxlease_pread(f, buf, sizeof(buf), 0),
+			(ssize_t)sizeof(buf));
+	CU_ASSERT_TRUE(check(buf, sizeof(buf), 3, 0));
+
+	/* fill it with a second file, then a write that needs a block */
+	g = xopen(c, "filler", CREATE);
+	{
+		uint64_t off = 0;
+		int rc = 0;
+
+		for (uint64_t step = 1 * MiB; step >= 4096; step /= 16)
+			while (off < 64 * MiB &&
+			       !(rc = daxlease_fallocate(g, 0, off, step)))
+				off += step;
+		CU_ASSERT_EQUAL(rc, -ENOSPC);
+		CU_ASSERT_TRUE(off > 8 * MiB);
+	}
+	CU_ASSERT_EQUAL(daxlease_pwrite(f, buf, 4096, 8 * MiB), -ENOSPC);
+	CU_ASSERT_EQUAL(daxlease_fstat(f, &st2), 0);
+	CU_ASSERT_EQUAL(st2.size, st.size);
+	/* space comes back */
+	CU_ASSERT_EQUAL(daxlease_close(g), 0);
+	CU_ASSERT_EQUAL(daxlease_unlink(c, "filler"), 0);
+	CU_ASSERT_EQUAL(daxlease_pwrite(f, buf, 4096, 8 * MiB), 4096);
+	CU_ASSERT_EQUAL(daxlease_close(f), 0);
+	daxlease_unref(c);
+	CU_ASSERT_EQUAL(dlh_stop(&d), 0);
+}
+
+/* ---- socket activation --------------------------------------------------------- */
+
+static void test_socket_activation(void)
+{
+	struct dlh_opts o = { .socket_activation = 1, .name = "activated" };
+	struct daxlease_ctx *c = NULL;
+	struct daxlease_status st;
+	struct daxlease_info info;
+	struct dlh_daemon d;
+	int status;
+	pid_t pid;
+
+	CU_ASSERT_FATAL(dlh_start(&d, &o) == 0);
+	CU_ASSERT_FATAL(daxlease_new(&c, d.socket) == 0);
+	daxlease_get_info(c, &info);
+	CU_ASSERT_EQUAL(info.protocol_version, 1);
+	CU_ASSERT_EQUAL(daxlease_status(c, &st), 0);
+	CU_ASSERT_EQUAL(st.pid, (uint64_t)d.pid);
+	daxlease_unref(c);
+	CU_ASSERT_EQUAL(dlh_stop(&d), 0);
+
+	/* an activated daemon still needs to be told its namespace */
+	fflush(NULL);
+	pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		char p[32];
+		int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+
+		if (fd < 0 || dup2(fd, 3) < 0)
+			_exit(126);
+		snprintf(p, sizeof(p), "%d", (int)getpid());
+		setenv("LISTEN_FDS", "1", 1);
+		setenv("LISTEN_PID", p, 1);
+		fd = open("/dev/null", O_WRONLY);
+		dup2(fd, 2);
+		dup2(fd, 1);
+		execl(dlh_daemon_path(), dlh_daemon_path(), (char *)NULL);
+		_exit(127);
+	}
+	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+	CU_ASSERT_TRUE(WIFEXITED(status));
+	CU_ASSERT_NOT_EQUAL(WEXITSTATUS(status), 0);
+	CU_ASSERT_NOT_EQUAL(WEXITSTATUS(status), 127);
+}
+
+/* ---- mappings ------------------------------------------------------------------- */
+
+static int need_root(void)
+{
+	if (geteuid() != 0) {
+		printf("  (skipped: mapping needs root)\n");
+		return 0;
+	}
+	return 1;
+}
+
+static void test_map_write_read(void)
+{
+	struct daxlease_file *f;
+	struct daxlease_map *m = NULL;
+	struct daxlease_stat st;
+	static uint8_t buf[1 * MiB];
+	uint8_t *p;
+
+	if (!need_root())
+		return;
+	f = xopen(ctx, "mapped", CREATE | DAXLEASE_O_TRUNC);
+	CU_ASSERT_EQUAL(daxlease_truncate(f, 1 * MiB), 0);
+	/* a hole mapped for write gets blocks first */
+	CU_ASSERT_EQUAL_FATAL(daxlease_map(f, 64 * KiB, 512 * KiB,
+					   DAXLEASE_PROT_READ |
+					   DAXLEASE_PROT_WRITE, &m), 0);
+	CU_ASSERT_EQUAL(daxlease_map_length(m), 512 * KiB);
+	p = daxlease_map_addr(m);
+	CU_ASSERT_FATAL(p != NULL);
+	CU_ASSERT_EQUAL(daxlease_fstat(f, &st), 0);
+	CU_ASSERT_EQUAL(st.size, 1 * MiB);
+	CU_ASSERT_EQUAL(st.blocks, 128);
+	for (size_t i = 0; i < 512 * KiB; i++)
+		if (p[i]) {
+			CU_FAIL("a fresh mapping of a hole is not zero");
+			break;
+		}
+	fill(p, 512 * KiB, 9, 64 * KiB);
+	CU_ASSERT_EQUAL(daxlease_map_persist(m, 0, 512 * KiB), 0);
+	CU_ASSERT_EQUAL(daxlease_unmap(m), 0);
+	CU_ASSERT_EQUAL(daxlease_pread(f, buf, sizeof(buf), 0),
+			(ssize_t)sizeof(buf));
+	for (size_t i = 0; i < 64 * KiB; i++)
+		if (buf[i] || buf[576 * KiB + i]) {
+			CU_FAIL("bytes outside the mapping changed");
+			break;
+		}
+	CU_ASSERT_TRUE(check(buf + 64 * KiB, 512 * KiB, 9, 64 * KiB));
+
+	/* a read mapping sees what pwrite wrote */
+	fill(buf, 4096, 11, 0);
+	CU_ASSERT_EQUAL(daxlease_pwrite(f, buf, 4096, 128 * KiB), 4096);
+	CU_ASSERT_EQUAL_FATAL(daxlease_map(f, 128 * KiB, 4096,
+					   DAXLEASE_PROT_READ, &m), 0);
+	CU_ASSERT_TRUE(check(daxlease_map_addr(m), 4096, 11, 0));
+	CU_ASSERT_EQUAL(daxlease_unmap(m), 0);
+
+	/* the range rules */
+	CU_ASSERT_EQUAL(daxlease_map(f, 100, 4096, DAXLEASE_PROT_READ, &m),
+			-EINVAL);
+	CU_ASSERT_EQUAL(daxlease_map(f, 0, 100, DAXLEASE_PROT_READ, &m),
+			-EINVAL);
+	/* beyond EOF: -ENXIO (docs/protocol.md) */
+	CU_ASSERT_EQUAL(daxlease_map(f, 0, 2 * MiB, DAXLEASE_PROT_READ, &m),
+			-ENXIO);
+	/* a read mapping of a hole: -ENXIO, documented (no block to map) */
+	CU_ASSERT_EQUAL(daxlease_map(f, 768 * KiB, 4096, DAXLEASE_PROT_READ,
+				     &m), -ENXIO);
+	CU_ASSERT_EQUAL(daxlease_close(f), 0);
+	CU_ASSERT_EQUAL(daxlease_unlink(ctx, "mapped"), 0);
+}
+
+static void leaves_of_4m(struct daxlease_ctx *c, uint64_t *pte, uint64_t *pmd,
+			 uint64_t *pud)
+{
+	struct daxlease_file *f = xopen(c, "leaves", CREATE | DAXLEASE_O_TRUNC);
+	struct daxlease_map *m = NULL;
+
+	*pte = *pmd = *pud = ~0ULL;
+	CU_ASSERT_EQUAL(daxlease_truncate(f, 4 * MiB), 0);
+	CU_ASSERT_EQUAL(daxlease_map(f, 0, 4 * MiB, DAXLEASE_PROT_READ |
+				     DAXLEASE_PROT_WRITE, &m), 0);
+	if (m) {
+		daxlease_map_leaves(m, pte, pmd, pud);
+		printf("  (leaves: %llu PTE, %llu PMD, %llu PUD at %p)\n",
+		       (unsigned long long)*pte, (unsigned long long)*pmd,
+		       (unsigned long long)*pud, daxlease_map_addr(m));
+		/* a PMD leaf needs a 2 MiB-aligned address */
+		if (*pmd)
+			CU_ASSERT_EQUAL((uintptr_t)daxlease_map_addr(m) %
+					(2 * MiB), 0);
+		CU_ASSERT_EQUAL(daxlease_unmap(m), 0);
+	}
+	CU_ASSERT_EQUAL(daxlease_close(f), 0);
+	CU_ASSERT_EQUAL(daxlease_unlink(c, "leaves"), 0);
+}
+
+static void test_map_leaves(void)
+{
+	struct dlh_opts o = { .align = 4096, .name = "align4k" };
+	struct daxlease_ctx *c = NULL;
+	struct dlh_daemon d;
+	uint64_t pte, pmd, pud;
+
+	if (!need_root())
+		return;
+	/* 2M-align namespace, 2 MiB-aligned 4 MiB file: two PMD leaves */
+	leaves_of_4m(ctx, &pte, &pmd, &pud);
+	CU_ASSERT_EQUAL(pmd, 2);
+	CU_ASSERT_EQUAL(pte, 0);
+	CU_ASSERT_EQUAL(pud, 0);
+
+	/* 4K-align namespace: only PTEs */
+	CU_ASSERT_FATAL(dlh_start(&d, &o) == 0);
+	CU_ASSERT_FATAL(daxlease_new(&c, d.socket) == 0);
+	leaves_of_4m(c, &pte, &pmd, &pud);
+	CU_ASSERT_EQUAL(pte, 1024);
+	CU_ASSERT_EQUAL(pmd, 0);
+	CU_ASSERT_EQUAL(pud, 0);
+	daxlease_unref(c);
+	CU_ASSERT_EQUAL(dlh_stop(&d), 0);
+}
+
+/* Find the table memfd in this process: an fd, or else a mapping. */
+static int open_table_memfd(void)
+{
+	char path[PATH_MAX], link[PATH_MAX];
+	struct dirent *de;
+	DIR *dir = opendir("/proc/self/fd");
+	int fd = -1;
+	FILE *maps;
+
+	while (dir && (de = readdir(dir))) {
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", de->d_name);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n <= 0)
+			continue;
+		link[n] = 0;
+		if (strstr(link, "memfd:daxlease-table")) {
+			fd = open(path, O_RDWR);
+			break;
+		}
+	}
+	if (dir)
+		closedir(dir);
+	if (fd >= 0)
+		return fd;
+	maps = fopen("/proc/self/maps", "r");
+	while (maps && fgets(link, sizeof(link), maps)) {
+		unsigned long lo, hi;
+
+		if (!strstr(link, "memfd:daxlease-table") ||
+		    sscanf(link, "%lx-%lx", &lo, &hi) != 2)
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx",
+			 lo, hi);
+		fd = open(path, O_RDWR);
+		if (fd < 0)
+			fd = open(path, O_RDONLY);
+		break;
+	}
+	if (maps)
+		fclose(maps);
+	return fd;
+}
+
+static void test_table_read_only(void)
+{
+	struct daxlease_file *f;
+	struct daxlease_map *m = NULL;
+	const struct dl_table_hdr *h;
+	static uint8_t buf[64 * KiB];
+	void *w;
+	int fd;
+
+	if (!need_root())
+		return;
+	f = xopen(ctx, "table", CREATE | DAXLEASE_O_TRUNC);
+	CU_ASSERT_EQUAL(daxlease_pwrite(f, buf, sizeof(buf), 0),
+			(ssize_t)sizeof(buf));
+	CU_ASSERT_EQUAL_FATAL(daxlease_map(f, 0, 64 * KiB, DAXLEASE_PROT_READ,
+					   &m), 0);
+	fd = open_table_memfd();
+	CU_ASSERT_FATAL(fd >= 0);
+	/* readable: a table with its header */
+	h = mmap(NULL, DL_TABLE_HDR_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+	CU_ASSERT_FATAL(h != MAP_FAILED);
+	CU_ASSERT_EQUAL(h->magic, DL_TABLE_MAGIC);
+	CU_ASSERT_EQUAL(h->version, DL_TABLE_VERSION);
+	CU_ASSERT_EQUAL(h->entry_size, sizeof(struct dl_table_entry));
+	munmap((void *)h, DL_TABLE_HDR_SIZE);
+	/* not writable, not resizable: sealed */
+	errno = 0;
+	w = mmap(NULL, DL_TABLE_HDR_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 fd, 0);
+	CU_ASSERT_PTR_EQUAL(w, MAP_FAILED);
+	CU_ASSERT_TRUE(errno == EPERM || errno == EACCES);
+	if (w != MAP_FAILED)
+		munmap(w, DL_TABLE_HDR_SIZE);
+	CU_ASSERT_NOT_EQUAL(ftruncate(fd, 0), 0);
+	CU_ASSERT_EQUAL(pwrite(fd, "x", 1, 0), -1);
+	{
+		int seals = fcntl(fd, F_GET_SEALS);
+
+		CU_ASSERT_TRUE(seals >= 0 && (seals & F_SEAL_FUTURE_WRITE) &&
+			       (seals & F_SEAL_SHRINK) && (seals & F_SEAL_GROW));
+	}
+	close(fd);
+	CU_ASSERT_EQUAL(daxlease_unmap(m), 0);
+	CU_ASSERT_EQUAL(daxlease_close(f), 0);
+	CU_ASSERT_EQUAL(daxlease_unlink(ctx, "table"), 0);
+}
+
+/* A client that loses its daemon gets -ENOTCONN, never a hang. */
+static void test_lost_connection(void)
+{
+	struct dlh_opts o = { .name = "lost" };
+	struct daxlease_ctx *c = NULL;
+	struct daxlease_status st;
+	struct daxlease_stat st2;
+	struct daxlease_file *f;
+	struct dlh_daemon d;
+	char b[4];
+
+	CU_ASSERT_FATAL(dlh_start(&d, &o) == 0);
+	CU_ASSERT_FATAL(daxlease_new(&c, d.socket) == 0);
+	f = xopen(c, "x", CREATE);
+	dlh_kill(&d);
+	CU_ASSERT_EQUAL(daxlease_status(c, &st), -ENOTCONN);
+	CU_ASSERT_EQUAL(daxlease_pread(f, b, 4, 0), -ENOTCONN);
+	CU_ASSERT_EQUAL(daxlease_stat(c, "x", &st2), -ENOTCONN);
+	daxlease_close(f);
+	daxlease_unref(c);
+	/* and a new connection to a dead socket fails */
+	CU_ASSERT_TRUE(daxlease_new(&c, d.socket) < 0);
+}
+
+static void test_clean_stop(void)
+{
+	daxlease_unref(ctx);
+	ctx = NULL;
+	CU_ASSERT_EQUAL(dlh_stop(&dmn), 0);
+}
+
+static CU_TestInfo tests[] = {
+	{ "HELLO and STATUS", test_hello_status },
+	{ "several client processes", test_many_clients },
+	{ "vectored read and write", test_vectored },
+	{ "LIST pages over 300 files", test_list_paging },
+	{ "rename, unlink, stat, ESTALE", test_rename_unlink_stat },
+	{ "fallocate rules and errnos", test_fallocate_errnos },
+	{ "ENOSPC leaves nothing half-done", test_enospc },
+	{ "socket activation", test_socket_activation },
+	{ "map for write, persist, read back", test_map_write_read },
+	{ "PMD leaves on 2M, PTEs on 4K", test_map_leaves },
+	{ "table memfd is read-only", test_table_read_only },
+	{ "lost connection: -ENOTCONN", test_lost_connection },
+	{ "clean stop", test_clean_stop },
+	CU_TEST_INFO_NULL,
+};
+
+static CU_SuiteInfo suites[] = {
+	{ "daemon", suite_init, suite_clean, NULL, NULL, tests },
+	CU_SUITE_INFO_NULL,
+};
+
+int main(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	if (!dlh_daemon_path()) {
+		printf("skip: DAXLEASE_DAEMON is not set\n");
+		return DL_TEST_SKIP;
+	}
+	return dl_cunit_main(suites);
+}
