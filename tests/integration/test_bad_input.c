@@ -703,6 +703,89 @@ static void test_idle_connections(void)
 	good_client_works();
 }
 
+/* Pipelined requests: every one answered, in request order. */
+static void test_pipelined(void)
+{
+	int s = hello_client();
+	uint64_t fh = open_file(s, "pipelined");
+	struct dl_stat_req sr = { .fh = fh };
+	struct dl_msg_hdr h;
+
+	for (uint64_t i = 1; i <= 100; i++) {
+		uint16_t op = i % 3 == 0 ? 999 : DL_OP_STAT;
+
+		CU_ASSERT_EQUAL_FATAL(dlh_raw_send(s, 1, op, 5000 + i, &sr,
+						   sizeof(sr), NULL, 0), 0);
+	}
+	for (uint64_t i = 1; i <= 100; i++) {
+		CU_ASSERT_TRUE_FATAL(dlh_raw_recv(s, &h, NULL, 0, NULL,
+						  NULL) >= 0);
+		CU_ASSERT_EQUAL(h.request_id, 5000 + i);
+		CU_ASSERT_TRUE(h.flags & DL_MSG_REPLY);
+		CU_ASSERT_EQUAL(h.status, i % 3 == 0 ? -ENOSYS : 0);
+	}
+	close(s);
+	good_client_works();
+}
+
+/*
+ * A client that asks and never reads its replies: the service stops
+ * reading from it (or drops it), and meanwhile everyone else is served -
+ * the loop never blocks on one client.
+ */
+static void test_client_that_never_reads(void)
+{
+	static char req[sizeof(struct dl_rw_req) + sizeof(struct dl_wire_iov)];
+	struct dl_rw_req *rq = (struct dl_rw_req *)req;
+	struct dl_wire_iov *iov = (struct dl_wire_iov *)(rq + 1);
+	static char data[DL_PROTO_MAX_DATA];
+	int s = hello_client();
+	uint64_t fh = open_file(s, "never-reads");
+	int sent = 0;
+
+	/* 64 KiB of data to read back, many times over */
+	{
+		static char wbuf[sizeof(req) + DL_PROTO_MAX_DATA];
+
+		memset(data, 'd', sizeof(data));
+		rq->fh = fh;
+		rq->niov = 1;
+		iov->len = DL_PROTO_MAX_DATA;
+		memcpy(wbuf, req, sizeof(req));
+		memcpy(wbuf + sizeof(req), data, sizeof(data));
+		CU_ASSERT_EQUAL(dlh_raw_call(s, DL_OP_WRITE, wbuf,
+					     sizeof(wbuf), NULL, 0, NULL), 0);
+	}
+	/* send until the socket pushes back (bounded) */
+	for (int i = 0; i < 100000; i++) {
+		struct dl_msg_hdr h = {
+			.magic = DL_PROTO_MAGIC, .version = 1,
+			.opcode = DL_OP_READ, .length = sizeof(req),
+			.request_id = 1 + (uint64_t)i,
+		};
+		char msg[sizeof(h) + sizeof(req)];
+
+		memcpy(msg, &h, sizeof(h));
+		memcpy(msg + sizeof(h), req, sizeof(req));
+		if (send(s, msg, sizeof(msg), MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+			break;
+		sent++;
+	}
+	CU_ASSERT_TRUE(sent > 16);
+	/* the stuck client does not hold up the others */
+	for (int i = 0; i < 20; i++)
+		good_client_works();
+	{
+		int t = hello_client();
+
+		CU_ASSERT_EQUAL(dlh_raw_call(t, DL_OP_STATUS, NULL, 0, NULL, 0,
+					     NULL), 0);
+		close(t);
+	}
+	close(s);
+	good_client_works();
+}
+
 static void test_clean_stop(void)
 {
 	CU_ASSERT_TRUE_FATAL(dlh_alive(&daemon_));
@@ -730,6 +813,9 @@ static CU_TestInfo tests[] = {
 	{ "client killed mid-stream leaves nothing",
 	  test_client_killed_midstream },
 	{ "idle connections come and go", test_idle_connections },
+	{ "pipelined requests answered in order", test_pipelined },
+	{ "a client that never reads holds up no one",
+	  test_client_that_never_reads },
 	{ "daemon alive, clean stop", test_clean_stop },
 	CU_TEST_INFO_NULL,
 };

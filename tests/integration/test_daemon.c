@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -863,6 +864,219 @@ static void test_table_read_only(void)
 	CU_ASSERT_EQUAL(daxlease_unlink(ctx, "table"), 0);
 }
 
+/* Valid entries of the table of this process whose file_offset lies in
+ * [lo, hi); their pte words go to out (up to max). */
+static size_t valid_entries(const struct dl_table_hdr *h, uint64_t lo,
+			    uint64_t hi, uint64_t *out, size_t max)
+{
+	const struct dl_table_entry *e = (const void *)((const char *)h +
+							DL_TABLE_HDR_SIZE);
+	size_t n = 0;
+
+	for (uint64_t i = 0; i < h->nentries; i++) {
+		uint64_t pte = __atomic_load_n(&e[i].pte, __ATOMIC_ACQUIRE);
+
+		if ((pte & DL_PTE_VALID) && e[i].file_offset >= lo &&
+		    e[i].file_offset < hi) {
+			if (n < max)
+				out[n] = pte;
+			n++;
+		}
+	}
+	return n;
+}
+
+/*
+ * A layout change invalidates the entries that map the changed range,
+ * in the table the client reads, before the change is answered; entries
+ * of other ranges and of other files stay valid.
+ */
+static void test_layout_change_invalidates(void)
+{
+	static uint8_t buf[64 * KiB];
+	struct daxlease_file *f, *g;
+	struct daxlease_map *mf = NULL, *mg = NULL;
+	const struct dl_table_hdr *h;
+	uint64_t before[16], after[16];
+	size_t size;
+	int fd;
+
+	if (!need_root())
+		return;
+	f = xopen(ctx, "inval-f", CREATE | DAXLEASE_O_TRUNC);
+	g = xopen(ctx, "inval-g", CREATE | DAXLEASE_O_TRUNC);
+	fill(buf, sizeof(buf), 5, 0);
+	CU_ASSERT_EQUAL(daxlease_pwrite(f, buf, 16 * KiB, 0), 16 * KiB);
+	/* g's entries sit at file offsets f never uses */
+	CU_ASSERT_EQUAL(daxlease_truncate(g, 1 * MiB), 0);
+	CU_ASSERT_EQUAL(daxlease_pwrite(g, buf, 16 * KiB, 512 * KiB),
+			16 * KiB);
+	CU_ASSERT_EQUAL_FATAL(daxlease_map(f, 0, 16 * KiB, DAXLEASE_PROT_READ,
+					   &mf), 0);
+	CU_ASSERT_EQUAL_FATAL(daxlease_map(g, 512 * KiB, 16 * KiB,
+					   DAXLEASE_PROT_READ, &mg), 0);
+	fd = open_table_memfd();
+	CU_ASSERT_FATAL(fd >= 0);
+	h = mmap(NULL, DL_TABLE_HDR_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+	CU_ASSERT_FATAL(h != MAP_FAILED);
+	size = DL_TABLE_HDR_SIZE + h->nentries * sizeof(struct dl_table_entry);
+	munmap((void *)h, DL_TABLE_HDR_SIZE);
+	h = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	CU_ASSERT_FATAL(h != MAP_FAILED);
+
+	CU_ASSERT_EQUAL_FATAL(valid_entries(h, 0, 16 * KiB, before, 16), 4);
+	CU_ASSERT_EQUAL(valid_entries(h, 512 * KiB, 528 * KiB, after, 16), 4);
+	/* shrink f to one block: entries 1..3 go, entry 0 stays */
+	CU_ASSERT_EQUAL(daxlease_truncate(f, 4096), 0);
+	CU_ASSERT_EQUAL(valid_entries(h, 0, 4096, after, 16), 1);
+	CU_ASSERT_EQUAL(after[0], before[0]);
+	CU_ASSERT_EQUAL(valid_entries(h, 4096, 16 * KiB, after, 16), 0);
+	/* g is another file: untouched */
+	CU_ASSERT_EQUAL(valid_entries(h, 512 * KiB, 528 * KiB, after, 16), 4);
+	/* punch the block that is left: its entry goes too */
+	CU_ASSERT_EQUAL(daxlease_fallocate(f, FALLOC_FL_PUNCH_HOLE |
+					   FALLOC_FL_KEEP_SIZE, 0, 4096), 0);
+	CU_ASSERT_EQUAL(valid_entries(h, 0, 16 * KiB, after, 16), 0);
+	CU_ASSERT_EQUAL(valid_entries(h, 512 * KiB, 528 * KiB, after, 16), 4);
+	/* the stale mapping can be unmapped, and the range mapped again */
+	CU_ASSERT_EQUAL(daxlease_unmap(mf), 0);
+	CU_ASSERT_EQUAL(daxlease_map(f, 0, 4096, DAXLEASE_PROT_READ |
+				     DAXLEASE_PROT_WRITE, &mf), 0);
+	if (mf) {
+		CU_ASSERT_EQUAL(valid_entries(h, 0, 4096, after, 16), 1);
+		/* a rewrite of an entry never reuses the old word */
+		CU_ASSERT_NOT_EQUAL(after[0], before[0]);
+		CU_ASSERT_TRUE(after[0] & DL_PTE_WRITE);
+		CU_ASSERT_EQUAL(daxlease_unmap(mf), 0);
+	}
+	/* unmapping drops the entries */
+	CU_ASSERT_EQUAL(daxlease_unmap(mg), 0);
+	CU_ASSERT_EQUAL(valid_entries(h, 0, 2 * MiB, after, 16), 0);
+	munmap((void *)h, size);
+	CU_ASSERT_EQUAL(daxlease_close(f), 0);
+	CU_ASSERT_EQUAL(daxlease_close(g), 0);
+	CU_ASSERT_EQUAL(daxlease_unlink(ctx, "inval-f"), 0);
+	CU_ASSERT_EQUAL(daxlease_unlink(ctx, "inval-g"), 0);
+}
+
+/* A client killed while it holds a mapping leaves nothing behind; what
+ * it persisted through the mapping stays. */
+static void test_mapping_client_killed(void)
+{
+	struct daxlease_status st;
+	int base_fds, p[2], now_fds = -1;
+	uint32_t base_clients, now_clients = 0;
+	static uint8_t buf[64 * KiB];
+	struct daxlease_file *f;
+	pid_t pid;
+	char c;
+
+	if (!need_root())
+		return;
+	CU_ASSERT_EQUAL_FATAL(daxlease_status(ctx, &st), 0);
+	base_clients = st.clients;
+	base_fds = dlh_count_fds(dmn.pid);
+	CU_ASSERT_FATAL(pipe(p) == 0);
+	fflush(NULL);
+	pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		struct daxlease_ctx *c2 = NULL;
+		struct daxlease_file *g = NULL;
+		struct daxlease_map *m = NULL;
+
+		if (daxlease_new(&c2, dmn.socket) ||
+		    daxlease_open(c2, "killed-mapper", CREATE, 0644, &g) ||
+		    daxlease_truncate(g, 64 * KiB) ||
+		    daxlease_map(g, 0, 64 * KiB, DAXLEASE_PROT_READ |
+				 DAXLEASE_PROT_WRITE, &m))
+			_exit(1);
+		fill(daxlease_map_addr(m), 64 * KiB, 21, 0);
+		if (daxlease_map_persist(m, 0, 64 * KiB) ||
+		    write(p[1], "m", 1) != 1)
+			_exit(2);
+		for (;;)
+			pause();
+	}
+	CU_ASSERT_EQUAL_FATAL(read(p[0], &c, 1), 1);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	close(p[0]);
+	close(p[1]);
+	for (int i = 0; i < 1000; i++) {
+		CU_ASSERT_EQUAL_FATAL(daxlease_status(ctx, &st), 0);
+		now_clients = st.clients;
+		now_fds = dlh_count_fds(dmn.pid);
+		if (now_clients == base_clients && now_fds == base_fds)
+			break;
+		usleep(10000);
+	}
+	CU_ASSERT_EQUAL(now_clients, base_clients);
+	CU_ASSERT_EQUAL(now_fds, base_fds);
+	f = xopen(ctx, "killed-mapper", RW);
+	CU_ASSERT_EQUAL(daxlease_pread(f, buf, sizeof(buf), 0),
+			(ssize_t)sizeof(buf));
+	CU_ASSERT_TRUE(check(buf, sizeof(buf), 21, 0));
+	CU_ASSERT_EQUAL(daxlease_close(f), 0);
+	CU_ASSERT_EQUAL(daxlease_unlink(ctx, "killed-mapper"), 0);
+}
+
+/* ---- one context, several threads ------------------------------------------------ */
+
+#define NTHREADS 4
+
+struct thr {
+	unsigned id;
+	int bad;
+};
+
+static void *thread_main(void *arg)
+{
+	struct thr *t = arg;
+	struct daxlease_file *f = NULL;
+	struct daxlease_stat st;
+	uint8_t w[8192], r[8192];
+	char name[32];
+
+	snprintf(name, sizeof(name), "thr-%u", t->id);
+	if (daxlease_open(ctx, name, CREATE | DAXLEASE_O_TRUNC, 0644, &f)) {
+		t->bad = 1;
+		return NULL;
+	}
+	for (unsigned i = 0; i < 200 && !t->bad; i++) {
+		fill(w, sizeof(w), t->id * 1000 + i, 0);
+		if (daxlease_pwrite(f, w, sizeof(w), (uint64_t)i * 4096) !=
+		    (ssize_t)sizeof(w) ||
+		    daxlease_pread(f, r, sizeof(r), (uint64_t)i * 4096) !=
+		    (ssize_t)sizeof(r) || memcmp(w, r, sizeof(w)) ||
+		    daxlease_fstat(f, &st) || st.size != (i + 2) * 4096ULL ||
+		    strcmp(st.name, name))
+			t->bad = 2;
+	}
+	if (daxlease_close(f) || daxlease_unlink(ctx, name))
+		t->bad = 3;
+	return NULL;
+}
+
+static void test_threads(void)
+{
+	pthread_t th[NTHREADS];
+	struct thr t[NTHREADS];
+
+	for (unsigned i = 0; i < NTHREADS; i++) {
+		t[i] = (struct thr){ .id = i };
+		CU_ASSERT_FATAL(pthread_create(&th[i], NULL, thread_main,
+					       &t[i]) == 0);
+	}
+	for (unsigned i = 0; i < NTHREADS; i++) {
+		pthread_join(th[i], NULL);
+		if (t[i].bad)
+			fprintf(stderr, "thread %u: failure %d\n", i, t[i].bad);
+		CU_ASSERT_EQUAL(t[i].bad, 0);
+	}
+}
+
 /* A client that loses its daemon gets -ENOTCONN, never a hang. */
 static void test_lost_connection(void)
 {
@@ -906,6 +1120,11 @@ static CU_TestInfo tests[] = {
 	{ "map for write, persist, read back", test_map_write_read },
 	{ "PMD leaves on 2M, PTEs on 4K", test_map_leaves },
 	{ "table memfd is read-only", test_table_read_only },
+	{ "layout changes invalidate table entries",
+	  test_layout_change_invalidates },
+	{ "client killed while mapping leaves nothing",
+	  test_mapping_client_killed },
+	{ "one context, several threads", test_threads },
 	{ "lost connection: -ENOTCONN", test_lost_connection },
 	{ "clean stop", test_clean_stop },
 	CU_TEST_INFO_NULL,
