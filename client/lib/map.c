@@ -151,7 +151,25 @@ static int unmap_request(struct daxlease_ctx *ctx, uint64_t map_id)
 	return dl_call_simple(ctx, DL_OP_UNMAP, &req, sizeof(req), NULL, 0);
 }
 
-/* MAP, and the table and ns fd when they come with the reply. */
+/* Keep the fds of the reply (the first MAP's) or close them. */
+static int take_fds(struct daxlease_ctx *ctx, const struct map_plan *p,
+		    const int *fds, int nfds)
+{
+	int i;
+
+	if ((p->rep.flags & DL_MAP_FDS) && nfds == 2)
+		return dl_table_install(ctx, fds);
+	for (i = 0; i < nfds; i++)
+		close(fds[i]);
+	/* the first MAP reply must carry them */
+	return ctx->ns_fd < 0 ? -EPROTO : 0;
+}
+
+/*
+ * MAP, and the table and ns fd when they come with the reply.  map_lock
+ * is held across both, so that a second thread's MAP reply (without
+ * fds) cannot be looked at before the first one's fds are installed.
+ */
 static int map_request(struct daxlease_file *f, struct map_plan *p)
 {
 	struct dl_map_req req = {
@@ -170,18 +188,12 @@ static int map_request(struct daxlease_file *f, struct map_plan *p)
 	};
 	int rc;
 
+	pthread_mutex_lock(&f->ctx->map_lock);
 	rc = dl_call(f->ctx, &call);
-	if (rc)
-		return rc;
-	if ((p->rep.flags & DL_MAP_FDS) && call.nfds == 2)
-		rc = dl_table_install(f->ctx, fds);
-	else if (call.nfds == 1)
-		close(fds[0]);
-	else if (call.nfds == 2)
-		close(fds[0]), close(fds[1]);
-	if (!rc && dl_ns_fd(f->ctx) < 0)
-		rc = -EPROTO;	/* the first MAP reply must carry the fds */
-	if (rc)
+	if (!rc)
+		rc = take_fds(f->ctx, p, fds, call.nfds);
+	pthread_mutex_unlock(&f->ctx->map_lock);
+	if (rc && call.rep_len)
 		unmap_request(f->ctx, p->rep.map_id);
 	return rc;
 }

@@ -64,7 +64,9 @@ struct daxlease_ctx {
 	uint16_t version;		/* negotiated */
 	struct dl_hello_rep hello;
 
-	pthread_mutex_t map_lock;	/* installing the table */
+	/* MAP round trip + table install; then guards the fields below.
+	 * Order: map_lock before lock. */
+	pthread_mutex_t map_lock;
 	int table_fd, ns_fd;		/* -1 until the first MAP reply */
 	const void *table;		/* PROT_READ, MAP_SHARED */
 	size_t table_size;

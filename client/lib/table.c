@@ -51,29 +51,26 @@ static int table_map(struct daxlease_ctx *ctx, int table_fd)
 	return 0;
 }
 
-/* Takes the two fds whatever happens. */
+/* Takes the two fds whatever happens.  The caller holds ctx->map_lock. */
 int dl_table_install(struct daxlease_ctx *ctx, const int fds[2])
 {
-	int rc = 0;
+	int rc;
 
-	pthread_mutex_lock(&ctx->map_lock);
 	if (ctx->table) {
 		/* a second copy: ours is the same table */
 		close(fds[0]);
 		close(fds[1]);
-		goto out;
+		return 0;
 	}
 	rc = table_map(ctx, fds[0]);
 	if (rc) {
 		close(fds[0]);
 		close(fds[1]);
-		goto out;
+		return rc;
 	}
 	ctx->table_fd = fds[0];
 	ctx->ns_fd = fds[1];
-out:
-	pthread_mutex_unlock(&ctx->map_lock);
-	return rc;
+	return 0;
 }
 
 /* The entry at index, or NULL when there is no table or no such entry. */
