@@ -38,7 +38,7 @@ static uint32_t sb_checksum(const struct dl_superblock *sb)
  * when it is removed.  Two files may change in one transaction (rename
  * over an existing file), so each gets a third of the journal.
  */
-static uint64_t max_extents_for(uint64_t journal_bytes)
+uint64_t dl_fs_max_extents(uint64_t journal_bytes)
 {
 	uint64_t per_file = journal_bytes / 3, per_extent = 112;
 
@@ -99,8 +99,9 @@ int dl_superblock_check(const void *buf, size_t len, uint64_t ns_size,
 	    sb->ninodes == 0 || sb->ninodes > UINT32_MAX - 1 ||
 	    sb->inodes.nblocks < blocks_for(sb->ninodes * DL_INODE_SIZE) ||
 	    sb->ndetached == 0 ||
-	    sb->detached.nblocks < blocks_for(sb->ndetached *
-					      sizeof(struct dl_detached_rec)) ||
+	    sb->ndetached > sb->detached.nblocks *
+				    (DL_BLOCK_SIZE /
+				     sizeof(struct dl_detached_rec)) ||
 	    sb->data_start < end || sb->data_start >= nb)
 		return dl_err_set(err, EINVAL, "superblock areas are inconsistent");
 	return 0;
@@ -371,7 +372,7 @@ int dl_fs_open(struct dl_ns *ns, struct dl_fs **out, struct dl_err *err)
 			goto err;
 		fs->recovered = (uint64_t)rc;
 	}
-	fs->max_extents = max_extents_for(fs->j.area_len);
+	fs->max_extents = dl_fs_max_extents(fs->j.area_len);
 	rc = alloc_state(fs, err);
 	if (!rc)
 		rc = load_inodes(fs, err);

@@ -200,8 +200,9 @@ static void check_bitmap(struct checker *c)
 			(unsigned long long)lost, (unsigned long long)first_lost);
 }
 
-static int check_journal(struct checker *c, struct dl_err *err)
+static int check_journal(struct checker *c)
 {
+	struct dl_err jerr = { 0 };
 	struct dl_journal j;
 	int rc;
 
@@ -216,12 +217,12 @@ static int check_journal(struct checker *c, struct dl_err *err)
 				"the structures below are checked without it "
 				"(check read-write to replay it)");
 	} else {
-		rc = dl_journal_recover(&j, err);
+		rc = dl_journal_recover(&j, &jerr);
 		snprintf(c->rep->journal_state, sizeof(c->rep->journal_state),
 			 "%s", rc == 1 ? "replayed" : rc == 0 ? "clean"
 							      : "corrupt");
 		if (rc < 0)
-			problem(c, "journal-corrupt", "%s", err->msg);
+			problem(c, "journal-corrupt", "%s", jerr.msg);
 	}
 	c->rep->journal_seq = j.seq;
 	dl_journal_fini(&j);
@@ -252,11 +253,14 @@ int dl_fs_check(struct dl_ns *ns, struct dl_check_report *rep,
 	memcpy(&c.fs.sb, base, sizeof(c.fs.sb));
 	rep->blocks_total = c.fs.sb.nblocks;
 	rep->blocks_metadata = c.fs.sb.data_start;
-	c.fs.max_extents = UINT32_MAX;	/* the checker reads any count */
+	/* a record with more extents than a file may have is damaged, and
+	 * reading it would size memory by a number read from media */
+	c.fs.max_extents = dl_fs_max_extents(c.fs.sb.journal.nblocks *
+					     DL_BLOCK_SIZE);
 	c.claimed = calloc((c.fs.sb.nblocks + 7) / 8, 1);
 	if (!c.claimed)
 		return dl_err_set(err, ENOMEM, "out of memory");
-	check_journal(&c, err);
+	check_journal(&c);
 	claim(&c, 0, c.fs.sb.data_start, "filesystem metadata");
 	check_inodes(&c);
 	check_detached(&c);

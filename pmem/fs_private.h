@@ -82,6 +82,8 @@ static inline void *dl_fs_block(const struct dl_fs *fs, uint64_t block)
 int64_t dl_now_ns(void);
 
 /* fs.c */
+/* Extents one file may have so that any transaction fits the journal. */
+uint64_t dl_fs_max_extents(uint64_t journal_bytes);
 static inline struct dl_inode *dl_fs_inode(const struct dl_fs *fs,
 					   dl_ino_t ino)
 {

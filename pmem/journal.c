@@ -151,7 +151,8 @@ void dl_flush_all(struct dl_journal *j)
 {
 	size_t i = 0;
 
-	qsort(j->ranges, j->nranges, sizeof(j->ranges[0]), range_cmp);
+	if (j->nranges)
+		qsort(j->ranges, j->nranges, sizeof(j->ranges[0]), range_cmp);
 	while (i < j->nranges) {
 		uintptr_t s = j->ranges[i].start, e = j->ranges[i].end;
 
