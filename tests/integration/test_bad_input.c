@@ -539,6 +539,102 @@ static void test_bad_handles(void)
 	good_client_works();
 }
 
+/* fallocate(mode, 0, 4096) on a 16 KiB kernel file: 0 or -errno. */
+static int kernel_fallocate(uint32_t mode)
+{
+	static char zero[16384];
+	int fd = open(dl_test_path("kernel.falloc"), O_RDWR | O_CREAT |
+		      O_TRUNC, 0644);
+	int rc;
+
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_FATAL(pwrite(fd, zero, sizeof(zero), 0) ==
+			(ssize_t)sizeof(zero));
+	rc = fallocate(fd, (int)mode, 0, 4096) ? -errno : 0;
+	close(fd);
+	return rc;
+}
+
+/* Fields the decoder passes on, that only the handlers can refuse. */
+static void test_deep_values(void)
+{
+	struct dl_hello_req hello = { .min_version = 1, .max_version = 1 };
+	struct dl_list_req lr = { .cursor = UINT64_MAX - 1, .max = 5 };
+	struct dl_unmap_req ur = { .map_id = 1 };
+	struct dl_truncate_req tr = { .size = INT64_MAX };
+	struct dl_wire_iov iov = { .offset = 1ULL << 60, .len = 8 };
+	struct dl_fallocate_req fa = {
+		.mode = 0x1 | 0x8, .offset = 0, .length = 4096,
+	};
+	static char rep[DL_PROTO_MAX_MSG];
+	const struct dl_list_rep *l = (const void *)rep;
+	struct dl_msg_hdr h;
+	size_t len = 0;
+	int s, rc;
+
+	/* a client name that fills its field, no NUL: logged safely */
+	memset(hello.client_name, 'A', sizeof(hello.client_name));
+	s = dlh_connect(daemon_.socket);
+	CU_ASSERT_FATAL(s >= 0);
+	CU_ASSERT_EQUAL(dlh_raw_send(s, 0, DL_OP_HELLO, 1, &hello,
+				     sizeof(hello), NULL, 0), 0);
+	CU_ASSERT_TRUE(dlh_raw_recv(s, &h, NULL, 0, NULL, NULL) >= 0);
+	CU_ASSERT_EQUAL(h.status, 0);
+	tr.fh = fa.fh = open_file(s, "deep");
+
+	/* a cursor from nowhere: an empty last page, or refused */
+	rc = dlh_raw_call(s, DL_OP_LIST, &lr, sizeof(lr), rep, sizeof(rep),
+			  &len);
+	CU_ASSERT_TRUE(rc == 0 || rc == -EINVAL);
+	if (rc == 0) {
+		CU_ASSERT_EQUAL(l->count, 0);
+		CU_ASSERT_EQUAL(l->next_cursor, 0);
+	}
+	/* another client's mapping id, or none at all */
+	rc = dlh_raw_call(s, DL_OP_UNMAP, &ur, sizeof(ur), NULL, 0, NULL);
+	CU_ASSERT_TRUE(rc < 0 && rc != DLH_NO_REPLY);
+	/* beyond the largest file (2^56): EFBIG, as Linux */
+	CU_ASSERT_EQUAL(dlh_raw_call(s, DL_OP_TRUNCATE, &tr, sizeof(tr), NULL,
+				     0, NULL), -EFBIG);
+	CU_ASSERT_EQUAL(rw_call(s, DL_OP_WRITE, tr.fh, 1, &iov, sizeof(iov),
+				"12345678", 8), -EFBIG);
+	/* reading there is reading past EOF: nothing */
+	{
+		struct dl_rw_rep *rr = (void *)rep;
+		struct dl_rw_req rq = { .fh = tr.fh, .niov = 1 };
+		char msg[sizeof(rq) + sizeof(iov)];
+
+		memcpy(msg, &rq, sizeof(rq));
+		memcpy(msg + sizeof(rq), &iov, sizeof(iov));
+		CU_ASSERT_EQUAL(dlh_raw_call(s, DL_OP_READ, msg, sizeof(msg),
+					     rep, sizeof(rep), &len), 0);
+		CU_ASSERT_EQUAL(rr->bytes, 0);
+		CU_ASSERT_EQUAL(len, sizeof(*rr));
+	}
+	/* modes Linux refuses, with the running kernel's errno (it changed
+	 * between versions: KEEP_SIZE|COLLAPSE was EINVAL, now EOPNOTSUPP) */
+	{
+		static const uint32_t modes[] = {
+			0x1 | 0x8, 0x1 | 0x20, 0x2 | 0x10, 0x2 | 0x8,
+			0x8 | 0x20, 0x80, 0x4000,
+		};
+
+		for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+			int want = kernel_fallocate(modes[i]);
+
+			fa.mode = modes[i];
+			rc = dlh_raw_call(s, DL_OP_FALLOCATE, &fa, sizeof(fa),
+					  NULL, 0, NULL);
+			if (rc != want)
+				fprintf(stderr, "fallocate mode %#x: %d, "
+					"Linux %d\n", modes[i], rc, want);
+			CU_ASSERT_EQUAL(rc, want);
+		}
+	}
+	close(s);
+	good_client_works();
+}
+
 /* ---- resources ------------------------------------------------------------- */
 
 static void test_fds_attached(void)
@@ -809,6 +905,7 @@ static CU_TestInfo tests[] = {
 	{ "offset+length overflow", test_offset_overflow },
 	{ "names with '/', without NUL, empty", test_bad_names },
 	{ "unknown, closed and foreign handles", test_bad_handles },
+	{ "values only the handlers can refuse", test_deep_values },
 	{ "SCM_RIGHTS fds on requests do not leak", test_fds_attached },
 	{ "client killed mid-stream leaves nothing",
 	  test_client_killed_midstream },
