@@ -960,6 +960,157 @@ static void test_layout_change_invalidates(void)
 	CU_ASSERT_EQUAL(daxlease_unlink(ctx, "inval-g"), 0);
 }
 
+/* The table memfd of this process that is not `skip_ino`, mapped. */
+static const struct dl_table_hdr *map_table_except(ino_t skip_ino,
+						   size_t *size)
+{
+	char path[PATH_MAX], link[PATH_MAX];
+	const struct dl_table_hdr *h = NULL;
+	struct dirent *de;
+	DIR *dir = opendir("/proc/self/fd");
+
+	while (dir && (de = readdir(dir))) {
+		struct stat st;
+		ssize_t n;
+		int fd;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", de->d_name);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n <= 0)
+			continue;
+		link[n] = 0;
+		if (!strstr(link, "memfd:daxlease-table"))
+			continue;
+		fd = open(path, O_RDONLY);
+		if (fd < 0 || fstat(fd, &st) || st.st_ino == skip_ino) {
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		*size = (size_t)st.st_size;
+		h = mmap(NULL, *size, PROT_READ, MAP_SHARED, fd, 0);
+		close(fd);
+		if (h == MAP_FAILED)
+			h = NULL;
+		break;
+	}
+	if (dir)
+		closedir(dir);
+	return h;
+}
+
+static ino_t own_table_ino(void)
+{
+	size_t size;
+	const struct dl_table_hdr *h = map_table_except(0, &size);
+	struct stat st;
+	int fd = open_table_memfd();
+	ino_t ino = 0;
+
+	if (h)
+		munmap((void *)h, size);
+	if (fd >= 0 && !fstat(fd, &st))
+		ino = st.st_ino;
+	if (fd >= 0)
+		close(fd);
+	return ino;
+}
+
+/* In a child: map "xc" with its own context, report, wait, verify that
+ * the parent's change invalidated every entry. */
+static int cross_child(ino_t parent_table, int ready, int go)
+{
+	struct daxlease_ctx *c = NULL;
+	struct daxlease_file *f = NULL;
+	struct daxlease_map *m = NULL;
+	const struct dl_table_hdr *h;
+	uint64_t ptes[8];
+	size_t size = 0;
+	char b;
+
+	if (daxlease_new(&c, dmn.socket) ||
+	    daxlease_open(c, "xc", DAXLEASE_O_READ, 0, &f) ||
+	    daxlease_map(f, 0, 16 * KiB, DAXLEASE_PROT_READ, &m))
+		return 10;
+	h = map_table_except(parent_table, &size);
+	if (!h || valid_entries(h, 0, 16 * KiB, ptes, 8) != 4)
+		return 11;
+	if (write(ready, "r", 1) != 1 || read(go, &b, 1) != 1)
+		return 12;
+	/* the parent's reply came before it wrote to the pipe */
+	if (valid_entries(h, 0, 16 * KiB, ptes, 8) != 0)
+		return 13;
+	if (daxlease_unmap(m))
+		return 14;
+	munmap((void *)h, size);
+	daxlease_close(f);
+	daxlease_unref(c);
+	return 0;
+}
+
+/* Layout changes by one client invalidate another client's entries. */
+static void test_cross_client_invalidation(void)
+{
+	static uint8_t buf[16 * KiB];
+	ino_t parent_table;
+
+	if (!need_root())
+		return;
+	parent_table = own_table_ino();
+	for (int op = 0; op < 5; op++) {
+		struct daxlease_file *f, *g;
+		int ready[2], go[2], status;
+		pid_t pid;
+		char b;
+
+		f = xopen(ctx, "xc", CREATE | DAXLEASE_O_TRUNC);
+		CU_ASSERT_EQUAL(daxlease_pwrite(f, buf, sizeof(buf), 0),
+				(ssize_t)sizeof(buf));
+		CU_ASSERT_FATAL(pipe(ready) == 0 && pipe(go) == 0);
+		fflush(NULL);
+		pid = fork();
+		CU_ASSERT_FATAL(pid >= 0);
+		if (pid == 0)
+			_exit(cross_child(parent_table, ready[1], go[0]));
+		CU_ASSERT_EQUAL_FATAL(read(ready[0], &b, 1), 1);
+		switch (op) {
+		case 0:
+			CU_ASSERT_EQUAL(daxlease_truncate(f, 0), 0);
+			break;
+		case 1:
+			CU_ASSERT_EQUAL(daxlease_fallocate(f,
+				FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
+				16 * KiB), 0);
+			break;
+		case 2:
+			CU_ASSERT_EQUAL(daxlease_unlink(ctx, "xc"), 0);
+			break;
+		case 3:
+			g = xopen(ctx, "xc-new", CREATE);
+			CU_ASSERT_EQUAL(daxlease_close(g), 0);
+			CU_ASSERT_EQUAL(daxlease_rename(ctx, "xc-new", "xc", 0),
+					0);
+			break;
+		default:
+			g = xopen(ctx, "xc", RW | DAXLEASE_O_TRUNC);
+			CU_ASSERT_EQUAL(daxlease_close(g), 0);
+			break;
+		}
+		CU_ASSERT_EQUAL(write(go[1], "g", 1), 1);
+		CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+		if (!WIFEXITED(status) || WEXITSTATUS(status))
+			fprintf(stderr, "op %d: child status 0x%x\n", op,
+				status);
+		CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		close(ready[0]);
+		close(ready[1]);
+		close(go[0]);
+		close(go[1]);
+		CU_ASSERT_EQUAL(daxlease_close(f), 0);
+	}
+	daxlease_unlink(ctx, "xc");
+}
+
 /* A client killed while it holds a mapping leaves nothing behind; what
  * it persisted through the mapping stays. */
 static void test_mapping_client_killed(void)
@@ -1122,6 +1273,8 @@ static CU_TestInfo tests[] = {
 	{ "table memfd is read-only", test_table_read_only },
 	{ "layout changes invalidate table entries",
 	  test_layout_change_invalidates },
+	{ "another client's layout change invalidates",
+	  test_cross_client_invalidation },
 	{ "client killed while mapping leaves nothing",
 	  test_mapping_client_killed },
 	{ "one context, several threads", test_threads },
