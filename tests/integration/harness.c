@@ -237,11 +237,15 @@ int dlh_start(struct dlh_daemon *d, const struct dlh_opts *o)
 	snprintf(d->image, sizeof(d->image), "%s/nvdimm.img", d->dir);
 	snprintf(d->socket, sizeof(d->socket), "%s/daxleased.sock", d->dir);
 	snprintf(d->errlog, sizeof(d->errlog), "%s/daxleased.stderr", d->dir);
-	if (dlh_image_create(d->image, o->size ? o->size : 64ULL << 20,
+	if (!o->reuse_image &&
+	    dlh_image_create(d->image, o->size ? o->size : 64ULL << 20,
 			     o->align ? o->align : 2ULL << 20))
 		return -1;
 	if (image_unsafe_shutdowns(d->image, &d->unsafe_before, &clean))
 		return -1;
+	/* the daemon's open counts an unclean close once */
+	if (!clean)
+		d->unsafe_before++;
 	if (o->socket_activation) {
 		listen_fd = bind_listener(d->socket);
 		if (listen_fd < 0)

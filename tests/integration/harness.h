@@ -35,6 +35,8 @@ struct dlh_opts {
 	uint64_t align;		/* 0: 2 MiB */
 	const char *name;	/* directory name under the test tmpdir; NULL: "d<N>" */
 	const char *extra[DLH_MAX_ARGS];	/* more daemon arguments */
+	bool reuse_image;	/* restart on the image already in the
+				   directory (after a crash, say) */
 	int socket_activation;	/* bind the socket here and pass it as fd 3
 				   (LISTEN_FDS/LISTEN_PID), no --socket */
 };
@@ -45,7 +47,7 @@ struct dlh_daemon {
 	char socket[PATH_MAX];
 	char errlog[PATH_MAX];
 	pid_t pid;
-	uint64_t unsafe_before;	/* unsafe_shutdowns of the image at start */
+	uint64_t unsafe_before;	/* unsafe_shutdowns once the daemon opened it */
 };
 
 /* The daemon binary ($DAXLEASE_DAEMON), or NULL when it is not set. */

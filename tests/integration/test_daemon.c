@@ -1252,6 +1252,88 @@ static void test_lost_connection(void)
 	CU_ASSERT_TRUE(daxlease_new(&c, d.socket) < 0);
 }
 
+/* ---- a daemon killed and restarted ------------------------------------------- */
+
+static int busy_writer(const char *sock, int ready)
+{
+	struct daxlease_ctx *c = NULL;
+	struct daxlease_file *f = NULL;
+	uint8_t buf[32 * KiB];
+	ssize_t n;
+
+	memset(buf, 'b', sizeof(buf));
+	if (daxlease_new(&c, sock) ||
+	    daxlease_open(c, "busy", CREATE, 0644, &f))
+		return 10;
+	for (uint64_t i = 0;; i++) {
+		n = daxlease_pwrite(f, buf, sizeof(buf), (i % 64) * sizeof(buf));
+		if (i == 8 && write(ready, "r", 1) != 1)
+			return 11;
+		if (n < 0)
+			return n == -ENOTCONN ? 0 : 12;
+	}
+}
+
+static void test_killed_and_restarted(void)
+{
+	struct dlh_opts o = { .name = "crash" };
+	struct daxlease_status st;
+	struct daxlease_ctx *c = NULL;
+	struct daxlease_file *f;
+	static uint8_t buf[256 * KiB];
+	struct dlh_daemon d;
+	int p[2], status;
+	pid_t pid;
+	char b;
+
+	CU_ASSERT_FATAL(dlh_start(&d, &o) == 0);
+	CU_ASSERT_FATAL(daxlease_new(&c, d.socket) == 0);
+	f = xopen(c, "durable", CREATE);
+	fill(buf, sizeof(buf), 31, 0);
+	CU_ASSERT_EQUAL(daxlease_pwrite(f, buf, sizeof(buf), 0),
+			(ssize_t)sizeof(buf));
+	CU_ASSERT_EQUAL(daxlease_fsync(f), 0);
+	CU_ASSERT_FATAL(pipe(p) == 0);
+	fflush(NULL);
+	pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0)
+		_exit(busy_writer(d.socket, p[1]));
+	CU_ASSERT_EQUAL_FATAL(read(p[0], &b, 1), 1);
+	/* power cut, as far as the daemon is concerned */
+	dlh_kill(&d);
+	/* the writer is told, and does not hang */
+	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+	CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(p[0]);
+	close(p[1]);
+	CU_ASSERT_EQUAL(daxlease_pread(f, buf, 16, 0), -ENOTCONN);
+	daxlease_close(f);
+	daxlease_unref(c);
+
+	/* restart on the same image and the same (stale) socket path */
+	o.reuse_image = true;
+	if (dlh_start(&d, &o)) {
+		CU_FAIL("daxleased did not restart after a kill");
+		return;
+	}
+	CU_ASSERT_FATAL(daxlease_new(&c, d.socket) == 0);
+	CU_ASSERT_EQUAL(daxlease_status(c, &st), 0);
+	CU_ASSERT_EQUAL(st.unsafe_shutdowns, 1);
+	CU_ASSERT_EQUAL(st.files, 2);
+	f = xopen(c, "durable", RW);
+	memset(buf, 0, sizeof(buf));
+	CU_ASSERT_EQUAL(daxlease_pread(f, buf, sizeof(buf), 0),
+			(ssize_t)sizeof(buf));
+	CU_ASSERT_TRUE(check(buf, sizeof(buf), 31, 0));
+	CU_ASSERT_EQUAL(daxlease_close(f), 0);
+	f = xopen(c, "busy", RW);
+	CU_ASSERT_EQUAL(daxlease_close(f), 0);
+	daxlease_unref(c);
+	/* a clean stop now: the check finds nothing, no new unsafe count */
+	CU_ASSERT_EQUAL(dlh_stop(&d), 0);
+}
+
 static void test_clean_stop(void)
 {
 	daxlease_unref(ctx);
@@ -1279,6 +1361,7 @@ static CU_TestInfo tests[] = {
 	  test_mapping_client_killed },
 	{ "one context, several threads", test_threads },
 	{ "lost connection: -ENOTCONN", test_lost_connection },
+	{ "killed, restarted: recovered, clean", test_killed_and_restarted },
 	{ "clean stop", test_clean_stop },
 	CU_TEST_INFO_NULL,
 };
