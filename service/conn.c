@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -125,6 +126,31 @@ static int watch_pid(struct dl_client *c)
 	return dl_loop_add(c->srv->loop, &c->pidfd, EPOLLIN);
 }
 
+/*
+ * The client's wake-up eventfd: a client that drops a pin counter to zero
+ * while the service waits for it will signal here (the leases issue hands
+ * the fd out with the counter region).  Nothing waits yet: drain it.
+ */
+static void conn_wake(struct dl_source *src, uint32_t events)
+{
+	uint64_t n;
+
+	(void)events;
+	if (read(src->fd, &n, sizeof(n)) == sizeof(n))
+		log_debug("%s: wake-up (%llu)", dl_conn_who(src->data),
+			  (unsigned long long)n);
+}
+
+static int watch_wake(struct dl_client *c)
+{
+	c->wake.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (c->wake.fd < 0)
+		return -errno;
+	c->wake.fn = conn_wake;
+	c->wake.data = c;
+	return dl_loop_add(c->srv->loop, &c->wake, EPOLLIN);
+}
+
 static void conn_event(struct dl_source *src, uint32_t events);
 
 static void client_link(struct dl_server *srv, struct dl_client *c)
@@ -146,6 +172,7 @@ static int client_setup(struct dl_server *srv, struct dl_client *c, int fd)
 	c->sock.fn = conn_event;
 	c->sock.data = c;
 	c->pidfd.fd = -1;
+	c->wake.fd = -1;
 	rc = peer_cred(c, fd);
 	if (rc)
 		return rc;
@@ -153,7 +180,8 @@ static int client_setup(struct dl_server *srv, struct dl_client *c, int fd)
 	if (rc)
 		return rc;
 	client_link(srv, c);
-	return watch_pid(c);
+	rc = watch_wake(c);
+	return rc ? rc : watch_pid(c);
 }
 
 void dl_conn_accept(struct dl_source *src, uint32_t events)
@@ -419,6 +447,10 @@ void dl_conn_drop(struct dl_client *c, const char *why)
 	if (c->pidfd.fd >= 0) {
 		dl_loop_del(srv->loop, &c->pidfd);
 		close(c->pidfd.fd);
+	}
+	if (c->wake.fd >= 0) {
+		dl_loop_del(srv->loop, &c->wake);
+		close(c->wake.fd);
 	}
 	/* its mappings and handles go now; the struct after the batch */
 	dl_mappings_free_client(c);

@@ -74,7 +74,8 @@ int dl_handle_open(struct dl_client *c, const struct dl_request *rq,
 		if (rc)
 			return rc;
 	}
-	if (r->flags & DL_O_TRUNC && st.size) {
+	/* blocks kept beyond EOF (FALLOC_FL_KEEP_SIZE) go too, as on Linux */
+	if (r->flags & DL_O_TRUNC && (st.size || st.nblocks)) {
 		rc = open_truncate(c, ino);
 		if (rc)
 			return rc;

@@ -62,6 +62,7 @@ struct dl_client {
 	struct dl_client *prev, *next;
 	struct dl_source sock;
 	struct dl_source pidfd;
+	struct dl_source wake;		/* eventfd: pin counters reached zero */
 	uint64_t id;
 	struct dl_cred cred;
 	gid_t *groups;
