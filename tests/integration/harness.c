@@ -358,7 +358,48 @@ static int check_image(const struct dlh_daemon *d)
 	return bad ? -1 : 0;
 }
 
+int dlh_run_expect_exit(const char *const *args, const char *errlog)
+{
+	const char *argv[DLH_MAX_ARGS + 2];
+	int n = 0, status;
+	pid_t pid;
+
+	argv[n++] = dlh_daemon_path();
+	while (n <= DLH_MAX_ARGS && args[n - 1]) {
+		argv[n] = args[n - 1];
+		n++;
+	}
+	argv[n] = NULL;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int fd = open(errlog, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		if (fd < 0 || dup2(fd, 2) < 0 || dup2(fd, 1) < 0)
+			_exit(126);
+		unsetenv("LISTEN_FDS");
+		unsetenv("LISTEN_PID");
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	for (int i = 0; i < WAIT_STEPS; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return status;
+		sleep_ms(WAIT_STEP_MS);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return -1;
+}
+
 int dlh_stop(struct dlh_daemon *d)
+{
+	return dlh_stop_with(d, SIGTERM);
+}
+
+int dlh_stop_with(struct dlh_daemon *d, int sig)
 {
 	int status = 0, bad = 0;
 	pid_t r = 0;
@@ -367,7 +408,7 @@ int dlh_stop(struct dlh_daemon *d)
 		fprintf(stderr, "harness: no daemon to stop\n");
 		return -1;
 	}
-	if (kill(d->pid, SIGTERM)) {
+	if (kill(d->pid, sig)) {
 		perror("harness: SIGTERM");
 		return -1;
 	}

@@ -60,6 +60,12 @@ int dlh_image_create(const char *path, uint64_t size, uint64_t align);
 int dlh_start(struct dlh_daemon *d, const struct dlh_opts *o);
 /* SIGTERM, exit status 0, image clean, check clean: 0 or -1. */
 int dlh_stop(struct dlh_daemon *d);
+/* The same with another signal (SIGINT). */
+int dlh_stop_with(struct dlh_daemon *d, int sig);
+/* Run the daemon binary with these arguments (NULL-terminated), stderr to
+ * errlog, and wait up to 10 s for it to exit: its wait status, or -1 if
+ * it was still running (then it is killed). */
+int dlh_run_expect_exit(const char *const *args, const char *errlog);
 /* Kill without checks (cleanup after a failed test). */
 void dlh_kill(struct dlh_daemon *d);
 /* Is the daemon still running (not exited, not a zombie)? */
