@@ -465,6 +465,62 @@ static void test_rename_unlink_stat(void)
 	CU_ASSERT_EQUAL(daxlease_unlink(ctx, "ren-c"), 0);
 }
 
+/* Corner cases with Linux answers. */
+static void test_corners(void)
+{
+	struct daxlease_file *f, *g = NULL;
+	struct daxlease_stat st, st2;
+	char b[8];
+
+	f = xopen(ctx, "corner", CREATE | DAXLEASE_O_TRUNC);
+	CU_ASSERT_EQUAL(daxlease_pwrite(f, "abcdefgh", 8, 0), 8);
+	/* rename(2) onto itself: nothing happens; with NOREPLACE: EEXIST */
+	CU_ASSERT_EQUAL(daxlease_rename(ctx, "corner", "corner", 0), 0);
+	CU_ASSERT_EQUAL(daxlease_rename(ctx, "corner", "corner",
+					DAXLEASE_RENAME_NOREPLACE), -EEXIST);
+	CU_ASSERT_EQUAL(daxlease_pread(f, b, 8, 0), 8);
+	/* zero-length I/O, reads past EOF */
+	CU_ASSERT_EQUAL(daxlease_pwrite(f, b, 0, 100), 0);
+	CU_ASSERT_EQUAL(daxlease_pread(f, b, 0, 0), 0);
+	CU_ASSERT_EQUAL(daxlease_pread(f, b, 8, 8), 0);
+	CU_ASSERT_EQUAL(daxlease_pread(f, b, 8, 1ULL << 40), 0);
+	CU_ASSERT_EQUAL(daxlease_fstat(f, &st), 0);
+	CU_ASSERT_EQUAL(st.size, 8);
+	/* flags: TRUNC needs WRITE, and some access is needed */
+	CU_ASSERT_EQUAL(daxlease_open(ctx, "corner", DAXLEASE_O_READ |
+				      DAXLEASE_O_TRUNC, 0, &g), -EINVAL);
+	CU_ASSERT_EQUAL(daxlease_open(ctx, "corner", 0, 0, &g), -EINVAL);
+	/* a read-only handle */
+	g = xopen(ctx, "corner", DAXLEASE_O_READ);
+	CU_ASSERT_EQUAL(daxlease_pwrite(g, "x", 1, 0), -EBADF);
+	CU_ASSERT_EQUAL(daxlease_fallocate(g, 0, 0, 4096), -EBADF);
+	CU_ASSERT_EQUAL(daxlease_truncate(g, 0), -EINVAL);
+	CU_ASSERT_EQUAL(daxlease_close(g), 0);
+	/* chmod and chown by root */
+	CU_ASSERT_EQUAL(daxlease_setattr(f, DAXLEASE_ATTR_MODE, 0600, 0, 0), 0);
+	CU_ASSERT_EQUAL(daxlease_setattr(f, DAXLEASE_ATTR_UID |
+					 DAXLEASE_ATTR_GID, 0, 1234, 5678), 0);
+	CU_ASSERT_EQUAL(daxlease_stat(ctx, "corner", &st2), 0);
+	CU_ASSERT_EQUAL(st2.mode & 07777, 0600);
+	CU_ASSERT_TRUE(S_ISREG(st2.mode));
+	CU_ASSERT_EQUAL(st2.uid, 1234);
+	CU_ASSERT_EQUAL(st2.gid, 5678);
+	CU_ASSERT_EQUAL(st2.ino, st.ino);
+	/* the handle of a file is unaffected by a chown */
+	CU_ASSERT_EQUAL(daxlease_pwrite(f, "Z", 1, 0), 1);
+	/* O_TRUNC empties the file, a truncate-up reads as zeros */
+	g = xopen(ctx, "corner", RW | DAXLEASE_O_TRUNC);
+	CU_ASSERT_EQUAL(daxlease_fstat(g, &st2), 0);
+	CU_ASSERT_EQUAL(st2.size, 0);
+	CU_ASSERT_EQUAL(st2.blocks, 0);
+	CU_ASSERT_EQUAL(daxlease_truncate(g, 8), 0);
+	CU_ASSERT_EQUAL(daxlease_pread(f, b, 8, 0), 8);
+	CU_ASSERT_EQUAL(memcmp(b, "\0\0\0\0\0\0\0\0", 8), 0);
+	CU_ASSERT_EQUAL(daxlease_close(g), 0);
+	CU_ASSERT_EQUAL(daxlease_close(f), 0);
+	CU_ASSERT_EQUAL(daxlease_unlink(ctx, "corner"), 0);
+}
+
 /* ---- fallocate rules and errnos --------------------------------------------------- */
 
 static void test_fallocate_errnos(void)
@@ -1473,6 +1529,7 @@ static CU_TestInfo tests[] = {
 	{ "vectored read and write", test_vectored },
 	{ "LIST pages over 300 files", test_list_paging },
 	{ "rename, unlink, stat, ESTALE", test_rename_unlink_stat },
+	{ "corner cases", test_corners },
 	{ "fallocate rules and errnos", test_fallocate_errnos },
 	{ "ENOSPC leaves nothing half-done", test_enospc },
 	{ "socket activation", test_socket_activation },
