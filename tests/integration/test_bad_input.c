@@ -637,12 +637,42 @@ static void test_deep_values(void)
 
 /* ---- resources ------------------------------------------------------------- */
 
+static uint32_t status_clients(void)
+{
+	struct dl_status_rep st;
+
+	CU_ASSERT_EQUAL_FATAL(dlh_raw_call(good, DL_OP_STATUS, NULL, 0, &st,
+					   sizeof(st), NULL), 0);
+	return st.clients;
+}
+
+
+/*
+ * Wait (bounded) until the daemon counts exactly `want` clients: the
+ * connections earlier cases closed go away in the daemon's own time, and
+ * a baseline must not include them.
+ */
+static void settle(uint32_t want)
+{
+	uint32_t now = 0;
+
+	for (int i = 0; i < 1000; i++) {
+		now = status_clients();
+		if (now == want)
+			return;
+		sleep_ms(10);
+	}
+	fprintf(stderr, "daemon counts %u clients, want %u\n", now, want);
+	CU_FAIL_FATAL("clients did not settle");
+}
+
 static void test_fds_attached(void)
 {
 	int s = hello_client();
 	int before, after, p[2];
 
 	CU_ASSERT_FATAL(pipe(p) == 0);
+	settle(2);		/* the good client and s */
 	before = dlh_count_fds(daemon_.pid);
 	CU_ASSERT_FATAL(before > 0);
 	for (int i = 0; i < 50; i++) {
@@ -690,15 +720,6 @@ static void test_fds_attached(void)
 	good_client_works();
 }
 
-static uint32_t status_clients(void)
-{
-	struct dl_status_rep st;
-
-	CU_ASSERT_EQUAL_FATAL(dlh_raw_call(good, DL_OP_STATUS, NULL, 0, &st,
-					   sizeof(st), NULL), 0);
-	return st.clients;
-}
-
 /* A client streaming requests, killed without a goodbye. */
 static void streaming_child(const char *sock, int ready)
 {
@@ -735,11 +756,14 @@ static void streaming_child(const char *sock, int ready)
 
 static void test_client_killed_midstream(void)
 {
-	int base_clients = (int)status_clients();
-	int base_fds = dlh_count_fds(daemon_.pid);
+	int base_clients, base_fds;
 	int p[2], now_clients = -1, now_fds = -1;
 	pid_t pid;
 	char c;
+
+	settle(1);
+	base_clients = (int)status_clients();
+	base_fds = dlh_count_fds(daemon_.pid);
 
 	CU_ASSERT_FATAL(pipe(p) == 0);
 	for (int round = 0; round < 3; round++) {
@@ -779,8 +803,11 @@ static void test_client_killed_midstream(void)
 /* Many connections that say nothing, then vanish. */
 static void test_idle_connections(void)
 {
-	int base_fds = dlh_count_fds(daemon_.pid), now = -1;
+	int base_fds, now = -1;
 	int s[64];
+
+	settle(1);
+	base_fds = dlh_count_fds(daemon_.pid);
 
 	for (int i = 0; i < 64; i++) {
 		s[i] = dlh_connect(daemon_.socket);
@@ -882,6 +909,225 @@ static void test_client_that_never_reads(void)
 	good_client_works();
 }
 
+/* ---- a storm of mutated requests ------------------------------------------- */
+
+static uint64_t storm_rng;
+
+static uint64_t srnd(void)
+{
+	storm_rng ^= storm_rng >> 12;
+	storm_rng ^= storm_rng << 25;
+	storm_rng ^= storm_rng >> 27;
+	return storm_rng * 0x2545F4914F6CDD1DULL;
+}
+
+/* A valid request of a random opcode into buf; returns its length. */
+static size_t storm_seed(uint8_t *buf, uint16_t *op, uint64_t fh)
+{
+	static const uint16_t ops[] = {
+		DL_OP_STATUS, DL_OP_OPEN, DL_OP_CLOSE, DL_OP_STAT, DL_OP_LIST,
+		DL_OP_UNLINK, DL_OP_RENAME, DL_OP_READ, DL_OP_WRITE,
+		DL_OP_FSYNC, DL_OP_TRUNCATE, DL_OP_FALLOCATE, DL_OP_SETATTR,
+		DL_OP_MAP, DL_OP_UNMAP, DL_OP_HELLO,
+	};
+	uint64_t r = srnd();
+
+	*op = ops[r % (sizeof(ops) / sizeof(ops[0]))];
+	memset(buf, 0, 4096);
+	switch (*op) {
+	case DL_OP_OPEN: {
+		struct dl_open_req *q = (void *)buf;
+
+		q->flags = DL_O_READ | DL_O_WRITE | DL_O_CREATE;
+		q->mode = 0644;
+		snprintf(q->name, sizeof(q->name), "storm-%u",
+			 (unsigned)(r >> 8) % 16);
+		return sizeof(*q);
+	}
+	case DL_OP_CLOSE:	/* other handles: keep fh open */
+		((struct dl_fh_req *)buf)->fh = fh + 1 + (r >> 8) % 4;
+		return sizeof(struct dl_fh_req);
+	case DL_OP_FSYNC:
+		((struct dl_fh_req *)buf)->fh = fh;
+		return sizeof(struct dl_fh_req);
+	case DL_OP_STAT:
+		((struct dl_stat_req *)buf)->fh = fh;
+		return sizeof(struct dl_stat_req);
+	case DL_OP_LIST:
+		((struct dl_list_req *)buf)->max = 16;
+		return sizeof(struct dl_list_req);
+	case DL_OP_UNLINK:
+		snprintf(((struct dl_name_req *)buf)->name, DL_PROTO_NAME_SIZE,
+			 "storm-%u", (unsigned)(r >> 8) % 16);
+		return sizeof(struct dl_name_req);
+	case DL_OP_RENAME: {
+		struct dl_rename_req *q = (void *)buf;
+
+		snprintf(q->from, sizeof(q->from), "storm-%u",
+			 (unsigned)(r >> 8) % 16);
+		snprintf(q->to, sizeof(q->to), "storm-%u",
+			 (unsigned)(r >> 16) % 16);
+		return sizeof(*q);
+	}
+	case DL_OP_READ:
+	case DL_OP_WRITE: {
+		struct dl_rw_req *q = (void *)buf;
+		struct dl_wire_iov *v = (void *)(q + 1);
+		uint32_t n = 1 + (uint32_t)((r >> 8) % 4), total = 0;
+
+		q->fh = fh;
+		q->niov = n;
+		for (uint32_t i = 0; i < n; i++) {
+			v[i].offset = srnd() % (4u << 20);
+			v[i].len = (uint32_t)(srnd() % 700);
+			total += v[i].len;
+		}
+		if (*op == DL_OP_READ)
+			return sizeof(*q) + n * sizeof(*v);
+		memset(buf + sizeof(*q) + n * sizeof(*v), 's', total);
+		return sizeof(*q) + n * sizeof(*v) + total;
+	}
+	case DL_OP_TRUNCATE: {
+		struct dl_truncate_req *q = (void *)buf;
+
+		q->fh = fh;
+		q->size = srnd() % (8u << 20);
+		return sizeof(*q);
+	}
+	case DL_OP_FALLOCATE: {
+		struct dl_fallocate_req *q = (void *)buf;
+		static const uint32_t modes[] = { 0, 1, 3, 8, 0x10, 0x11,
+						  0x20 };
+
+		q->fh = fh;
+		q->mode = modes[(r >> 8) % 7];
+		q->offset = (srnd() % 1024) * 4096;
+		q->length = (1 + srnd() % 256) * 4096;
+		return sizeof(*q);
+	}
+	case DL_OP_SETATTR: {
+		struct dl_setattr_req *q = (void *)buf;
+
+		q->fh = fh;
+		q->valid = DL_ATTR_MODE;
+		q->mode = 0644;
+		return sizeof(*q);
+	}
+	case DL_OP_MAP: {
+		struct dl_map_req *q = (void *)buf;
+
+		q->fh = fh;
+		q->offset = (srnd() % 256) * 4096;
+		q->length = (1 + srnd() % 64) * 4096;
+		q->prot = 1 + (uint32_t)((r >> 8) % 3);
+		return sizeof(*q);
+	}
+	case DL_OP_UNMAP:
+		((struct dl_unmap_req *)buf)->map_id = 1 + (r >> 8) % 8;
+		return sizeof(struct dl_unmap_req);
+	case DL_OP_HELLO: {
+		struct dl_hello_req *q = (void *)buf;
+
+		q->min_version = 1;
+		q->max_version = 1;
+		return sizeof(*q);
+	}
+	default:
+		return 0;
+	}
+}
+
+static void storm_mutate(uint8_t *buf, size_t *len)
+{
+	static const uint8_t vals[] = { 0, 1, 0x7f, 0x80, 0xff, '/', '.' };
+	unsigned rounds = (unsigned)(srnd() % 4);
+
+	for (unsigned i = 0; i < rounds && *len; i++) {
+		size_t at = srnd() % *len;
+
+		switch (srnd() % 5) {
+		case 0:
+			buf[at] ^= (uint8_t)(1u << (srnd() % 8));
+			break;
+		case 1:
+			buf[at] = vals[srnd() % sizeof(vals)];
+			break;
+		case 2:
+			if (*len >= 8) {
+				uint64_t w = srnd() & 1 ? UINT64_MAX :
+					     (uint64_t)INT64_MAX;
+
+				at &= ~(size_t)7;
+				if (at + 8 <= *len)
+					memcpy(buf + at, &w, 8);
+			}
+			break;
+		case 3:
+			*len = at;		/* cut */
+			break;
+		default:
+			if (*len + 8 < 4096)
+				*len += 8;	/* extend with zeros */
+			break;
+		}
+	}
+}
+
+/*
+ * Thousands of mutated requests from a few connections, a reconnect
+ * after every disconnect; the daemon answers each framed one, stays up
+ * and the good client never notices.
+ */
+static void test_storm(void)
+{
+	static uint8_t buf[DL_PROTO_MAX_MSG];
+	const char *env = getenv("DAXLEASE_SEED");
+	unsigned long n = 20000, disconnects = 0, errors = 0;
+	uint64_t fh = 0;
+	int s = -1;
+
+	storm_rng = env && *env ? strtoull(env, NULL, 0) : 12345;
+	if (!storm_rng)
+		storm_rng = 12345;
+	printf("\n  storm: seed %llu\n", (unsigned long long)storm_rng);
+	for (unsigned long i = 0; i < n; i++) {
+		struct dl_msg_hdr h;
+		uint16_t op;
+		size_t len;
+		ssize_t got;
+
+		if (s < 0) {
+			s = hello_client();
+			fh = open_file(s, "storm-main");
+		}
+		len = storm_seed(buf, &op, fh);
+		if (srnd() % 4)
+			storm_mutate(buf, &len);
+		CU_ASSERT_EQUAL_FATAL(dlh_raw_send(s, 1, op, 1 + i, buf, len,
+						   NULL, 0), 0);
+		got = dlh_raw_recv(s, &h, NULL, 0, NULL, NULL);
+		if (got == -2) {
+			/* only framing errors disconnect, and we framed all */
+			disconnects++;
+			close(s);
+			s = -1;
+			continue;
+		}
+		CU_ASSERT_TRUE_FATAL(got >= 0);
+		CU_ASSERT_EQUAL(h.request_id, 1 + i);
+		if (h.status)
+			errors++;
+		if (i % 2000 == 1999)
+			good_client_works();
+	}
+	printf("  storm: %lu requests, %lu error replies, %lu disconnects\n",
+	       n, errors, disconnects);
+	CU_ASSERT_EQUAL(disconnects, 0);
+	if (s >= 0)
+		close(s);
+	good_client_works();
+}
+
 static void test_clean_stop(void)
 {
 	CU_ASSERT_TRUE_FATAL(dlh_alive(&daemon_));
@@ -913,6 +1159,7 @@ static CU_TestInfo tests[] = {
 	{ "pipelined requests answered in order", test_pipelined },
 	{ "a client that never reads holds up no one",
 	  test_client_that_never_reads },
+	{ "a storm of mutated requests", test_storm },
 	{ "daemon alive, clean stop", test_clean_stop },
 	CU_TEST_INFO_NULL,
 };
