@@ -104,6 +104,24 @@ static void into_memfd(struct fz_image *im, const char *path)
 	unlink(path);
 }
 
+/* The fallback image file, removed when the process exits normally. */
+static char fallback_path[PATH_MAX];
+
+static void remove_fallback(void)
+{
+	char *slash;
+
+	if (!fallback_path[0])
+		return;
+	unlink(fallback_path);
+	slash = strrchr(fallback_path, '/');
+	if (slash) {
+		*slash = '\0';
+		rmdir(fallback_path);
+	}
+	fallback_path[0] = '\0';
+}
+
 static int create_image(struct fz_image *im, const char *path)
 {
 	struct dl_ns_params p = {
@@ -236,9 +254,13 @@ int fz_image_setup(struct fz_image *im)
 	}
 	snprintf(im->path, sizeof(im->path), "%s", path);
 	into_memfd(im, path);
-	/* the fallback keeps the file: its directory goes at teardown */
-	if (im->fd >= 0)
+	if (im->fd >= 0) {
 		rmdir(dir);
+	} else {
+		/* the fallback keeps the file until teardown or exit */
+		snprintf(fallback_path, sizeof(fallback_path), "%s", path);
+		atexit(remove_fallback);
+	}
 	rc = format_image(im);
 	if (!rc)
 		rc = map_image(im);
@@ -266,21 +288,11 @@ int fz_image_restore(struct fz_image *im)
 
 void fz_image_teardown(struct fz_image *im)
 {
-	char *slash;
-
 	if (im->map)
 		munmap(im->map, im->size);
 	if (im->fd >= 0)
 		close(im->fd);
-	/* a fallback image is a real file in a directory of its own */
-	if (strncmp(im->path, "/proc/self/fd/", 14) && im->path[0]) {
-		unlink(im->path);
-		slash = strrchr(im->path, '/');
-		if (slash) {
-			*slash = '\0';
-			rmdir(im->path);
-		}
-	}
+	remove_fallback();
 	for (size_t i = 0; i < im->npages; i++)
 		free(im->pages[i].bytes);
 	free(im->pages);

@@ -350,7 +350,7 @@ struct op_args {
 	uint64_t off;		/* a file offset */
 	uint32_t len;		/* a length or size */
 	uint8_t ops;		/* which operations run */
-	uint8_t file;		/* which file they pick */
+	uint8_t file;		/* which file they pick; 0x80: setattr */
 	uint8_t mode;		/* fallocate mode index; 0x80: prepare_write */
 	uint8_t fill;		/* byte written */
 };
@@ -424,6 +424,8 @@ static void change_files(struct dl_fs *fs, dl_ino_t pick,
 	}
 	if (a->mode & 0x80 && pick)	/* the page_mkwrite step */
 		dl_fs_prepare_write(fs, pick, off, len, err);
+	if (a->file & 0x80 && pick)
+		dl_fs_setattr(fs, pick, a->fill, a->len, a->len >> 16, err);
 	if (a->ops & 0x20 && pick && !dl_fs_stat(fs, pick, &st))
 		dl_fs_rename(fs, st.name, "fuzz-renamed", 0, 7, err);
 	if (a->ops & 0x40 && pick && !dl_fs_stat(fs, pick, &st))
@@ -431,10 +433,21 @@ static void change_files(struct dl_fs *fs, dl_ino_t pick,
 	dl_fs_release(fs, 7, 0, UINT64_MAX, err);
 }
 
+/* What the service and the tests read besides files. */
+static void read_tables(struct dl_fs *fs, struct dl_err *err)
+{
+	struct dl_detached det[8];
+	struct dl_statfs sfs;
+	size_t count;
+
+	dl_fs_statfs(fs, &sfs);
+	dl_fs_detached(fs, det, 8, &count);
+	dl_fs_verify_media(fs, err);	/* fuzzed media may differ: no verdict */
+}
+
 static void use_fs(struct dl_ns *ns, const struct op_args *a, bool ops,
 		   struct dl_err *err)
 {
-	struct dl_statfs sfs;
 	struct dl_fs *fs;
 	uint8_t *buf;
 	dl_ino_t pick;
@@ -443,11 +456,12 @@ static void use_fs(struct dl_ns *ns, const struct op_args *a, bool ops,
 		return;
 	buf = malloc(IO_MAX);
 	if (buf) {
-		dl_fs_statfs(fs, &sfs);
+		read_tables(fs, err);
 		pick = list_files(fs, a, buf, err);
 		if (ops && !dl_ns_read_only(ns)) {
 			change_files(fs, pick, a, buf, err);
 			list_files(fs, a, buf, err);
+			read_tables(fs, err);
 		}
 		free(buf);
 	}

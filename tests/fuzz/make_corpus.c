@@ -296,8 +296,8 @@ static void pristine_seeds(void)
 
 /*
  * Reproducers of bugs the fuzzer found: crash-* are open (fuzz_known.c
- * lets a long run look past them), oom-* exceed only libFuzzer's malloc
- * limit, regress-* are fixed and stay as regression seeds.
+ * lets a long run look past most of them), regress-* are fixed and stay
+ * as regression seeds.
  */
 
 /* One patch of a structure built here; flags say what to re-seal. */
@@ -370,11 +370,12 @@ static void reproducers(void)
 	      offsetof(struct dl_superblock, ndetached), &big.ndetached,
 	      sizeof(big.ndetached));
 	/* fs_check.c + fs_inode.c: the checker reserves nextents + 4
-	 * extents (96 GiB here) before reading the chain */
+	 * extents (96 GiB here) before reading the chain; ASan and
+	 * libFuzzer abort, a plain build gets NULL and reports ENOMEM */
 	inode_one_extent(&rec, sb->data_start, 1);
 	rec.nextents = 0xfffffff0u;
 	rec.ext_chain = sb->data_start;
-	repro("oom-checker-nextents", FZ_FIX_INODES | FZ_NO_OPS, NULL,
+	repro("crash-oom-checker-nextents", FZ_FIX_INODES | FZ_NO_OPS, NULL,
 	      FZ_R_INODES, 0, &rec, offsetof(struct dl_inode_rec, pad));
 	/* journal.c dl_flush_all(): qsort(NULL, 0, ...) when nothing was
 	 * queued, here by replaying a committed empty transaction (UBSan
