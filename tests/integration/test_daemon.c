@@ -301,6 +301,17 @@ static void test_vectored(void)
 			CU_FAIL("hole is not zero");
 			break;
 		}
+	/* overlapping iovecs: applied in order, as pwritev(2) */
+	{
+		struct daxlease_iovec ov[2] = {
+			{ "AAAA", 4, 200000 }, { "BB", 2, 200001 },
+		};
+		char got[4];
+
+		CU_ASSERT_EQUAL(daxlease_pwritev(f, ov, 2), 6);
+		CU_ASSERT_EQUAL(daxlease_pread(f, got, 4, 200000), 4);
+		CU_ASSERT_EQUAL(memcmp(got, "ABBA", 4), 0);
+	}
 	/* too many iovecs */
 	{
 		struct daxlease_iovec *many = calloc(1025, sizeof(*many));
@@ -372,30 +383,74 @@ static void test_list_paging(void)
 				seen[k]);
 			CU_FAIL("a file listed other than once");
 		}
-	/* small pages: the same files */
-	memset(seen, 0, sizeof(seen));
-	total = 0;
-	cursor = 0;
-	do {
-		int n = daxlease_list(c, &cursor, page, 7);
+	/* small pages while another client creates and removes files: each
+	 * file that lives through the whole listing is listed exactly once */
+	{
+		int stop[2], ready[2], status;
+		pid_t pid;
+		char ch;
 
-		CU_ASSERT_FATAL(n >= 0 && n <= 7);
-		for (int i = 0; i < n; i++) {
-			unsigned k;
+		CU_ASSERT_FATAL(pipe(stop) == 0 && pipe(ready) == 0);
+		fflush(NULL);
+		pid = fork();
+		CU_ASSERT_FATAL(pid >= 0);
+		if (pid == 0) {
+			struct daxlease_ctx *c2 = NULL;
+			struct daxlease_file *g;
+			char name[32];
 
-			if (sscanf(page[i].name, "file-%u", &k) == 1 && k < 300)
-				seen[k]++;
-			total++;
+			close(stop[1]);
+			if (daxlease_new(&c2, d.socket))
+				_exit(1);
+			fcntl(stop[0], F_SETFL, O_NONBLOCK);
+			for (unsigned i = 0;; i++) {
+				snprintf(name, sizeof(name), "churn-%u",
+					 i % 50);
+				if (i >= 50 && daxlease_unlink(c2, name))
+					_exit(2);
+				if (daxlease_open(c2, name, CREATE, 0644, &g) ||
+				    daxlease_close(g))
+					_exit(3);
+				if (i == 60 && write(ready[1], "r", 1) != 1)
+					_exit(4);
+				if (read(stop[0], &ch, 1) == 1)
+					_exit(0);
+			}
 		}
-	} while (cursor && total < 1000);
-	CU_ASSERT_EQUAL(total, 300);
-	for (unsigned k = 0; k < 300; k++)
-		CU_ASSERT_EQUAL(seen[k], 1);
+		close(stop[0]);
+		CU_ASSERT_EQUAL_FATAL(read(ready[0], &ch, 1), 1);
+		memset(seen, 0, sizeof(seen));
+		total = 0;
+		cursor = 0;
+		do {
+			int n = daxlease_list(c, &cursor, page, 7);
+
+			CU_ASSERT_FATAL(n >= 0 && n <= 7);
+			for (int i = 0; i < n; i++) {
+				unsigned k;
+
+				if (sscanf(page[i].name, "file-%u", &k) == 1 &&
+				    k < 300) {
+					seen[k]++;
+					total++;
+				}
+			}
+		} while (cursor && total < 1000);
+		CU_ASSERT_EQUAL(write(stop[1], "s", 1), 1);
+		CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+		CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		close(stop[1]);
+		close(ready[0]);
+		close(ready[1]);
+		CU_ASSERT_EQUAL(total, 300);
+		for (unsigned k = 0; k < 300; k++)
+			CU_ASSERT_EQUAL(seen[k], 1);
+	}
 	{
 		struct daxlease_status st;
 
 		CU_ASSERT_EQUAL(daxlease_status(c, &st), 0);
-		CU_ASSERT_EQUAL(st.files, 300);
+		CU_ASSERT_EQUAL(st.files, 300 + 50);
 	}
 	daxlease_unref(c);
 	CU_ASSERT_EQUAL(dlh_stop(&d), 0);
