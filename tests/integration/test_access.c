@@ -11,6 +11,7 @@
 #include <CUnit/CUnit.h>
 #include <errno.h>
 #include <grp.h>
+#include <sys/types.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -223,6 +224,114 @@ static void test_root_may(void)
 	CU_ASSERT_EQUAL(daxlease_unlink(root, "root-private"), 0);
 }
 
+/* ---- --dax-group and --admin-group ------------------------------------------ */
+
+static struct dlh_daemon grp_dmn;
+
+/* A child in group `gid` (supplementary only, or primary): DAX and admin
+ * by membership. */
+static int as_member(gid_t gid, int supplementary)
+{
+	struct daxlease_ctx *c = NULL;
+	struct daxlease_file *f = NULL;
+	struct daxlease_map *m = NULL;
+	struct daxlease_info info;
+	char buf[8];
+
+	if (supplementary ? setgroups(1, &gid) || setgid(NOBODY) :
+			    setgroups(0, NULL) || setgid(gid))
+		return 2;
+	if (setuid(NOBODY))
+		return 2;
+	if (daxlease_new(&c, grp_dmn.socket))
+		return 3;
+	daxlease_get_info(c, &info);
+	EXPECT(info.server_flags & DL_SRV_DAX_ALLOWED);
+	EXPECT(info.server_flags & DL_SRV_ADMIN);
+	EXPECT(daxlease_open(c, supplementary ? "m-supp" : "m-prim",
+			     RW | DAXLEASE_O_CREATE, 0600, &f) == 0);
+	if (f) {
+		EXPECT(daxlease_truncate(f, 4096) == 0);
+		EXPECT(daxlease_map(f, 0, 4096, DAXLEASE_PROT_READ |
+				    DAXLEASE_PROT_WRITE, &m) == 0);
+		if (m) {
+			memcpy(daxlease_map_addr(m), "mapped", 6);
+			EXPECT(daxlease_map_persist(m, 0, 4096) == 0);
+			EXPECT(daxlease_unmap(m) == 0);
+		}
+		EXPECT(daxlease_pread(f, buf, 6, 0) == 6 &&
+		       !memcmp(buf, "mapped", 6));
+		/* DAX access is not a licence for other people's files */
+		{
+			struct daxlease_file *g = NULL;
+
+			EXPECT(daxlease_open(c, "g-root", DAXLEASE_O_READ, 0,
+					     &g) == -EACCES);
+		}
+		EXPECT(daxlease_close(f) == 0);
+	}
+	daxlease_unref(c);
+	return failures ? 1 : 0;
+}
+
+static int as_nonmember(void)
+{
+	struct daxlease_ctx *c = NULL;
+	struct daxlease_info info;
+
+	if (setgroups(0, NULL) || setgid(NOBODY) || setuid(NOBODY))
+		return 2;
+	if (daxlease_new(&c, grp_dmn.socket))
+		return 3;
+	daxlease_get_info(c, &info);
+	EXPECT(!(info.server_flags & DL_SRV_DAX_ALLOWED));
+	EXPECT(!(info.server_flags & DL_SRV_ADMIN));
+	daxlease_unref(c);
+	return failures ? 1 : 0;
+}
+
+static void run_child(int which)
+{
+	int status;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0)
+		_exit(which == 0 ? as_member(100, 1) :
+		      which == 1 ? as_member(100, 0) : as_nonmember());
+	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+	CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static void test_groups(void)
+{
+	struct dlh_opts o = {
+		.name = "groups",
+		.extra = { "--dax-group", "users", "--admin-group", "users" },
+	};
+	struct daxlease_ctx *c = NULL;
+	struct daxlease_file *f = NULL;
+
+	if (!getgrnam("users") || getgrnam("users")->gr_gid != 100) {
+		printf("  (skipped: no group 'users' with gid 100)\n");
+		return;
+	}
+	CU_ASSERT_FATAL(dlh_start(&grp_dmn, &o) == 0);
+	chmod(grp_dmn.socket, 0666);
+	CU_ASSERT_FATAL(daxlease_new(&c, grp_dmn.socket) == 0);
+	CU_ASSERT_EQUAL(daxlease_open(c, "g-root", RW | DAXLEASE_O_CREATE,
+				      0600, &f), 0);
+	if (f)
+		daxlease_close(f);
+	run_child(0);	/* supplementary group */
+	run_child(1);	/* primary group */
+	run_child(2);	/* neither */
+	daxlease_unref(c);
+	CU_ASSERT_EQUAL(dlh_stop(&grp_dmn), 0);
+}
+
 static void test_clean_stop(void)
 {
 	daxlease_unref(root);
@@ -233,6 +342,7 @@ static void test_clean_stop(void)
 static CU_TestInfo tests[] = {
 	{ "uid 65534: refused what it may not do", test_unprivileged },
 	{ "root may do all of it", test_root_may },
+	{ "--dax-group and --admin-group members", test_groups },
 	{ "clean stop", test_clean_stop },
 	CU_TEST_INFO_NULL,
 };
