@@ -12,6 +12,7 @@
  *
  *   DAXLEASE_FSX_OPS   operations (default 5,000)
  *   DAXLEASE_SEED      the seed (default: from the clock; always printed)
+ *   DAXLEASE_FSX_ALIGN namespace align in bytes (default 2 MiB)
  *
  * On a mismatch the seed and the last 20 operations are printed.  The
  * kernel filesystem must support collapse and insert range (ext4, xfs);
@@ -329,7 +330,8 @@ static void test_fsx(void)
 	unsigned long nops = env_ul("DAXLEASE_FSX_OPS", 5000);
 	int fail = 0;
 
-	printf("\nfsx: %lu operations, seed %llu%s\n", nops, seed,
+	printf("\nfsx: %lu operations, seed %llu, align %lu%s\n", nops, seed,
+	       env_ul("DAXLEASE_FSX_ALIGN", 2ul << 20),
 	       can_map ? "" : " (no mapped operations: not root)");
 	for (unsigned long step = 1; step <= nops && !fail; step++) {
 		struct rec *r = &hist[nhist % HISTORY];
@@ -374,10 +376,11 @@ static void test_clean_stop(void)
 
 static int suite_init(void)
 {
+	struct dlh_opts o = { .align = env_ul("DAXLEASE_FSX_ALIGN", 0) };
 	struct daxlease_info info;
 	int rc;
 
-	if (dlh_start(&dmn, NULL))
+	if (dlh_start(&dmn, &o))
 		return -1;
 	rc = daxlease_new(&ctx, dmn.socket);
 	if (!rc)
