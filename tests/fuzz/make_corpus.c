@@ -135,11 +135,16 @@ static void diff_region(struct seed *s, unsigned r)
 	}
 }
 
-/* The filesystem regions; the device headers change with every open. */
-static void diff_fs(struct seed *s, bool journal_only)
+/* Which regions a seed carries: the device headers change with every
+ * open, so no seed does. */
+#define FS_REGIONS (((1u << FZ_NREGIONS) - 1) & ~((1u << FZ_R_SB) - 1))
+#define JOURNAL_ONLY (1u << FZ_R_JOURNAL)
+#define NO_JOURNAL (FS_REGIONS & ~JOURNAL_ONLY)
+
+static void diff_fs(struct seed *s, unsigned regions)
 {
 	for (unsigned r = FZ_R_SB; r < FZ_NREGIONS; r++)
-		if (!journal_only || r == FZ_R_JOURNAL)
+		if (regions & (1u << r))
 			diff_region(s, r);
 }
 
@@ -203,12 +208,12 @@ static void make_files(struct dl_fs *fs)
 }
 
 static void image_seed(const char *name, unsigned flags, const uint8_t *args,
-		       bool journal_only)
+		       unsigned regions)
 {
 	static struct seed s;
 
 	image_start(&s, flags, args);
-	diff_fs(&s, journal_only);
+	diff_fs(&s, regions);
 	write_seed(name, &s);
 }
 
@@ -222,6 +227,7 @@ static void populated_seeds(void)
 		0x7f, 1, 2, 0xa5,		/* ops, file, mode, fill */
 	};
 	static const uint8_t none[FZ_OP_ARGS];
+	static const uint8_t truncate_op[FZ_OP_ARGS] = { [12] = 0x08 };
 	unsigned fix = FZ_FIX_SB | FZ_FIX_JOURNAL | FZ_FIX_INODES |
 		       FZ_FIX_EXTBLK;
 	struct dl_ns *ns;
@@ -229,9 +235,15 @@ static void populated_seeds(void)
 
 	fs_open(&ns, &fs);
 	make_files(fs);
-	image_seed("image-files-ops", fix, ops, false);
-	image_seed("image-files-readonly", fix | FZ_READ_ONLY, none, false);
-	image_seed("image-files-open-only", FZ_NO_OPS, none, false);
+	image_seed("image-files-ops", fix, ops, FS_REGIONS);
+	image_seed("image-files-readonly", fix | FZ_READ_ONLY, none,
+		   FS_REGIONS);
+	image_seed("image-files-open-only", FZ_NO_OPS, none, FS_REGIONS);
+	/* fixed in 5135258: journal.c dl_flush_all() called qsort(NULL, 0)
+	 * when a truncate with nothing to zero was the first operation
+	 * after an open that replayed nothing (UBSan nonnull-attribute) */
+	image_seed("regress-ubsan-truncate-first-qsort-null", 0, truncate_op,
+		   NO_JOURNAL);
 	dl_fs_close(&fs);
 	dl_ns_close(&ns);
 	fz_image_restore(&image);
@@ -252,11 +264,11 @@ static void recovery_seeds(void)
 	fs_open(&ns, &fs);
 	a = create(fs, "replayed");
 	(void)a;
-	image_seed("image-replay", 0, ops, true);
-	image_seed("image-replay-readonly", FZ_READ_ONLY, ops, true);
+	image_seed("image-replay", 0, ops, JOURNAL_ONLY);
+	image_seed("image-replay-readonly", FZ_READ_ONLY, ops, JOURNAL_ONLY);
 	/* flip a record byte: the checksum no longer matches (torn) */
 	image_start(&s, 0, ops);
-	diff_fs(&s, true);
+	diff_fs(&s, JOURNAL_ONLY);
 	if (s.len > 1 + 1 + FZ_OP_ARGS + FZ_PATCH_HDR + 48)
 		s.buf[1 + 1 + FZ_OP_ARGS + FZ_PATCH_HDR + 48] ^= 0x40;
 	write_seed("image-torn", &s);
@@ -295,9 +307,9 @@ static void pristine_seeds(void)
 }
 
 /*
- * Reproducers of bugs the fuzzer found: crash-* are open (fuzz_known.c
- * lets a long run look past most of them), regress-* are fixed and stay
- * as regression seeds.
+ * Reproducers of bugs the fuzzer found: crash-* while a bug is open
+ * (fuzz_known.c can let a long run look past it), regress-* once it is
+ * fixed, kept as regression seeds.
  */
 
 /* One patch of a structure built here; flags say what to re-seal. */
@@ -351,8 +363,9 @@ static void reproducers(void)
 	};
 	struct dl_inode_rec rec;
 
-	/* fs_check.c check_journal(): err->msg with err == NULL */
-	repro("crash-fs-check-null-err", FZ_NULL_ERR | FZ_FIX_JOURNAL |
+	/* fixed in 5135258: fs_check.c check_journal() formatted
+	 * err->msg with err == NULL */
+	repro("regress-fs-check-null-err", FZ_NULL_ERR | FZ_FIX_JOURNAL |
 	      FZ_NO_OPS, NULL, FZ_R_JOURNAL, 0, &tx, sizeof(tx));
 	/* fixed in 5117099: fs.c load_detached(), fs_check.c
 	 * check_detached(): the range check wrapped for an entry longer
@@ -364,23 +377,24 @@ static void reproducers(void)
 	inode_one_extent(&rec, sb->data_start, 0xfffff000u);
 	repro("regress-extent-length-wraps", FZ_FIX_INODES | FZ_NO_OPS, NULL,
 	      FZ_R_INODES, 0, &rec, offsetof(struct dl_inode_rec, pad));
-	/* fs.c dl_superblock_check(): ndetached * 32 wraps */
+	/* fixed in 5135258: fs.c dl_superblock_check() let ndetached * 32
+	 * wrap; the checker then walked the table off the mapping */
 	big.ndetached = (1ULL << 59) + 128;
-	repro("crash-ndetached-wraps", FZ_FIX_SB | FZ_NO_OPS, NULL, FZ_R_SB,
+	repro("regress-ndetached-wraps", FZ_FIX_SB | FZ_NO_OPS, NULL, FZ_R_SB,
 	      offsetof(struct dl_superblock, ndetached), &big.ndetached,
 	      sizeof(big.ndetached));
-	/* fs_check.c + fs_inode.c: the checker reserves nextents + 4
-	 * extents (96 GiB here) before reading the chain; ASan and
-	 * libFuzzer abort, a plain build gets NULL and reports ENOMEM */
+	/* fixed in 5135258: the checker reserved nextents + 4 extents
+	 * (96 GiB here) before reading the chain; ASan and libFuzzer
+	 * aborted, a plain build got NULL and reported ENOMEM */
 	inode_one_extent(&rec, sb->data_start, 1);
 	rec.nextents = 0xfffffff0u;
 	rec.ext_chain = sb->data_start;
-	repro("crash-oom-checker-nextents", FZ_FIX_INODES | FZ_NO_OPS, NULL,
+	repro("regress-oom-checker-nextents", FZ_FIX_INODES | FZ_NO_OPS, NULL,
 	      FZ_R_INODES, 0, &rec, offsetof(struct dl_inode_rec, pad));
-	/* journal.c dl_flush_all(): qsort(NULL, 0, ...) when nothing was
-	 * queued, here by replaying a committed empty transaction (UBSan
-	 * nonnull-attribute) */
-	repro("crash-ubsan-flush-all-qsort-null", FZ_FIX_JOURNAL | FZ_NO_OPS,
+	/* fixed in 5135258: journal.c dl_flush_all(), qsort(NULL, 0, ...)
+	 * when nothing was queued, here by replaying a committed empty
+	 * transaction (UBSan nonnull-attribute) */
+	repro("regress-ubsan-flush-all-qsort-null", FZ_FIX_JOURNAL | FZ_NO_OPS,
 	      NULL, FZ_R_JOURNAL, 0, &empty, sizeof(empty));
 	/* fixed in 8aac263: fs_inode.c dl_inode_encode(), memcpy from the
 	 * NULL extent array of a new, empty file (UBSan nonnull-attribute) */
