@@ -4,7 +4,8 @@
  *
  * Random operations - write, read, truncate, punch hole, collapse range,
  * insert range, zero range, allocate, mapped read and mapped write - go to
- * a daxlease file (through libdaxlease and a real daemon) and to a file on
+ * a daxlease file (through libdaxlease and a real daemon; each operation
+ * through one of two clients, picked at random) and to a file on
  * the kernel filesystem under $TMPDIR.  After every step the return codes
  * (0 or -errno), the sizes and every byte must agree.  Offsets and lengths
  * are block aligned half of the time, so the alignment rules are exercised
@@ -64,8 +65,8 @@ struct rec {
 };
 
 static struct dlh_daemon dmn;
-static struct daxlease_ctx *ctx;
-static struct daxlease_file *df;
+static struct daxlease_ctx *ctx, *ctx2;
+static struct daxlease_file *df, *df2;	/* the same file, two clients */
 static int kfd = -1;
 static uint8_t *kbuf, *dbuf, *wbuf;
 static unsigned long long seed;
@@ -206,19 +207,21 @@ static int do_op(enum op op, struct rec *r)
 	long long krc, drc;
 	int mode = 0;
 
+	struct daxlease_file *f = rnd() & 1 ? df : df2;
+
 	off = pick(MAXSZ);
 	len = 1 + pick(MAXLEN);
 	switch (op) {
 	case OP_WRITE:
 		random_bytes(wbuf, len);
 		krc = kret(pwrite(kfd, wbuf, len, (off_t)off));
-		drc = daxlease_pwrite(df, wbuf, len, off);
+		drc = daxlease_pwrite(f, wbuf, len, off);
 		break;
 	case OP_READ:
 		if (size)
 			off = below(size + 1024);
 		krc = kret(pread(kfd, kbuf, len, (off_t)off));
-		drc = daxlease_pread(df, dbuf, len, off);
+		drc = daxlease_pread(f, dbuf, len, off);
 		if (krc == drc && krc > 0 && memcmp(kbuf, dbuf, (size_t)krc)) {
 			fprintf(stderr, "fsx: read returned other bytes\n");
 			drc = -1000;
@@ -228,7 +231,7 @@ static int do_op(enum op op, struct rec *r)
 		off = pick(MAXSZ + MAXLEN);
 		len = 0;
 		krc = kret(ftruncate(kfd, (off_t)off));
-		drc = daxlease_truncate(df, off);
+		drc = daxlease_truncate(f, off);
 		break;
 	case OP_PUNCH:
 	case OP_COLLAPSE:
@@ -253,13 +256,13 @@ static int do_op(enum op op, struct rec *r)
 				mode |= FALLOC_FL_KEEP_SIZE;
 		}
 		krc = kret(fallocate(kfd, mode, (off_t)off, (off_t)len));
-		drc = daxlease_fallocate(df, mode, off, len);
+		drc = daxlease_fallocate(f, mode, off, len);
 		break;
 	case OP_MAPREAD:
 	case OP_MAPWRITE:
 		if (!can_map || !map_range(size, &off, &len))
 			return -1;
-		drc = daxlease_map(df, off, len, op == OP_MAPREAD ?
+		drc = daxlease_map(f, off, len, op == OP_MAPREAD ?
 				   DAXLEASE_PROT_READ : DAXLEASE_PROT_READ |
 				   DAXLEASE_PROT_WRITE, &m);
 		if (drc == -ENXIO && op == OP_MAPREAD) {
@@ -367,6 +370,10 @@ static void test_fsx(void)
 
 static void test_clean_stop(void)
 {
+	CU_ASSERT_EQUAL(daxlease_close(df2), 0);
+	df2 = NULL;
+	daxlease_unref(ctx2);
+	ctx2 = NULL;
 	CU_ASSERT_EQUAL(daxlease_close(df), 0);
 	df = NULL;
 	daxlease_unref(ctx);
@@ -387,6 +394,11 @@ static int suite_init(void)
 		rc = daxlease_open(ctx, "fsx", DAXLEASE_O_READ |
 				   DAXLEASE_O_WRITE | DAXLEASE_O_CREATE, 0644,
 				   &df);
+	if (!rc)
+		rc = daxlease_new(&ctx2, dmn.socket);
+	if (!rc)
+		rc = daxlease_open(ctx2, "fsx", DAXLEASE_O_READ |
+				   DAXLEASE_O_WRITE, 0, &df2);
 	if (rc) {
 		fprintf(stderr, "fsx: %s\n", strerror(-rc));
 		return -1;
@@ -398,6 +410,10 @@ static int suite_init(void)
 
 static int suite_clean(void)
 {
+	if (df2)
+		daxlease_close(df2);
+	if (ctx2)
+		daxlease_unref(ctx2);
 	if (df)
 		daxlease_close(df);
 	if (ctx)
