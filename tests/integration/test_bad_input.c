@@ -1073,58 +1073,100 @@ static void storm_mutate(uint8_t *buf, size_t *len)
 	}
 }
 
-/*
- * Thousands of mutated requests from a few connections, a reconnect
- * after every disconnect; the daemon answers each framed one, stays up
- * and the good client never notices.
- */
-static void test_storm(void)
+/* A raw HELLO'd connection and a handle, without CUnit (for children). */
+static int storm_connect(uint64_t *fh)
+{
+	struct dl_open_req req = {
+		.flags = DL_O_READ | DL_O_WRITE | DL_O_CREATE, .mode = 0644,
+	};
+	struct dl_open_rep rep;
+	int s = dlh_connect(daemon_.socket);
+
+	if (s < 0 || dlh_raw_hello(s, NULL) != 1)
+		return -1;
+	snprintf(req.name, sizeof(req.name), "storm-main-%d", (int)getpid());
+	if (dlh_raw_call(s, DL_OP_OPEN, &req, sizeof(req), &rep, sizeof(rep),
+			 NULL))
+		return -1;
+	*fh = rep.fh;
+	return s;
+}
+
+/* n mutated requests; 0, or why not (printed). */
+static int storm_run(unsigned long n, unsigned long *errors)
 {
 	static uint8_t buf[DL_PROTO_MAX_MSG];
-	const char *env = getenv("DAXLEASE_SEED");
-	unsigned long n = 20000, disconnects = 0, errors = 0;
 	uint64_t fh = 0;
-	int s = -1;
+	int s = storm_connect(&fh);
 
-	storm_rng = env && *env ? strtoull(env, NULL, 0) : 12345;
-	if (!storm_rng)
-		storm_rng = 12345;
-	printf("\n  storm: seed %llu\n", (unsigned long long)storm_rng);
+	if (s < 0) {
+		fprintf(stderr, "storm: cannot connect\n");
+		return -1;
+	}
 	for (unsigned long i = 0; i < n; i++) {
 		struct dl_msg_hdr h;
 		uint16_t op;
 		size_t len;
 		ssize_t got;
 
-		if (s < 0) {
-			s = hello_client();
-			fh = open_file(s, "storm-main");
-		}
 		len = storm_seed(buf, &op, fh);
 		if (srnd() % 4)
 			storm_mutate(buf, &len);
-		CU_ASSERT_EQUAL_FATAL(dlh_raw_send(s, 1, op, 1 + i, buf, len,
-						   NULL, 0), 0);
-		got = dlh_raw_recv(s, &h, NULL, 0, NULL, NULL);
-		if (got == -2) {
-			/* only framing errors disconnect, and we framed all */
-			disconnects++;
-			close(s);
-			s = -1;
-			continue;
+		if (dlh_raw_send(s, 1, op, 1 + i, buf, len, NULL, 0)) {
+			fprintf(stderr, "storm: send %lu failed\n", i);
+			return -1;
 		}
-		CU_ASSERT_TRUE_FATAL(got >= 0);
-		CU_ASSERT_EQUAL(h.request_id, 1 + i);
+		got = dlh_raw_recv(s, &h, NULL, 0, NULL, NULL);
+		if (got < 0) {
+			/* only framing errors disconnect; all were framed */
+			fprintf(stderr, "storm: request %lu (opcode %u, %zu "
+				"bytes): no reply (%zd)\n", i, op, len, got);
+			return -1;
+		}
+		if (h.request_id != 1 + i) {
+			fprintf(stderr, "storm: reply to %llu, want %lu\n",
+				(unsigned long long)h.request_id, 1 + i);
+			return -1;
+		}
 		if (h.status)
-			errors++;
-		if (i % 2000 == 1999)
-			good_client_works();
+			(*errors)++;
 	}
-	printf("  storm: %lu requests, %lu error replies, %lu disconnects\n",
-	       n, errors, disconnects);
-	CU_ASSERT_EQUAL(disconnects, 0);
-	if (s >= 0)
-		close(s);
+	close(s);
+	return 0;
+}
+
+/*
+ * Thousands of mutated requests from several client processes at once;
+ * the daemon answers every one, stays up, and the good client never
+ * notices.  DAXLEASE_SEED picks the mutations.
+ */
+static void test_storm(void)
+{
+	const char *env = getenv("DAXLEASE_SEED");
+	uint64_t seed = env && *env ? strtoull(env, NULL, 0) : 12345;
+	unsigned long errors = 0;
+	pid_t pids[3];
+
+	printf("\n  storm: seed %llu\n", (unsigned long long)seed);
+	for (int k = 0; k < 3; k++) {
+		fflush(NULL);
+		pids[k] = fork();
+		CU_ASSERT_FATAL(pids[k] >= 0);
+		if (pids[k] == 0) {
+			storm_rng = seed * 3 + (uint64_t)k + 1;
+			_exit(storm_run(6000, &errors) ? 1 : 0);
+		}
+	}
+	/* the parent's own storm, meanwhile */
+	storm_rng = seed * 3 + 4;
+	CU_ASSERT_EQUAL(storm_run(6000, &errors), 0);
+	printf("  storm: %lu error replies of 6000 in this process\n", errors);
+	for (int k = 0; k < 3; k++) {
+		int status;
+
+		CU_ASSERT_EQUAL(waitpid(pids[k], &status, 0), pids[k]);
+		CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
 	good_client_works();
 }
 
