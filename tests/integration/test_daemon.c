@@ -704,6 +704,19 @@ static void test_enospc(void)
 	CU_ASSERT_EQUAL(daxlease_pwrite(f, buf, 4096, 8 * MiB), -ENOSPC);
 	CU_ASSERT_EQUAL(daxlease_fstat(f, &st2), 0);
 	CU_ASSERT_EQUAL(st2.size, st.size);
+	/* a write mapping of holes needs blocks too: -ENOSPC, unchanged */
+	if (geteuid() == 0) {
+		struct daxlease_map *m = NULL;
+
+		CU_ASSERT_EQUAL(daxlease_truncate(f, 12 * MiB), 0);
+		CU_ASSERT_EQUAL(daxlease_map(f, 8 * MiB, 64 * KiB,
+					     DAXLEASE_PROT_READ |
+					     DAXLEASE_PROT_WRITE, &m), -ENOSPC);
+		CU_ASSERT_EQUAL(daxlease_fstat(f, &st2), 0);
+		CU_ASSERT_EQUAL(st2.blocks, st.blocks);
+		CU_ASSERT_EQUAL(st2.extents, st.extents);
+		CU_ASSERT_EQUAL(daxlease_truncate(f, st.size), 0);
+	}
 	/* space comes back */
 	CU_ASSERT_EQUAL(daxlease_close(g), 0);
 	CU_ASSERT_EQUAL(daxlease_unlink(c, "filler"), 0);
