@@ -27,6 +27,7 @@ struct leaf_walk {
 	uint64_t map_id;
 	bool write;
 	uint64_t count;
+	uint64_t limit;			/* entries the table could ever give */
 };
 
 /* The largest leaf at pos/ns that alignment, room and align allow. */
@@ -57,6 +58,9 @@ static int walk_extent(struct leaf_walk *w, const struct dl_extent *e)
 		if (w->t)
 			dl_maptable_set(w->t, w->idx++, w->pos, w->map_id, ns,
 					lv, w->write);
+		/* a huge PTE-only range must not spin the loop for nothing */
+		else if (w->count >= w->limit)
+			return -ENOSPC;
 		w->count++;
 		w->pos += dl_leaf_size(lv);
 	}
@@ -168,7 +172,7 @@ static int map_fill(struct dl_client *c, struct dl_mapping *m,
 	struct leaf_walk w = {
 		.pos = m->offset, .end = m->offset + m->length,
 		.align = c->srv->nsinfo.align, .map_id = m->id,
-		.write = m->write,
+		.write = m->write, .limit = c->table->cap,
 	};
 	int64_t first;
 	int rc = walk(&w, ext, n);
