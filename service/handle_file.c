@@ -136,14 +136,18 @@ int dl_handle_list(struct dl_client *c, const struct dl_request *rq,
 	_Static_assert(sizeof(struct dl_list_rep) + DL_PROTO_LIST_MAX *
 		       sizeof(struct dl_wire_stat) + sizeof(struct dl_msg_hdr)
 		       <= DL_PROTO_MAX_MSG, "a full LIST page fits a message");
+	/* inode numbers are 32-bit: a larger cursor is past the end (and
+	 * must not wrap around to the start) */
+	if (cursor >= UINT32_MAX)
+		max = 0;
 	while (n < max && dl_fs_next_file(c->srv->fs, &cursor, &st) == 1)
 		dl_wire_stat_fill(&w[n++], &st);
 	/* cursor = the last inode returned; 0 when nothing follows */
 	peek = cursor;
 	memset(l, 0, sizeof(*l));
 	l->count = n;
-	l->next_cursor = n == max && dl_fs_next_file(c->srv->fs, &peek, &st) == 1 ?
-			 cursor : 0;
+	l->next_cursor = n && n == max &&
+			 dl_fs_next_file(c->srv->fs, &peek, &st) == 1 ? cursor : 0;
 	rp->len = sizeof(*l) + n * sizeof(*w);
 	return 0;
 }
