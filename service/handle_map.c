@@ -28,6 +28,7 @@ struct leaf_walk {
 	bool write;
 	uint64_t count;
 	uint64_t limit;			/* entries the table could ever give */
+	bool bound;			/* count holes as 4 KiB leaves */
 };
 
 /* The largest leaf at pos/ns that alignment, room and align allow. */
@@ -48,7 +49,15 @@ static int walk_extent(struct leaf_walk *w, const struct dl_extent *e)
 
 	if (e_end <= w->pos)
 		return 0;
-	if (e->file_offset > w->pos || e->unwritten)
+	if (w->bound && e->file_offset > w->pos) {
+		/* a hole gets new blocks: at most one PTE leaf per page */
+		uint64_t gap = (e->file_offset < w->end ? e->file_offset
+							: w->end) - w->pos;
+
+		w->count += gap >> 12;
+		w->pos += gap;
+	}
+	if (e->file_offset > w->pos || (e->unwritten && !w->bound))
 		return -ENXIO;		/* a hole, or not yet written */
 	while (w->pos < stop) {
 		uint64_t ns = e->ns_offset + (w->pos - e->file_offset);
@@ -74,6 +83,10 @@ static int walk(struct leaf_walk *w, const struct dl_extent *ext, size_t n)
 
 		if (rc)
 			return rc;
+	}
+	if (w->bound && w->pos < w->end) {
+		w->count += (w->end - w->pos) >> 12;
+		w->pos = w->end;
 	}
 	return w->pos < w->end ? -ENXIO : 0;
 }
@@ -165,24 +178,46 @@ static struct dl_mapping *map_record(struct dl_client *c, const struct dl_fh *h,
 	return m;
 }
 
-/* Reserve entries and write the leaves; m->first/nentries set. */
+/* Count the entries [offset, offset+length) needs: exactly, or with
+ * bound an upper limit that holds after its holes get blocks. */
+static int map_count(struct dl_client *c, const struct dl_map_req *r,
+		     const struct dl_extent *ext, size_t n, bool bound,
+		     uint64_t *count)
+{
+	struct leaf_walk w = {
+		.pos = r->offset, .end = r->offset + r->length,
+		.align = c->srv->nsinfo.align, .limit = c->table->cap,
+		.bound = bound,
+	};
+	int rc = walk(&w, ext, n);
+
+	*count = w.count;
+	return rc;
+}
+
+/*
+ * Write the leaves into entries [first, first+reserved), which the
+ * caller took from the table; entries the mapping does not need go back.
+ */
 static int map_fill(struct dl_client *c, struct dl_mapping *m,
-		    const struct dl_extent *ext, size_t n)
+		    const struct dl_extent *ext, size_t n, uint64_t first,
+		    uint64_t reserved)
 {
 	struct leaf_walk w = {
 		.pos = m->offset, .end = m->offset + m->length,
 		.align = c->srv->nsinfo.align, .map_id = m->id,
 		.write = m->write, .limit = c->table->cap,
 	};
-	int64_t first;
 	int rc = walk(&w, ext, n);
 
-	if (rc)
+	if (!rc && w.count > reserved)
+		rc = -EIO;	/* the bound was wrong: a bug, not the client's */
+	if (rc) {
+		dl_maptable_release(c->table, first, reserved);
 		return rc;
-	first = dl_maptable_alloc(c->table, w.count);
-	if (first < 0)
-		return (int)first;
-	m->first = (uint64_t)first;
+	}
+	dl_maptable_release(c->table, first + w.count, reserved - w.count);
+	m->first = first;
 	m->nentries = w.count;
 	w.t = c->table;
 	w.idx = m->first;
@@ -203,11 +238,34 @@ static void map_reply(struct dl_client *c, const struct dl_mapping *m,
 	if (!c->fds_sent) {
 		o->flags = DL_MAP_FDS;
 		rp->fds[0] = c->table->fd;
-		rp->fds[1] = dl_ns_fd(c->srv->ns);
+		rp->fds[1] = c->srv->client_ns_fd;
 		rp->nfds = 2;
 		c->fds_sent = true;
 	}
 	rp->len = sizeof(*o);
+}
+
+/*
+ * Take the table entries the mapping will need before anything changes
+ * the file: a write mapping allocates blocks, and a mapping refused for
+ * want of table room must leave the file as it was.
+ */
+static int map_reserve(struct dl_client *c, const struct dl_map_req *r,
+		       uint32_t ino, int64_t *first, uint64_t *reserved)
+{
+	bool write = r->prot & DL_MAP_PROT_WRITE;
+	struct dl_extent *ext = NULL;
+	size_t n;
+	int rc;
+
+	rc = get_extents(c->srv->fs, ino, r->offset, r->length, &ext, &n);
+	if (!rc)
+		rc = map_count(c, r, ext, n, write, reserved);
+	free(ext);
+	if (rc)
+		return rc;
+	*first = dl_maptable_alloc(c->table, *reserved);
+	return *first < 0 ? (int)*first : 0;
 }
 
 int dl_handle_map(struct dl_client *c, const struct dl_request *rq,
@@ -217,21 +275,32 @@ int dl_handle_map(struct dl_client *c, const struct dl_request *rq,
 	struct dl_extent *ext = NULL;
 	struct dl_mapping *m;
 	struct dl_fh *h;
+	uint64_t reserved;
+	int64_t first;
 	size_t n;
 	int rc;
 
 	rc = map_check(c, r, &h);
 	if (!rc)
-		rc = map_prepare(c, r, h->ino);
-	if (!rc)
 		rc = ensure_table(c);
+	if (!rc)
+		rc = map_reserve(c, r, h->ino, &first, &reserved);
+	if (rc)
+		return rc;
+	/* table room is held: now the file may change (blocks allocated) */
+	rc = map_prepare(c, r, h->ino);
 	if (!rc)
 		rc = get_extents(c->srv->fs, h->ino, r->offset, r->length,
 				 &ext, &n);
-	if (rc)
+	m = rc ? NULL : map_record(c, h, r);
+	if (!rc && !m)
+		rc = -ENOMEM;
+	if (rc) {
+		dl_maptable_release(c->table, (uint64_t)first, reserved);
+		free(ext);
 		return rc;
-	m = map_record(c, h, r);
-	rc = m ? map_fill(c, m, ext, n) : -ENOMEM;
+	}
+	rc = map_fill(c, m, ext, n, (uint64_t)first, reserved);
 	free(ext);
 	if (rc) {
 		free(m);

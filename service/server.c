@@ -4,6 +4,8 @@
  * the listening socket, signals, the timer, the loop.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,22 @@
 #include "log.h"
 #include "real_ns.h"
 #include "server.h"
+
+/* Reopen the namespace through /proc/self/fd: the same inode whatever
+ * happened to its path since, in a new open file description. */
+static int reopen_for_clients(struct dl_server *srv)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", dl_ns_fd(srv->ns));
+	srv->client_ns_fd = open(path, O_RDWR | O_CLOEXEC);
+	if (srv->client_ns_fd < 0) {
+		log_err("cannot reopen %s for clients: %s", srv->nsinfo.path,
+			strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
 
 static int open_storage(struct dl_server *srv)
 {
@@ -41,6 +59,9 @@ static int open_storage(struct dl_server *srv)
 		return rc;
 	}
 	dl_ns_get_info(srv->ns, &srv->nsinfo);
+	rc = reopen_for_clients(srv);
+	if (rc)
+		return rc;
 	if (!srv->nsinfo.was_clean)
 		log_warn("%s was not shut down cleanly (unsafe shutdowns: %llu)",
 			 srv->nsinfo.path,
@@ -131,6 +152,7 @@ int dl_server_open(struct dl_server *srv)
 	int rc;
 
 	srv->listen.fd = srv->signals.fd = srv->timer.fd = -1;
+	srv->client_ns_fd = -1;
 	srv->start_ns = dl_server_now_ns();
 	rc = alloc_buffers(srv);
 	if (!rc)
@@ -179,6 +201,8 @@ void dl_server_close(struct dl_server *srv)
 	if (srv->unlink_socket)
 		unlink(srv->socket_path);
 	free(srv->socket_path);
+	if (srv->client_ns_fd >= 0)
+		close(srv->client_ns_fd);
 	/* closing marks the namespace clean: a clean shutdown */
 	dl_fs_close(&srv->fs);
 	dl_ns_close(&srv->ns);

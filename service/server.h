@@ -85,6 +85,10 @@ struct dl_server {
 	struct dl_ns *ns;
 	struct dl_fs *fs;
 	struct dl_ns_info nsinfo;
+	/* the namespace as clients get it: the same file, but a separate
+	 * open file description, so it does not carry our flock and a
+	 * client holding it cannot keep a restarted daxleased out */
+	int client_ns_fd;
 	struct dl_source listen;
 	struct dl_source signals;
 	struct dl_source timer;

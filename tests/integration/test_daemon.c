@@ -1415,8 +1415,9 @@ static void test_killed_and_restarted(void)
 {
 	struct dlh_opts o = { .name = "crash" };
 	struct daxlease_status st;
-	struct daxlease_ctx *c = NULL;
-	struct daxlease_file *f;
+	struct daxlease_ctx *c = NULL, *cm = NULL;
+	struct daxlease_file *f, *fm = NULL;
+	struct daxlease_map *m = NULL;
 	static uint8_t buf[256 * KiB];
 	struct dlh_daemon d;
 	int p[2], status;
@@ -1430,6 +1431,15 @@ static void test_killed_and_restarted(void)
 	CU_ASSERT_EQUAL(daxlease_pwrite(f, buf, sizeof(buf), 0),
 			(ssize_t)sizeof(buf));
 	CU_ASSERT_EQUAL(daxlease_fsync(f), 0);
+	/* a client that still holds a mapping (and so the namespace fd)
+	 * when the daemon dies must not keep a restarted daemon out */
+	if (geteuid() == 0) {
+		CU_ASSERT_EQUAL(daxlease_new(&cm, d.socket), 0);
+		CU_ASSERT_EQUAL(daxlease_open(cm, "durable", DAXLEASE_O_READ, 0,
+					      &fm), 0);
+		CU_ASSERT_EQUAL(daxlease_map(fm, 0, 64 * KiB,
+					     DAXLEASE_PROT_READ, &m), 0);
+	}
 	CU_ASSERT_FATAL(pipe(p) == 0);
 	fflush(NULL);
 	pid = fork();
@@ -1453,6 +1463,12 @@ static void test_killed_and_restarted(void)
 	if (dlh_start(&d, &o)) {
 		CU_FAIL("daxleased did not restart after a kill");
 		return;
+	}
+	if (m) {	/* still mapped, and the old data still there */
+		CU_ASSERT_TRUE(check(daxlease_map_addr(m), 64 * KiB, 31, 0));
+		daxlease_unmap(m);
+		daxlease_close(fm);
+		daxlease_unref(cm);
 	}
 	CU_ASSERT_FATAL(daxlease_new(&c, d.socket) == 0);
 	CU_ASSERT_EQUAL(daxlease_status(c, &st), 0);
@@ -1568,22 +1584,14 @@ static void test_table_full(void)
 	CU_ASSERT_EQUAL(daxlease_map(f, 0, 128 * KiB, DAXLEASE_PROT_READ |
 				     DAXLEASE_PROT_WRITE, &m3), -ENOSPC);
 	/*
-	 * A refused MAP should leave nothing behind.  KNOWN BUG (reported,
-	 * not fixed yet): dl_handle_map() runs the page_mkwrite step
-	 * (dl_fs_prepare_write) before it knows the table has room, so the
-	 * refused write mapping has already allocated the holes (16 blocks
-	 * become 32).  Asserted only with DAXLEASE_IT_KNOWN_BUGS=1.
+	 * A refused MAP leaves nothing behind: the table room is taken
+	 * before the page_mkwrite step allocates the holes.
 	 */
 	{
 		struct daxlease_stat st;
 
 		CU_ASSERT_EQUAL(daxlease_fstat(f, &st), 0);
-		if (getenv("DAXLEASE_IT_KNOWN_BUGS")) {
-			CU_ASSERT_EQUAL(st.blocks, 16);
-		} else if (st.blocks != 16)
-			printf("  (known bug, not asserted: a write MAP "
-			       "refused with -ENOSPC allocated blocks: 16 -> "
-			       "%llu)\n", (unsigned long long)st.blocks);
+		CU_ASSERT_EQUAL(st.blocks, 16);
 	}
 	/* the freed run is reused */
 	CU_ASSERT_EQUAL_FATAL(daxlease_map(f, 0, 32 * KiB, DAXLEASE_PROT_READ,
