@@ -66,13 +66,15 @@ int dl_superblock_check(const void *buf, size_t len, uint64_t ns_size,
 	if (sb->magic != DL_SB_MAGIC)
 		return dl_err_set(err, EINVAL,
 				  "no daxlease filesystem (bad superblock magic)");
-	if (sb->checksum != sb_checksum(sb))
-		return dl_err_set(err, EINVAL, "superblock checksum mismatch");
+	/* the version first: a newer major may checksum differently, and
+	 * must be refused as newer, not reported as damaged */
 	if (sb->major > DL_SB_MAJOR)
 		return dl_err_set(err, EPROTONOSUPPORT,
 				  "filesystem version %u.%u is newer than this "
 				  "daxlease (%u.%u)", sb->major, sb->minor,
 				  DL_SB_MAJOR, DL_SB_MINOR);
+	if (sb->checksum != sb_checksum(sb))
+		return dl_err_set(err, EINVAL, "superblock checksum mismatch");
 	if (sb->incompat & ~DL_FS_INCOMPAT_KNOWN)
 		return dl_err_set(err, EPROTONOSUPPORT,
 				  "filesystem uses unknown incompatible "
@@ -182,6 +184,7 @@ int dl_fs_format(struct dl_ns *ns, const struct dl_mkfs_params *p,
 	if (rc)
 		return rc;
 	memcpy(sb.ns_uuid, info.uuid, sizeof(sb.ns_uuid));
+	sb.ns_align = info.align;
 	if (getrandom(sb.uuid, sizeof(sb.uuid), 0) != sizeof(sb.uuid))
 		return dl_err_set(err, EIO, "getrandom failed");
 	/* the old superblock goes first, so a crash mid-format leaves no
@@ -255,11 +258,12 @@ static int read_superblock(struct dl_fs *fs, struct dl_err *err)
 				 size, &second)) {
 		/* the primary is damaged; the copy has the same geometry */
 		memcpy(&fs->sb, fs->base + DL_BLOCK_SIZE, sizeof(fs->sb));
-		return 0;
+		rc = 0;
+	} else if (!rc) {
+		memcpy(&fs->sb, fs->base, sizeof(fs->sb));
 	}
 	if (rc)
 		return rc;
-	memcpy(&fs->sb, fs->base, sizeof(fs->sb));
 	if ((fs->sb.ro_compat & ~DL_FS_RO_COMPAT_KNOWN) &&
 	    !dl_ns_read_only(fs->ns))
 		return dl_err_set(err, EROFS,

@@ -35,8 +35,12 @@ typedef uint32_t dl_ino_t;
 struct dl_fs;
 
 struct dl_mkfs_params {
-	uint64_t ninodes;	/* 0: one per 256 KiB, 64 .. 1,048,576 */
-	uint64_t journal_bytes;	/* 0: size/64, clamped to 256 KiB .. 16 MiB */
+	/* 0: one per 256 KiB of namespace, at least 1024, at most 262144;
+	 * an explicit value may be up to 1,048,576 */
+	uint64_t ninodes;
+	/* 0: size/64 clamped to 1 MiB .. 16 MiB; an explicit value may be
+	 * 256 KiB .. 256 MiB */
+	uint64_t journal_bytes;
 };
 
 struct dl_stat {
