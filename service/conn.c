@@ -452,7 +452,10 @@ void dl_conn_drop(struct dl_client *c, const char *why)
 		dl_loop_del(srv->loop, &c->wake);
 		close(c->wake.fd);
 	}
-	/* its mappings and handles go now; the struct after the batch */
+	/* its pins, waiting requests, mappings and handles go now; the
+	 * struct after the batch */
+	dl_pins_drop_client(c);
+	dl_wait_drop_client(c);
 	dl_mappings_free_client(c);
 	dl_fh_table_free(&c->fhs);
 	outbox_free(c);
@@ -462,6 +465,9 @@ void dl_conn_drop(struct dl_client *c, const char *why)
 void dl_conn_free_dead(void *arg)
 {
 	struct dl_server *srv = arg;
+
+	/* unpins and deaths of this batch let waiting requests go */
+	dl_wait_kick(srv);
 
 	while (srv->dead) {
 		struct dl_client *c = srv->dead;

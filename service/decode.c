@@ -63,6 +63,13 @@ static long fixed_size(uint16_t opcode)
 		return sizeof(struct dl_map_req);
 	case DL_OP_UNMAP:
 		return sizeof(struct dl_unmap_req);
+	case DL_OP_PIN:
+		return sizeof(struct dl_pin_req);
+	case DL_OP_UNPIN:
+		return sizeof(struct dl_unpin_req);
+	case DL_OP_BUSY:
+	case DL_OP_BLOCKED:
+		return sizeof(struct dl_view_req);
 	default:
 		return -1;
 	}
@@ -140,9 +147,21 @@ static int check_rename(const struct dl_rename_req *r)
 	return rc ? rc : dl_decode_name(r->to);
 }
 
+/* NONBLOCK and DEADLINE exclude each other; a deadline needs a time */
+static int check_policy(uint32_t flags, uint32_t deadline_ms)
+{
+	if (flags & ~(DL_POLICY_NONBLOCK | DL_POLICY_DEADLINE))
+		return -EINVAL;
+	if (flags == (DL_POLICY_NONBLOCK | DL_POLICY_DEADLINE))
+		return -EINVAL;
+	if (flags & DL_POLICY_DEADLINE)
+		return deadline_ms ? 0 : -EINVAL;
+	return deadline_ms ? -EINVAL : 0;
+}
+
 static int check_fallocate(const struct dl_fallocate_req *r)
 {
-	if (r->flags || r->deadline_ms || r->reserved)
+	if (r->reserved || check_policy(r->flags, r->deadline_ms))
 		return -EINVAL;
 	/* fallocate(2): offset and len are loff_t, len > 0, no overflow */
 	if (r->offset > (uint64_t)INT64_MAX || !r->length ||
@@ -163,6 +182,15 @@ static int check_map(const struct dl_map_req *r)
 	if (r->offset > UINT64_MAX - r->length)
 		return -EINVAL;
 	return 0;
+}
+
+static int check_pin(const struct dl_pin_req *r)
+{
+	if (r->reserved || r->flags & ~DL_PIN_WRITE)
+		return -EINVAL;
+	if (!r->length || (r->offset | r->length) & 4095)
+		return -EINVAL;
+	return r->offset > UINT64_MAX - r->length ? -EINVAL : 0;
 }
 
 static int check_payload(const struct dl_request *rq)
@@ -194,7 +222,7 @@ static int check_payload(const struct dl_request *rq)
 	case DL_OP_TRUNCATE: {
 		const struct dl_truncate_req *r = p;
 
-		if (r->flags || r->deadline_ms)
+		if (check_policy(r->flags, r->deadline_ms))
 			return -EINVAL;
 		return r->size > (uint64_t)INT64_MAX ? -EINVAL : 0;
 	}
@@ -211,6 +239,14 @@ static int check_payload(const struct dl_request *rq)
 	}
 	case DL_OP_MAP:
 		return check_map(p);
+	case DL_OP_PIN:
+		return check_pin(p);
+	case DL_OP_BUSY:
+	case DL_OP_BLOCKED: {
+		const struct dl_view_req *r = p;
+
+		return r->reserved || !r->max ? -EINVAL : 0;
+	}
 	default:
 		return 0;
 	}

@@ -27,13 +27,17 @@ static dl_handler_fn *const handlers[] = {
 	[DL_OP_SETATTR] = dl_handle_setattr,
 	[DL_OP_MAP] = dl_handle_map,
 	[DL_OP_UNMAP] = dl_handle_unmap,
+	[DL_OP_PIN] = dl_handle_pin,
+	[DL_OP_UNPIN] = dl_handle_unpin,
+	[DL_OP_BUSY] = dl_handle_busy,
+	[DL_OP_BLOCKED] = dl_handle_blocked,
 };
 
 static void send_reply(struct dl_client *c, const struct dl_msg_hdr *req,
 		       int status, const struct dl_reply *rp)
 {
 	struct dl_msg_hdr *h = c->srv->tx;
-	uint32_t len = status ? 0 : rp->len;
+	uint32_t len = status && !rp->with_error ? 0 : rp->len;
 
 	*h = (struct dl_msg_hdr){
 		.magic = DL_PROTO_MAGIC,
@@ -45,6 +49,14 @@ static void send_reply(struct dl_client *c, const struct dl_msg_hdr *req,
 		.status = status,
 	};
 	dl_conn_send(c, h, sizeof(*h) + len, rp->fds, status ? 0 : rp->nfds);
+}
+
+void dl_reply_status(struct dl_client *c, const struct dl_msg_hdr *req,
+		     int status)
+{
+	struct dl_reply rp = { 0 };
+
+	send_reply(c, req, status, &rp);
 }
 
 void dl_dispatch(struct dl_client *c, const void *buf, size_t len)
@@ -61,6 +73,8 @@ void dl_dispatch(struct dl_client *c, const void *buf, size_t len)
 	}
 	if (!rc)
 		rc = handlers[rq.hdr->opcode](c, &rq, &rp);
+	if (rc == DL_SUSPENDED)
+		return;		/* wait.c replies when it has run */
 	if (rc)
 		log_debug("%s: opcode %u request %llu: %s", dl_conn_who(c),
 			  rq.hdr->opcode,

@@ -41,12 +41,16 @@ static int open_lookup(struct dl_client *c, const struct dl_open_req *r,
 	return 0;
 }
 
-static int open_truncate(struct dl_client *c, dl_ino_t ino)
+static int open_truncate(struct dl_client *c, const struct dl_request *rq,
+			 dl_ino_t ino, struct dl_reply *rp)
 {
 	struct dl_err err = { 0 };
 	int rc;
 
-	dl_mappings_invalidate(c->srv, ino, 0, UINT64_MAX);
+	/* O_TRUNC frees blocks: it waits for pins like truncate(2) */
+	rc = dl_layout_begin(c, rq, ino, 0, UINT64_MAX, 0, 0, rp);
+	if (rc)
+		return rc;
 	rc = dl_fs_truncate(c->srv->fs, ino, 0, 0, &err);
 	return rc ? dl_fs_failed(c, "truncate", rc, &err) : 0;
 }
@@ -76,7 +80,7 @@ int dl_handle_open(struct dl_client *c, const struct dl_request *rq,
 	}
 	/* blocks kept beyond EOF (FALLOC_FL_KEEP_SIZE) go too, as on Linux */
 	if (r->flags & DL_O_TRUNC && (st.size || st.nblocks)) {
-		rc = open_truncate(c, ino);
+		rc = open_truncate(c, rq, ino, rp);
 		if (rc)
 			return rc;
 		dl_fs_stat(c->srv->fs, ino, &st);
@@ -171,11 +175,11 @@ int dl_handle_unlink(struct dl_client *c, const struct dl_request *rq,
 	dl_ino_t ino;
 	int rc;
 
-	(void)rp;
 	rc = name_owner(c, r->name, &ino);
+	if (!rc)
+		rc = dl_layout_begin(c, rq, ino, 0, UINT64_MAX, 0, 0, rp);
 	if (rc)
 		return rc;
-	dl_mappings_invalidate(c->srv, ino, 0, UINT64_MAX);
 	rc = dl_fs_unlink(c->srv->fs, r->name, 0, &err);
 	return rc ? dl_fs_failed(c, "unlink", rc, &err) : 0;
 }
@@ -190,7 +194,6 @@ int dl_handle_rename(struct dl_client *c, const struct dl_request *rq,
 	dl_ino_t from, to;
 	int rc;
 
-	(void)rp;
 	rc = name_owner(c, r->from, &from);
 	if (rc)
 		return rc;
@@ -201,8 +204,12 @@ int dl_handle_rename(struct dl_client *c, const struct dl_request *rq,
 		return rc;
 	else if (flags & DL_RENAME_NOREPLACE)
 		return -EEXIST;
-	if (to && to != from)
-		dl_mappings_invalidate(c->srv, to, 0, UINT64_MAX);
+	/* the file renamed over loses its blocks: wait for its pins */
+	if (to && to != from) {
+		rc = dl_layout_begin(c, rq, to, 0, UINT64_MAX, 0, 0, rp);
+		if (rc)
+			return rc;
+	}
 	rc = dl_fs_rename(c->srv->fs, r->from, r->to, flags, 0, &err);
 	return rc ? dl_fs_failed(c, "rename", rc, &err) : 0;
 }

@@ -3,8 +3,10 @@
  * handle_io.c - data and size: READ, WRITE, FSYNC, TRUNCATE, FALLOCATE.
  *
  * Layout changes (shrinking truncate, punch, collapse, insert, zero)
- * first invalidate every mapping of the affected range in every client;
- * waiting for the holders to let go is the leases issue's job.
+ * go through dl_layout_begin() (wait.c): they queue behind earlier
+ * changes of the range, invalidate every mapping of it in every client,
+ * and wait (or fail, as the request's policy says) while pins hold it.
+ * Writes and growing truncates only queue behind a waiting change.
  */
 #include <errno.h>
 #include <linux/falloc.h>
@@ -56,6 +58,23 @@ int dl_handle_read(struct dl_client *c, const struct dl_request *rq,
 	return 0;
 }
 
+/* A write allocates: it queues behind a waiting change of its span. */
+static int write_gate(struct dl_client *c, const struct dl_request *rq,
+		      uint32_t ino)
+{
+	uint64_t lo = UINT64_MAX, hi = 0;
+
+	for (uint32_t i = 0; i < rq->niov; i++) {
+		const struct dl_wire_iov *v = &rq->iov[i];
+
+		if (!v->len)
+			continue;
+		lo = v->offset < lo ? v->offset : lo;
+		hi = v->offset + v->len > hi ? v->offset + v->len : hi;
+	}
+	return lo < hi ? dl_wait_gate(c, rq, ino, lo, hi - lo) : 0;
+}
+
 int dl_handle_write(struct dl_client *c, const struct dl_request *rq,
 		    struct dl_reply *rp)
 {
@@ -68,6 +87,8 @@ int dl_handle_write(struct dl_client *c, const struct dl_request *rq,
 	int rc;
 
 	rc = fh_for(c, r->fh, DL_ACCESS_W, &h, NULL);
+	if (!rc)
+		rc = write_gate(c, rq, h->ino);
 	if (rc)
 		return rc;
 	for (uint32_t i = 0; i < rq->niov; i++) {
@@ -109,12 +130,16 @@ int dl_handle_truncate(struct dl_client *c, const struct dl_request *rq,
 	struct dl_fh *h;
 	int rc;
 
-	(void)rp;
 	rc = fh_for(c, r->fh, DL_ACCESS_W, &h, &st);
 	if (rc)
 		return rc == -EBADF ? -EINVAL : rc;	/* ftruncate(2) */
 	if (r->size < st.size)
-		dl_mappings_invalidate(c->srv, h->ino, r->size, UINT64_MAX);
+		rc = dl_layout_begin(c, rq, h->ino, r->size, UINT64_MAX,
+				     r->flags, r->deadline_ms, rp);
+	else
+		rc = dl_wait_gate(c, rq, h->ino, st.size, UINT64_MAX);
+	if (rc)
+		return rc;
 	rc = dl_fs_truncate(c->srv->fs, h->ino, r->size, 0, &err);
 	return rc ? dl_fs_failed(c, "truncate", rc, &err) : 0;
 }
@@ -139,15 +164,18 @@ int dl_handle_fallocate(struct dl_client *c, const struct dl_request *rq,
 	struct dl_fh *h;
 	int rc;
 
-	(void)rp;
 	rc = fh_for(c, r->fh, DL_ACCESS_W, &h, NULL);
 	if (rc)
 		return rc;
+	falloc_range(r, &off, &len);
 	/* plain allocation never moves a mapped block; the rest may */
-	if (r->mode & ~FALLOC_FL_KEEP_SIZE) {
-		falloc_range(r, &off, &len);
-		dl_mappings_invalidate(c->srv, h->ino, off, len);
-	}
+	if (r->mode & ~FALLOC_FL_KEEP_SIZE)
+		rc = dl_layout_begin(c, rq, h->ino, off, len, r->flags,
+				     r->deadline_ms, rp);
+	else
+		rc = dl_wait_gate(c, rq, h->ino, off, len);
+	if (rc)
+		return rc;
 	rc = dl_fs_fallocate(c->srv->fs, h->ino, (int)r->mode, r->offset,
 			     r->length, 0, &err);
 	return rc ? dl_fs_failed(c, "fallocate", rc, &err) : 0;

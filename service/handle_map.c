@@ -281,6 +281,9 @@ int dl_handle_map(struct dl_client *c, const struct dl_request *rq,
 	int rc;
 
 	rc = map_check(c, r, &h);
+	/* a layout change waiting on this range goes first */
+	if (!rc)
+		rc = dl_wait_gate(c, rq, h->ino, r->offset, r->length);
 	if (!rc)
 		rc = ensure_table(c);
 	if (!rc)

@@ -81,14 +81,16 @@ static void on_signal(struct dl_source *src, uint32_t events)
 	dl_loop_quit(srv->loop);
 }
 
-/* Lease deadlines will arm this timer (next issue); nothing does yet. */
+/* Armed for the earliest deadline of a waiting request (wait.c). */
 static void on_timer(struct dl_source *src, uint32_t events)
 {
+	struct dl_server *srv = src->data;
 	uint64_t ticks;
 
 	(void)events;
 	if (read(src->fd, &ticks, sizeof(ticks)) < 0)
 		return;
+	dl_wait_expire(srv);
 }
 
 static int add_source(struct dl_server *srv, struct dl_source *s, int fd,
@@ -194,6 +196,7 @@ void dl_server_close(struct dl_server *srv)
 {
 	if (srv->loop) {
 		dl_conn_drop_all(srv);
+		dl_dirty_free_all(srv);
 		close_source(srv, &srv->listen);
 		close_source(srv, &srv->signals);
 		close_source(srv, &srv->timer);

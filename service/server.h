@@ -37,6 +37,47 @@ struct dl_options {
 	uint64_t table_entries;
 };
 
+/* One pin: a file range held for a client (pin.c). */
+struct dl_pin {
+	struct dl_pin *next;
+	struct dl_client *client;
+	uint64_t id;
+	uint32_t ino;
+	uint32_t generation;
+	uint64_t offset, length;
+	bool write;
+	int64_t since_ns;
+};
+
+/* A file range written through a write pin since (wait.h's dirty record). */
+struct dl_dirty {
+	struct dl_dirty *next;
+	uint32_t ino;
+	uint64_t offset, length;
+};
+
+/*
+ * A request that cannot run yet (wait.c): a layout change waiting for
+ * pins, or a request queued behind such a change on the same file range.
+ * It keeps a copy of the message and runs again from the start when it
+ * may (so everything it looked up is looked up again).
+ */
+struct dl_waiter {
+	struct dl_waiter *next, *prev;
+	struct dl_client *client;
+	uint64_t id;
+	uint32_t ino;
+	uint64_t offset, length;	/* UINT64_MAX length: to the end */
+	bool on_pins;			/* waits for pins, not for a change */
+	bool again;			/* suspended again while replayed */
+	uint64_t pass;
+	uint64_t layout_seq;		/* when it was suspended */
+	int64_t since_ns;
+	int64_t deadline_ns;		/* 0: none */
+	size_t len;
+	void *msg;			/* header + payload */
+};
+
 /* One MAP: a contiguous run of table entries, one per leaf. */
 struct dl_mapping {
 	struct dl_mapping *next;
@@ -99,6 +140,15 @@ struct dl_server {
 	uint32_t nclients;
 	uint64_t next_client_id;
 	uint64_t next_map_id;
+	struct dl_pin *pins;
+	uint64_t next_pin_id;
+	uint64_t npins;
+	struct dl_dirty *dirty;
+	struct dl_waiter *wait_head, *wait_tail;
+	struct dl_waiter *replaying;	/* the waiter being run again */
+	uint64_t next_wait_id;
+	uint64_t wait_pass;
+	bool kick;			/* pins or waiters changed: retry */
 	int64_t start_ns;
 	void *rx;			/* one received message */
 	void *tx;			/* one reply being built */
@@ -108,6 +158,7 @@ struct dl_server {
 struct dl_reply {
 	void *payload;
 	uint32_t len;
+	bool with_error;		/* send the payload with a -errno too */
 	int fds[2];
 	int nfds;
 };
@@ -134,7 +185,13 @@ const char *dl_conn_who(const struct dl_client *c);
 /* ---- dispatch.c ------------------------------------------------------------- */
 void dl_dispatch(struct dl_client *c, const void *buf, size_t len);
 
+/* A reply with no payload, for a request sent earlier (a waiter's). */
+void dl_reply_status(struct dl_client *c, const struct dl_msg_hdr *req,
+		     int status);
+
 /* ---- handlers: 0 or -errno; reply payload only on success ------------------ */
+/* A handler's "no reply now": the request waits (wait.c) */
+#define DL_SUSPENDED 1
 typedef int dl_handler_fn(struct dl_client *c, const struct dl_request *rq,
 			  struct dl_reply *rp);
 dl_handler_fn dl_handle_hello, dl_handle_status;
@@ -143,6 +200,49 @@ dl_handler_fn dl_handle_open, dl_handle_close, dl_handle_stat,
 dl_handler_fn dl_handle_read, dl_handle_write, dl_handle_fsync,
 	dl_handle_truncate, dl_handle_fallocate;
 dl_handler_fn dl_handle_map, dl_handle_unmap;
+dl_handler_fn dl_handle_pin, dl_handle_unpin;
+dl_handler_fn dl_handle_busy, dl_handle_blocked;
+
+/* ---- pin.c: the pins of every client ------------------------------------------ */
+bool dl_range_overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen);
+struct dl_pin *dl_pin_add(struct dl_client *c, uint32_t ino, uint32_t gen,
+			  uint64_t offset, uint64_t length, bool write);
+/* Drop one pin of c (-EINVAL if c has no such pin); wakes waiters. */
+int dl_pin_drop(struct dl_client *c, uint64_t pin_id);
+void dl_pins_drop_client(struct dl_client *c);
+/* Pins of ino overlapping the range: how many; the first max to out. */
+uint32_t dl_pins_scan(struct dl_server *srv, uint32_t ino, uint64_t offset,
+		      uint64_t length, struct dl_wire_blocker *out,
+		      uint32_t max);
+void dl_pin_to_wire(const struct dl_pin *p, struct dl_wire_blocker *w);
+void dl_dirty_free_all(struct dl_server *srv);
+
+/* ---- wait.c: requests that wait for pins or behind a layout change ------------ */
+/* Must a request on this file range queue behind an earlier waiter? */
+bool dl_wait_gated(struct dl_server *srv, uint32_t ino, uint64_t offset,
+		   uint64_t length);
+/* Suspend rq (or, when it is the waiter being replayed, keep it waiting):
+ * returns DL_SUSPENDED, or -ENOMEM. */
+int dl_wait_suspend(struct dl_client *c, const struct dl_request *rq,
+		    uint32_t ino, uint64_t offset, uint64_t length,
+		    bool on_pins, uint32_t deadline_ms);
+/* Gate for requests that map, pin or write: 0, or DL_SUSPENDED. */
+int dl_wait_gate(struct dl_client *c, const struct dl_request *rq,
+		 uint32_t ino, uint64_t offset, uint64_t length);
+/*
+ * The start of a layout change of [offset, offset+length) of ino: queue
+ * behind earlier changes, invalidate every mapping of the range, scan the
+ * pins.  0: go ahead; DL_SUSPENDED: it waits; -EBUSY (NONBLOCK, with the
+ * blockers in rp); -errno.
+ */
+int dl_layout_begin(struct dl_client *c, const struct dl_request *rq,
+		    uint32_t ino, uint64_t offset, uint64_t length,
+		    uint32_t policy, uint32_t deadline_ms, struct dl_reply *rp);
+/* Run the waiters that may run now (the loop's after-batch hook). */
+void dl_wait_kick(struct dl_server *srv);
+/* The timer fired: fail waiters past their deadline. */
+void dl_wait_expire(struct dl_server *srv);
+void dl_wait_drop_client(struct dl_client *c);
 
 /* handle_session.c: CLOCK_MONOTONIC in ns (the uptime clock) */
 int64_t dl_server_now_ns(void);

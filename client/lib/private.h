@@ -101,6 +101,7 @@ struct dl_call {
 	int rep_niov;
 	size_t rep_min;
 	size_t rep_len;			/* out: payload bytes received */
+	bool error_payload;		/* an error reply may carry one too */
 	int *fds;
 	int nfds_max;
 	int nfds;			/* out */
@@ -130,6 +131,10 @@ int dl_hello(struct daxlease_ctx *ctx);
 int dl_copy_name(char dst[DL_PROTO_NAME_SIZE], const char *name);
 void dl_stat_from_wire(struct daxlease_stat *out,
 		       const struct dl_wire_stat *w);
+
+/* pin.c */
+void dl_blocker_from_wire(struct daxlease_blocker *out,
+			  const struct dl_wire_blocker *w);
 
 /* table.c */
 int dl_table_install(struct daxlease_ctx *ctx, const int fds[2]);

@@ -217,6 +217,10 @@ static int handle_packet(struct daxlease_ctx *ctx, struct dl_call *call,
 		goto proto;
 	if (hdr->status < 0) {
 		close_fds(fds, nfds);
+		/* NONBLOCK's -EBUSY names its blockers */
+		if (call->error_payload && hdr->length &&
+		    deliver(call, payload, hdr->length))
+			goto proto;
 		return hdr->status;
 	}
 	rc = deliver(call, payload, hdr->length);

@@ -12,6 +12,7 @@
 #define DAXLEASE_LIBDAXLEASE_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -149,6 +150,82 @@ int daxlease_map_persist(struct daxlease_map *m, uint64_t offset,
 			 uint64_t length);
 /* Unmaps and frees m. */
 int daxlease_unmap(struct daxlease_map *m);
+
+/* ---- pins and layout policies ------------------------------------------- */
+
+/*
+ * Pin [offset, offset+length) of f (4 KiB multiples, inside the file) for
+ * "DMA": layout changes of the range wait until it is unpinned (or fail,
+ * by their policy).  DAXLEASE_PIN_WRITE first makes the range writable
+ * and marks it dirty when it is unpinned.  A pin goes with its context's
+ * connection and with its process.
+ */
+#define DAXLEASE_PIN_WRITE 0x1u
+int daxlease_pin(struct daxlease_file *f, uint64_t offset, uint64_t length,
+		 unsigned flags, uint64_t *pin_id);
+int daxlease_unpin(struct daxlease_ctx *ctx, uint64_t pin_id);
+
+/* A pin that holds up a layout change. */
+struct daxlease_blocker {
+	int pid;
+	unsigned uid;
+	char comm[16];
+	uint64_t pin_id;
+	uint64_t offset, length;
+	bool write;
+};
+
+/*
+ * How a truncate or fallocate treats pins in its way: wait (flags 0),
+ * fail at once with -EBUSY and the blockers (NONBLOCK; up to max of them
+ * in blockers, all counted in *nblockers), or wait at most deadline_ms
+ * and fail with -ETIMEDOUT, the file unchanged (DEADLINE).
+ */
+#define DAXLEASE_POLICY_NONBLOCK 0x1u
+#define DAXLEASE_POLICY_DEADLINE 0x2u
+struct daxlease_policy {
+	unsigned flags;
+	unsigned deadline_ms;
+	struct daxlease_blocker *blockers;	/* out, may be NULL */
+	size_t max;
+	size_t nblockers;			/* out */
+};
+int daxlease_truncate_policy(struct daxlease_file *f, uint64_t size,
+			     struct daxlease_policy *p);
+int daxlease_fallocate_policy(struct daxlease_file *f, int mode,
+			      uint64_t offset, uint64_t length,
+			      struct daxlease_policy *p);
+
+/* ---- admin views (root or the admin group; pages with a cursor) ---------- */
+
+struct daxlease_busy {
+	struct daxlease_blocker pin;
+	uint64_t ino;
+	char name[256];
+	uint64_t ns_offset;	/* UINT64_MAX: not allocated */
+	unsigned level;		/* 0 PTE, 1 PMD, 2 PUD */
+	uint64_t age_ns;
+};
+struct daxlease_blocked {
+	uint64_t wait_id;
+	unsigned opcode;	/* the waiting request (proto.h DL_OP_*) */
+	int pid;
+	unsigned uid;
+	char comm[16];
+	bool on_pins;		/* else queued behind another change */
+	uint64_t ino;
+	uint64_t offset, length;
+	uint64_t age_ns;
+	uint64_t deadline_ns;	/* left; 0: none */
+	unsigned npins;
+	uint64_t pin_ids[8];
+};
+/* One page: *cursor starts at 0 and is 0 again after the last page;
+ * returns the entries stored (<= max) or -errno. */
+int daxlease_busy(struct daxlease_ctx *ctx, uint64_t *cursor,
+		  struct daxlease_busy *out, size_t max);
+int daxlease_blocked(struct daxlease_ctx *ctx, uint64_t *cursor,
+		     struct daxlease_blocked *out, size_t max);
 
 #ifdef __cplusplus
 }

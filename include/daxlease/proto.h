@@ -56,6 +56,10 @@ enum dl_opcode {
 	DL_OP_SETATTR = 21,
 	DL_OP_MAP = 30,
 	DL_OP_UNMAP = 31,
+	DL_OP_PIN = 32,
+	DL_OP_UNPIN = 33,
+	DL_OP_BUSY = 40,		/* admin */
+	DL_OP_BLOCKED = 41,		/* admin */
 	/* events (request_id 0), used from the leases issue on */
 	DL_EV_LEASE_BREAK = 100,
 	DL_EV_LEASE_REVOKED = 101,
@@ -218,20 +222,30 @@ struct dl_rw_rep {
 	uint64_t bytes;
 };
 
+/*
+ * Busy policies of a layout change (TRUNCATE, FALLOCATE flags): what to do
+ * when pins hold the range (docs/protocol.md, "Waiting for pins").  None:
+ * wait until the last pin drops.  NONBLOCK: fail at once with -EBUSY and a
+ * dl_blockers_rep.  DEADLINE: wait at most deadline_ms, then -ETIMEDOUT
+ * with the file unchanged.
+ */
+#define DL_POLICY_NONBLOCK 0x1u
+#define DL_POLICY_DEADLINE 0x2u
+
 struct dl_truncate_req {
 	uint64_t fh;
 	uint64_t size;
-	uint32_t flags;		/* 0 (policies arrive with leases) */
-	uint32_t deadline_ms;	/* 0 */
+	uint32_t flags;		/* DL_POLICY_* */
+	uint32_t deadline_ms;	/* DEADLINE: > 0; else 0 */
 };
 
 struct dl_fallocate_req {
 	uint64_t fh;
 	uint32_t mode;		/* FALLOC_FL_* (Linux values) */
-	uint32_t flags;		/* 0 (policies arrive with leases) */
+	uint32_t flags;		/* DL_POLICY_* */
 	uint64_t offset;
 	uint64_t length;
-	uint32_t deadline_ms;	/* 0 */
+	uint32_t deadline_ms;	/* DEADLINE: > 0; else 0 */
 	uint32_t reserved;
 };
 
@@ -274,6 +288,92 @@ struct dl_map_rep {
 
 struct dl_unmap_req {
 	uint64_t map_id;
+};
+
+/* ---- pins ------------------------------------------------------------------- */
+
+/* dl_pin_req.flags */
+#define DL_PIN_WRITE 0x1u	/* make writable first; dirty on unpin */
+
+struct dl_pin_req {
+	uint64_t fh;
+	uint64_t offset;	/* file bytes; multiple of 4 KiB */
+	uint64_t length;	/* multiple of 4 KiB; offset+length <= size */
+	uint32_t flags;		/* DL_PIN_* */
+	uint32_t reserved;
+};
+
+struct dl_pin_rep {
+	uint64_t pin_id;
+};
+
+struct dl_unpin_req {
+	uint64_t pin_id;
+};
+
+/* A pin that holds up a layout change (the -EBUSY reply's payload). */
+#define DL_PROTO_BLOCKERS_MAX 16
+
+struct dl_wire_blocker {
+	uint32_t pid;
+	uint32_t uid;
+	char comm[16];
+	uint64_t pin_id;
+	uint64_t offset;	/* file range pinned */
+	uint64_t length;
+	uint32_t write;		/* 1: a write pin */
+	uint32_t reserved;
+};
+
+struct dl_blockers_rep {
+	uint32_t count;		/* entries that follow (<= BLOCKERS_MAX) */
+	uint32_t total;		/* pins in the way, all of them */
+	struct dl_wire_blocker b[DL_PROTO_BLOCKERS_MAX];
+};
+
+/* ---- admin views (paged like LIST: cursor 0 starts, 0 ends) ------------------ */
+
+#define DL_PROTO_VIEW_MAX 64		/* entries per page */
+
+struct dl_view_req {			/* BUSY, BLOCKED */
+	uint64_t cursor;
+	uint32_t max;			/* 1 .. DL_PROTO_VIEW_MAX */
+	uint32_t reserved;
+};
+
+struct dl_view_rep {			/* followed by `count` entries */
+	uint64_t next_cursor;
+	uint32_t count;
+	uint32_t reserved;
+};
+
+/* BUSY: one pin. */
+struct dl_wire_busy {
+	struct dl_wire_blocker pin;
+	uint64_t ino;
+	uint64_t ns_offset;	/* of the first pinned block; ~0: a hole */
+	uint32_t level;		/* enum dl_leaf_level a mapping would use */
+	uint32_t reserved;
+	uint64_t age_ns;
+	char name[DL_PROTO_NAME_SIZE];
+};
+
+/* BLOCKED: one waiting request. */
+struct dl_wire_blocked {
+	uint64_t wait_id;
+	uint32_t opcode;	/* the waiting request */
+	uint32_t pid;
+	uint32_t uid;
+	char comm[16];
+	uint32_t on_pins;	/* 1: waits for pins; 0: queued behind a change */
+	uint64_t ino;
+	uint64_t offset;	/* file range it needs */
+	uint64_t length;	/* ~0: to the end */
+	uint64_t age_ns;
+	uint64_t deadline_ns;	/* left; 0: none */
+	uint32_t npins;		/* pins it waits on (ids below, up to 8) */
+	uint32_t reserved2;
+	uint64_t pin_ids[8];
 };
 
 #endif

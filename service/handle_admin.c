@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/*
+ * handle_admin.c - the admin views: BUSY (every pin) and BLOCKED (every
+ * waiting request and what it waits on).  Admin only (access.c).
+ *
+ * Both are paged like LIST: the cursor is the last id returned and a page
+ * holds what comes after it in id order, so a report of any size is built
+ * one bounded page at a time and a pin that comes or goes between pages
+ * never makes another appear twice.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "log.h"
+#include "server.h"
+
+_Static_assert(sizeof(struct dl_view_rep) + DL_PROTO_VIEW_MAX *
+	       sizeof(struct dl_wire_busy) + sizeof(struct dl_msg_hdr) <=
+	       DL_PROTO_MAX_MSG, "a full BUSY page fits a message");
+_Static_assert(sizeof(struct dl_view_rep) + DL_PROTO_VIEW_MAX *
+	       sizeof(struct dl_wire_blocked) + sizeof(struct dl_msg_hdr) <=
+	       DL_PROTO_MAX_MSG, "a full BLOCKED page fits a message");
+
+static uint32_t view_max(const struct dl_view_req *r)
+{
+	return r->max < DL_PROTO_VIEW_MAX ? r->max : DL_PROTO_VIEW_MAX;
+}
+
+/* The pin with the smallest id above cursor (the list is newest first). */
+static const struct dl_pin *pin_after(const struct dl_server *srv,
+				      uint64_t cursor)
+{
+	const struct dl_pin *best = NULL;
+
+	for (const struct dl_pin *p = srv->pins; p; p = p->next)
+		if (p->id > cursor && (!best || p->id < best->id))
+			best = p;
+	return best;
+}
+
+/* Where the pin's first block is, and the leaf a mapping would use. */
+static void busy_where(struct dl_server *srv, const struct dl_pin *p,
+		       struct dl_wire_busy *b)
+{
+	struct dl_extent e;
+	size_t n = 0;
+
+	b->ns_offset = UINT64_MAX;
+	b->level = DL_LEAF_PTE;
+	if (dl_fs_extents(srv->fs, p->ino, p->offset, 4096, &e, 1, &n) || !n ||
+	    e.file_offset > p->offset)
+		return;
+	b->ns_offset = e.ns_offset + (p->offset - e.file_offset);
+	if (srv->nsinfo.align >= (1ULL << 30) && !(b->ns_offset % (1ULL << 30)))
+		b->level = DL_LEAF_PUD;
+	else if (srv->nsinfo.align >= (2ULL << 20) &&
+		 !(b->ns_offset % (2ULL << 20)))
+		b->level = DL_LEAF_PMD;
+}
+
+static void busy_fill(struct dl_server *srv, const struct dl_pin *p,
+		      int64_t now, struct dl_wire_busy *b)
+{
+	struct dl_stat st;
+
+	memset(b, 0, sizeof(*b));
+	dl_pin_to_wire(p, &b->pin);
+	b->ino = p->ino;
+	b->age_ns = (uint64_t)(now - p->since_ns);
+	if (!dl_fs_stat(srv->fs, p->ino, &st))
+		memcpy(b->name, st.name, sizeof(st.name) < sizeof(b->name) ?
+		       sizeof(st.name) : sizeof(b->name));
+	b->name[sizeof(b->name) - 1] = 0;
+	busy_where(srv, p, b);
+}
+
+int dl_handle_busy(struct dl_client *c, const struct dl_request *rq,
+		   struct dl_reply *rp)
+{
+	const struct dl_view_req *r = rq->payload;
+	struct dl_view_rep *v = rp->payload;
+	struct dl_wire_busy *b = (struct dl_wire_busy *)(v + 1);
+	uint32_t max = view_max(r), n = 0;
+	int64_t now = dl_server_now_ns();
+	uint64_t cursor = r->cursor;
+	const struct dl_pin *p;
+
+	if (!(c->server_flags & DL_SRV_ADMIN))
+		return -EPERM;
+	while (n < max && (p = pin_after(c->srv, cursor))) {
+		busy_fill(c->srv, p, now, &b[n++]);
+		cursor = p->id;
+	}
+	memset(v, 0, sizeof(*v));
+	v->count = n;
+	v->next_cursor = n == max && pin_after(c->srv, cursor) ? cursor : 0;
+	rp->len = sizeof(*v) + n * sizeof(*b);
+	return 0;
+}
+
+static void blocked_fill(struct dl_server *srv, const struct dl_waiter *w,
+			 int64_t now, struct dl_wire_blocked *b)
+{
+	const struct dl_client *c = w->client;
+	struct dl_wire_blocker pins[8];
+
+	memset(b, 0, sizeof(*b));
+	b->wait_id = w->id;
+	b->opcode = ((const struct dl_msg_hdr *)w->msg)->opcode;
+	b->pid = (uint32_t)c->cred.pid;
+	b->uid = c->cred.uid;
+	memcpy(b->comm, c->comm, strnlen(c->comm, sizeof(b->comm) - 1));
+	b->on_pins = w->on_pins;
+	b->ino = w->ino;
+	b->offset = w->offset;
+	b->length = w->length;
+	b->age_ns = (uint64_t)(now - w->since_ns);
+	if (w->deadline_ns)
+		b->deadline_ns = w->deadline_ns > now ?
+				 (uint64_t)(w->deadline_ns - now) : 1;
+	if (!w->on_pins)
+		return;
+	b->npins = dl_pins_scan(srv, w->ino, w->offset, w->length, pins, 8);
+	for (uint32_t i = 0; i < b->npins && i < 8; i++)
+		b->pin_ids[i] = pins[i].pin_id;
+}
+
+int dl_handle_blocked(struct dl_client *c, const struct dl_request *rq,
+		      struct dl_reply *rp)
+{
+	const struct dl_view_req *r = rq->payload;
+	struct dl_view_rep *v = rp->payload;
+	struct dl_wire_blocked *b = (struct dl_wire_blocked *)(v + 1);
+	uint32_t max = view_max(r), n = 0;
+	int64_t now = dl_server_now_ns();
+	const struct dl_waiter *w = c->srv->wait_head;
+
+	if (!(c->server_flags & DL_SRV_ADMIN))
+		return -EPERM;
+	/* waiters are in id order: they are only ever appended */
+	while (w && w->id <= r->cursor)
+		w = w->next;
+	for (; w && n < max; w = w->next)
+		blocked_fill(c->srv, w, now, &b[n++]);
+	memset(v, 0, sizeof(*v));
+	v->count = n;
+	v->next_cursor = n && w ? b[n - 1].wait_id : 0;
+	rp->len = sizeof(*v) + n * sizeof(*b);
+	return 0;
+}

@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/*
+ * pin.c - pins: file ranges clients hold for "DMA", counted per client
+ * and per range, and the per-file dirty record that write pins leave.
+ *
+ * A pin is dropped by UNPIN, by the client's disconnect and by its
+ * process's death (conn.c drops the client on the pidfd).  Every drop
+ * sets srv->kick, so a layout change waiting for the range is run again
+ * from the loop's after-batch hook - no polling.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "server.h"
+
+bool dl_range_overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	uint64_t aend = alen > UINT64_MAX - a ? UINT64_MAX : a + alen;
+	uint64_t bend = blen > UINT64_MAX - b ? UINT64_MAX : b + blen;
+
+	return a < bend && b < aend;
+}
+
+struct dl_pin *dl_pin_add(struct dl_client *c, uint32_t ino, uint32_t gen,
+			  uint64_t offset, uint64_t length, bool write)
+{
+	struct dl_server *srv = c->srv;
+	struct dl_pin *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->client = c;
+	p->id = ++srv->next_pin_id;
+	p->ino = ino;
+	p->generation = gen;
+	p->offset = offset;
+	p->length = length;
+	p->write = write;
+	p->since_ns = dl_server_now_ns();
+	p->next = srv->pins;
+	srv->pins = p;
+	srv->npins++;
+	return p;
+}
+
+/* A write pin's range may have been written by "DMA": remember it. */
+static void dirty_add(struct dl_server *srv, const struct dl_pin *p)
+{
+	struct dl_dirty *d;
+
+	for (d = srv->dirty; d; d = d->next)
+		if (d->ino == p->ino && d->offset == p->offset &&
+		    d->length == p->length)
+			return;
+	d = calloc(1, sizeof(*d));
+	if (!d) {
+		log_warn("out of memory: dirty range of inode %u lost", p->ino);
+		return;
+	}
+	d->ino = p->ino;
+	d->offset = p->offset;
+	d->length = p->length;
+	d->next = srv->dirty;
+	srv->dirty = d;
+}
+
+static void pin_free(struct dl_server *srv, struct dl_pin **link)
+{
+	struct dl_pin *p = *link;
+
+	*link = p->next;
+	if (p->write)
+		dirty_add(srv, p);
+	srv->npins--;
+	srv->kick = true;	/* a waiting layout change may go now */
+	free(p);
+}
+
+int dl_pin_drop(struct dl_client *c, uint64_t pin_id)
+{
+	for (struct dl_pin **l = &c->srv->pins; *l; l = &(*l)->next) {
+		if ((*l)->id == pin_id && (*l)->client == c) {
+			pin_free(c->srv, l);
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+void dl_pins_drop_client(struct dl_client *c)
+{
+	struct dl_pin **l = &c->srv->pins;
+
+	while (*l) {
+		if ((*l)->client == c)
+			pin_free(c->srv, l);
+		else
+			l = &(*l)->next;
+	}
+}
+
+void dl_pin_to_wire(const struct dl_pin *p, struct dl_wire_blocker *w)
+{
+	const struct dl_client *c = p->client;
+
+	memset(w, 0, sizeof(*w));
+	w->pid = (uint32_t)c->cred.pid;
+	w->uid = c->cred.uid;
+	memcpy(w->comm, c->comm, strnlen(c->comm, sizeof(w->comm) - 1));
+	w->pin_id = p->id;
+	w->offset = p->offset;
+	w->length = p->length;
+	w->write = p->write;
+}
+
+uint32_t dl_pins_scan(struct dl_server *srv, uint32_t ino, uint64_t offset,
+		      uint64_t length, struct dl_wire_blocker *out,
+		      uint32_t max)
+{
+	uint32_t n = 0;
+
+	for (struct dl_pin *p = srv->pins; p; p = p->next) {
+		if (p->ino != ino ||
+		    !dl_range_overlaps(p->offset, p->length, offset, length))
+			continue;
+		if (n < max)
+			dl_pin_to_wire(p, &out[n]);
+		n++;
+	}
+	return n;
+}
+
+void dl_dirty_free_all(struct dl_server *srv)
+{
+	while (srv->dirty) {
+		struct dl_dirty *d = srv->dirty;
+
+		srv->dirty = d->next;
+		free(d);
+	}
+}

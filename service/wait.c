@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/*
+ * wait.c - requests that cannot run yet, without ever blocking the loop.
+ *
+ * A layout change whose range is pinned is SUSPENDED: its message is
+ * copied into a waiter, in one FIFO for the whole server.  Later requests
+ * that would map, pin, write or change the layout of an overlapping range
+ * of the same file queue behind it (so new pins cannot starve it);
+ * requests on other files or other ranges never wait.
+ *
+ * A waiter runs again - the whole request, from its decode on - when
+ * nothing earlier overlaps it any more and, if it waits for pins, the last
+ * overlapping pin is gone.  Running it again is what re-validates a stale
+ * lookup (seeds/002): every extent, size and name is looked up afresh
+ * against the file's current layout_seq, and if the new lookup finds
+ * pins again it simply waits again, keeping its place and deadline.
+ *
+ * Retries happen in dl_wait_kick(), from the loop's after-batch hook,
+ * whenever srv->kick was set by an unpin, a client's death, a completed
+ * waiter or an expired deadline: never by polling, and never nested
+ * inside another request's handler (which owns srv->tx).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/timerfd.h>
+
+#include "log.h"
+#include "server.h"
+
+bool dl_wait_gated(struct dl_server *srv, uint32_t ino, uint64_t offset,
+		   uint64_t length)
+{
+	/* a waiter being run again only waits for those before it */
+	for (struct dl_waiter *w = srv->wait_head; w && w != srv->replaying;
+	     w = w->next)
+		if (w->ino == ino &&
+		    dl_range_overlaps(w->offset, w->length, offset, length))
+			return true;
+	return false;
+}
+
+/* The timerfd goes off at the earliest deadline of any waiter. */
+static void arm_timer(struct dl_server *srv)
+{
+	struct itimerspec its = { 0 };
+	int64_t first = 0;
+
+	for (struct dl_waiter *w = srv->wait_head; w; w = w->next)
+		if (w->deadline_ns && (!first || w->deadline_ns < first))
+			first = w->deadline_ns;
+	if (first) {
+		its.it_value.tv_sec = first / 1000000000;
+		its.it_value.tv_nsec = first % 1000000000;
+	}
+	if (srv->timer.fd >= 0)
+		timerfd_settime(srv->timer.fd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+static void waiter_link(struct dl_server *srv, struct dl_waiter *w)
+{
+	w->prev = srv->wait_tail;
+	if (srv->wait_tail)
+		srv->wait_tail->next = w;
+	else
+		srv->wait_head = w;
+	srv->wait_tail = w;
+}
+
+static void waiter_free(struct dl_server *srv, struct dl_waiter *w)
+{
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		srv->wait_head = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	else
+		srv->wait_tail = w->prev;
+	free(w->msg);
+	free(w);
+	srv->kick = true;	/* whatever queued behind it may go */
+}
+
+static void waiter_set(struct dl_waiter *w, uint32_t ino, uint64_t offset,
+		       uint64_t length, bool on_pins, struct dl_fs *fs)
+{
+	struct dl_stat st;
+
+	w->ino = ino;
+	w->offset = offset;
+	w->length = length;
+	w->on_pins = on_pins;
+	w->layout_seq = dl_fs_stat(fs, ino, &st) ? 0 : st.layout_seq;
+}
+
+int dl_wait_suspend(struct dl_client *c, const struct dl_request *rq,
+		    uint32_t ino, uint64_t offset, uint64_t length,
+		    bool on_pins, uint32_t deadline_ms)
+{
+	struct dl_server *srv = c->srv;
+	size_t len = sizeof(*rq->hdr) + rq->hdr->length;
+	struct dl_waiter *w = srv->replaying;
+
+	if (w && (const void *)rq->hdr == w->msg) {
+		/* run again and still cannot go: keep place and deadline */
+		waiter_set(w, ino, offset, length, on_pins, srv->fs);
+		w->again = true;
+		return DL_SUSPENDED;
+	}
+	w = calloc(1, sizeof(*w));
+	if (w)
+		w->msg = malloc(len);
+	if (!w || !w->msg) {
+		free(w);
+		return -ENOMEM;
+	}
+	memcpy(w->msg, rq->hdr, len);
+	w->len = len;
+	w->client = c;
+	w->id = ++srv->next_wait_id;
+	w->since_ns = dl_server_now_ns();
+	if (deadline_ms)
+		w->deadline_ns = w->since_ns + (int64_t)deadline_ms * 1000000;
+	waiter_set(w, ino, offset, length, on_pins, srv->fs);
+	waiter_link(srv, w);
+	arm_timer(srv);
+	log_debug("%s: opcode %u waits (%s) on inode %u", dl_conn_who(c),
+		  rq->hdr->opcode, on_pins ? "pins" : "queued", ino);
+	return DL_SUSPENDED;
+}
+
+int dl_wait_gate(struct dl_client *c, const struct dl_request *rq,
+		 uint32_t ino, uint64_t offset, uint64_t length)
+{
+	if (!dl_wait_gated(c->srv, ino, offset, length))
+		return 0;
+	return dl_wait_suspend(c, rq, ino, offset, length, false, 0);
+}
+
+static int busy_reply(struct dl_server *srv, uint32_t ino, uint64_t offset,
+		      uint64_t length, struct dl_reply *rp)
+{
+	struct dl_blockers_rep *b = rp->payload;
+
+	memset(b, 0, sizeof(*b));
+	b->total = dl_pins_scan(srv, ino, offset, length, b->b,
+				DL_PROTO_BLOCKERS_MAX);
+	b->count = b->total < DL_PROTO_BLOCKERS_MAX ? b->total :
+		   DL_PROTO_BLOCKERS_MAX;
+	rp->len = sizeof(*b);
+	rp->with_error = true;
+	return -EBUSY;
+}
+
+int dl_layout_begin(struct dl_client *c, const struct dl_request *rq,
+		    uint32_t ino, uint64_t offset, uint64_t length,
+		    uint32_t policy, uint32_t deadline_ms, struct dl_reply *rp)
+{
+	struct dl_server *srv = c->srv;
+	bool queued = dl_wait_gated(srv, ino, offset, length);
+	uint32_t npins;
+
+	if (!(policy & DL_POLICY_DEADLINE))
+		deadline_ms = 0;
+	if (queued) {
+		if (policy & DL_POLICY_NONBLOCK)
+			return busy_reply(srv, ino, offset, length, rp);
+		return dl_wait_suspend(c, rq, ino, offset, length, false,
+				       deadline_ms);
+	}
+	/* entries invalid (and fenced) before the scan: a client either
+	 * sees the invalid entry or we see its pin (DESIGN.md) */
+	dl_mappings_invalidate(srv, ino, offset, length);
+	npins = dl_pins_scan(srv, ino, offset, length, NULL, 0);
+	if (!npins)
+		return 0;
+	if (policy & DL_POLICY_NONBLOCK)
+		return busy_reply(srv, ino, offset, length, rp);
+	return dl_wait_suspend(c, rq, ino, offset, length, true, deadline_ms);
+}
+
+/* May w run now? */
+static bool waiter_ready(struct dl_server *srv, struct dl_waiter *w)
+{
+	for (struct dl_waiter *e = srv->wait_head; e != w; e = e->next)
+		if (e->ino == w->ino &&
+		    dl_range_overlaps(e->offset, e->length, w->offset,
+				      w->length))
+			return false;
+	return !w->on_pins ||
+	       !dl_pins_scan(srv, w->ino, w->offset, w->length, NULL, 0);
+}
+
+/* Run w's request again; true if it is done (replied and freed). */
+static bool waiter_run(struct dl_server *srv, struct dl_waiter *w)
+{
+	struct dl_client *c = w->client;
+
+	w->again = false;
+	srv->replaying = w;
+	dl_dispatch(c, w->msg, w->len);
+	srv->replaying = NULL;
+	if (w->again && !c->dead)
+		return false;
+	waiter_free(srv, w);
+	return true;
+}
+
+void dl_wait_kick(struct dl_server *srv)
+{
+	bool ran = true;
+
+	if (!srv->kick)
+		return;
+	srv->kick = false;
+	srv->wait_pass++;
+	/* restart from the head after each run: a run may free others */
+	while (ran) {
+		ran = false;
+		for (struct dl_waiter *w = srv->wait_head; w; w = w->next) {
+			if (w->pass == srv->wait_pass || !waiter_ready(srv, w))
+				continue;
+			w->pass = srv->wait_pass;
+			if (waiter_run(srv, w))
+				srv->wait_pass++;	/* progress: retry all */
+			ran = true;
+			break;
+		}
+	}
+	srv->kick = false;
+	arm_timer(srv);
+}
+
+void dl_wait_expire(struct dl_server *srv)
+{
+	int64_t now = dl_server_now_ns();
+	struct dl_waiter *w = srv->wait_head, *next;
+
+	for (; w; w = next) {
+		struct dl_client *c = w->client;
+
+		next = w->next;
+		if (!w->deadline_ns || w->deadline_ns > now)
+			continue;
+		log_info("%s: opcode %u timed out waiting on inode %u",
+			 dl_conn_who(c), ((struct dl_msg_hdr *)w->msg)->opcode,
+			 w->ino);
+		dl_reply_status(c, w->msg, -ETIMEDOUT);
+		/* the reply may have dropped the client, and its waiters
+		 * with it (c itself lives until the batch ends) */
+		if (c->dead) {
+			next = srv->wait_head;
+			continue;
+		}
+		waiter_free(srv, w);
+	}
+	dl_wait_kick(srv);
+	arm_timer(srv);
+}
+
+void dl_wait_drop_client(struct dl_client *c)
+{
+	struct dl_server *srv = c->srv;
+	struct dl_waiter *w = srv->wait_head, *next;
+
+	for (; w; w = next) {
+		next = w->next;
+		/* the one being run is freed by waiter_run */
+		if (w->client == c && w != srv->replaying)
+			waiter_free(srv, w);
+	}
+}
