@@ -80,7 +80,10 @@ int dl_fs_truncate(struct dl_fs *fs, dl_ino_t ino, uint64_t size,
 	rc = begin(fs, ino, &in, err);
 	if (rc)
 		return rc;
-	keep = dl_blocks_of(size);
+	/* ext4 drops blocks past EOF only when the size does not grow:
+	 * truncate up keeps what fallocate KEEP_SIZE preallocated */
+	keep = size > in->size ? UINT64_MAX >> DL_BLOCK_SHIFT
+			       : dl_blocks_of(size);
 	rc = prepare_remove(fs, ino, keep, UINT64_MAX >> DL_BLOCK_SHIFT, tag,
 			    &runs, err);
 	if (rc)

@@ -431,6 +431,28 @@ static int teardown(void)
 	return 0;
 }
 
+/* Truncate up keeps blocks preallocated beyond the new size, as ext4 does
+ * (ext4_setattr calls ext4_truncate only when the size does not grow);
+ * truncate to the same or a smaller size drops them. */
+static void test_truncate_up_keeps_prealloc(void)
+{
+	struct dl_stat st;
+	dl_ino_t ino = mkfile("trunc-prealloc", 0);
+
+	CU_ASSERT_EQUAL_FATAL(dl_fs_fallocate(fx.fs, ino, FALLOC_FL_KEEP_SIZE,
+					      0, 65536, 0, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(dl_fs_stat(fx.fs, ino, &st), 0);
+	CU_ASSERT_EQUAL(st.nblocks, 16);
+	CU_ASSERT_EQUAL(dl_fs_truncate(fx.fs, ino, 8192, 0, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(dl_fs_stat(fx.fs, ino, &st), 0);
+	CU_ASSERT_EQUAL(st.size, 8192);
+	CU_ASSERT_EQUAL(st.nblocks, 16);
+	CU_ASSERT_EQUAL(dl_fs_truncate(fx.fs, ino, 8192, 0, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(dl_fs_stat(fx.fs, ino, &st), 0);
+	CU_ASSERT_EQUAL(st.nblocks, 2);
+	CU_ASSERT_EQUAL(dl_fs_unlink(fx.fs, "trunc-prealloc", 0, NULL), 0);
+}
+
 static CU_TestInfo tests[] = {
 	{ "name rules", test_names },
 	{ "rename replaces and frees the target", test_rename },
@@ -443,6 +465,7 @@ static CU_TestInfo tests[] = {
 	{ "prepare_write allocates, zeroes and converts", test_prepare_write },
 	{ "a damaged superblock: copy, clear errors", test_superblock_damage },
 	{ "damaged metadata: open refuses, check reports", test_metadata_damage },
+	{ "truncate up keeps blocks preallocated past EOF", test_truncate_up_keeps_prealloc },
 	CU_TEST_INFO_NULL,
 };
 
