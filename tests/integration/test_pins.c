@@ -1,0 +1,623 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * test_pins.c - pins and the layout changes that wait for them, with real
+ * processes.
+ *
+ * Nothing here asserts a time.  Order is asserted through one event pipe
+ * that every process writes a letter to: a pinner writes 'U' BEFORE it
+ * sends UNPIN, a truncater writes 'T' AFTER its truncate returns.  The
+ * test first watches the BLOCKED view until the truncate is seen waiting
+ * on the pin, checks that no 'T' has arrived, and only then lets the
+ * pinner go - so "U then T" can only be read if the truncate really
+ * waited for the unpin.
+ */
+#include <CUnit/CUnit.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/falloc.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cunit_run.h"
+#include "daxlease/libdaxlease.h"
+#include "harness.h"
+
+#define KiB 1024ULL
+#define RW (DAXLEASE_O_READ | DAXLEASE_O_WRITE)
+#define CREATE (RW | DAXLEASE_O_CREATE)
+
+static struct dlh_daemon dmn;
+static struct daxlease_ctx *ctx;	/* the test's own (admin) context */
+static char admin_gid[64];
+
+static int suite_init(void)
+{
+	struct dlh_opts o = { .extra = { "--admin-group", admin_gid } };
+
+	struct group *g = getgrgid(getgid());
+
+	/* admin views for whoever runs the test, root or not */
+	if (!g)
+		return -1;
+	snprintf(admin_gid, sizeof(admin_gid), "%s", g->gr_name);
+	if (dlh_start(&dmn, &o))
+		return -1;
+	return daxlease_new(&ctx, dmn.socket) ? -1 : 0;
+}
+
+static int suite_clean(void)
+{
+	if (ctx)
+		daxlease_unref(ctx);
+	dlh_kill(&dmn);
+	return 0;
+}
+
+static uint8_t pat(unsigned who, uint64_t off)
+{
+	return (uint8_t)((off * 2654435761u + who * 97) >> 7);
+}
+
+/* Create name with size bytes of pattern who. */
+static struct daxlease_file *make_file(const char *name, uint64_t size,
+				       unsigned who)
+{
+	struct daxlease_file *f = NULL;
+	uint8_t *buf = malloc(size);
+
+	CU_ASSERT_FATAL(buf != NULL);
+	for (uint64_t i = 0; i < size; i++)
+		buf[i] = pat(who, i);
+	CU_ASSERT_EQUAL_FATAL(daxlease_open(ctx, name, CREATE |
+					    DAXLEASE_O_TRUNC, 0644, &f), 0);
+	CU_ASSERT_EQUAL(daxlease_pwrite(f, buf, size, 0), (ssize_t)size);
+	free(buf);
+	return f;
+}
+
+static uint64_t file_size(struct daxlease_file *f)
+{
+	struct daxlease_stat st;
+
+	CU_ASSERT_EQUAL(daxlease_fstat(f, &st), 0);
+	return st.size;
+}
+
+/* ---- child processes --------------------------------------------------- */
+
+struct pinner {
+	pid_t pid;
+	int go;			/* write a byte (or close): unpin */
+	uint64_t pin_id;
+};
+
+static struct daxlease_file *child_open(struct daxlease_ctx **c,
+					const char *name)
+{
+	struct daxlease_file *f = NULL;
+
+	if (daxlease_new(c, dmn.socket) || daxlease_open(*c, name, RW, 0, &f))
+		_exit(2);
+	return f;
+}
+
+static void pinner_main(const char *name, uint64_t off, uint64_t len,
+			unsigned flags, int ready, int go, int ev)
+{
+	struct daxlease_ctx *c;
+	struct daxlease_file *f = child_open(&c, name);
+	uint64_t id = 0;
+	char b;
+
+	if (daxlease_pin(f, off, len, flags, &id))
+		_exit(3);
+	if (write(ready, &id, sizeof(id)) != sizeof(id))
+		_exit(4);
+	if (read(go, &b, 1) < 0)
+		_exit(5);
+	/* 'U' goes out before the UNPIN does */
+	if (ev >= 0 && write(ev, "U", 1) != 1)
+		_exit(6);
+	_exit(daxlease_unpin(c, id) ? 7 : 0);
+}
+
+/* A child that pins [off, off+len) of name and holds it until told. */
+static void start_pinner(struct pinner *p, const char *name, uint64_t off,
+			 uint64_t len, unsigned flags, int ev)
+{
+	int ready[2], go[2];
+
+	CU_ASSERT_FATAL(pipe(ready) == 0 && pipe(go) == 0);
+	p->pid = fork();
+	CU_ASSERT_FATAL(p->pid >= 0);
+	if (!p->pid) {
+		close(ready[0]);
+		close(go[1]);
+		pinner_main(name, off, len, flags, ready[1], go[0], ev);
+	}
+	close(ready[1]);
+	close(go[0]);
+	p->go = go[1];
+	CU_ASSERT_EQUAL_FATAL(read(ready[0], &p->pin_id, sizeof(p->pin_id)),
+			      (ssize_t)sizeof(p->pin_id));
+	close(ready[0]);
+}
+
+static int wait_exit(pid_t pid)
+{
+	int st;
+
+	if (waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static void release_pinner(struct pinner *p)
+{
+	CU_ASSERT_EQUAL(write(p->go, "g", 1), 1);
+	close(p->go);
+	CU_ASSERT_EQUAL(wait_exit(p->pid), 0);
+}
+
+enum layout_op { OP_TRUNCATE, OP_PUNCH, OP_COLLAPSE, OP_WRITE, OP_PIN_READ };
+
+/*
+ * A child that runs one operation on name and writes `letter` to ev once
+ * it has returned; exit status 0 if it returned 0 (OP_PIN_READ: pins,
+ * then checks that [off, off+len) reads as zeros).
+ */
+static pid_t start_op(const char *name, enum layout_op op, uint64_t a,
+		      uint64_t b, int ev, char letter)
+{
+	pid_t pid = fork();
+
+	CU_ASSERT_FATAL(pid >= 0);
+	if (!pid) {
+		struct daxlease_ctx *c;
+		struct daxlease_file *f = child_open(&c, name);
+		uint8_t buf[4096];
+		uint64_t id;
+		int rc = 0;
+
+		switch (op) {
+		case OP_TRUNCATE:
+			rc = daxlease_truncate(f, a);
+			break;
+		case OP_PUNCH:
+			rc = daxlease_fallocate(f, FALLOC_FL_PUNCH_HOLE |
+						FALLOC_FL_KEEP_SIZE, a, b);
+			break;
+		case OP_COLLAPSE:
+			rc = daxlease_fallocate(f, FALLOC_FL_COLLAPSE_RANGE,
+						a, b);
+			break;
+		case OP_WRITE:
+			memset(buf, 0xee, sizeof(buf));
+			rc = daxlease_pwrite(f, buf, sizeof(buf), a) ==
+			     (ssize_t)sizeof(buf) ? 0 : 1;
+			break;
+		case OP_PIN_READ:
+			rc = daxlease_pin(f, a, b, 0, &id);
+			if (!rc && daxlease_pread(f, buf, sizeof(buf), a) !=
+				   (ssize_t)sizeof(buf))
+				rc = 1;
+			for (size_t i = 0; !rc && i < sizeof(buf); i++)
+				if (buf[i])
+					rc = 1;	/* pinned before the punch */
+			break;
+		}
+		if (ev >= 0 && write(ev, &letter, 1) != 1)
+			_exit(6);
+		_exit(rc ? 1 : 0);
+	}
+	return pid;
+}
+
+/* Poll the BLOCKED view until n requests wait (on_pins: for pins). */
+static int wait_blocked(unsigned n, bool on_pins)
+{
+	struct daxlease_blocked b[16];
+
+	for (int tries = 0; tries < 2000; tries++) {
+		uint64_t cursor = 0;
+		int got = daxlease_blocked(ctx, &cursor, b, 16), k = 0;
+
+		for (int i = 0; i < got; i++)
+			k += !on_pins || b[i].on_pins;
+		if (got >= 0 && (unsigned)k >= n)
+			return 0;
+		usleep(5000);
+	}
+	fprintf(stderr, "never saw %u blocked requests\n", n);
+	return -1;
+}
+
+/* Nothing written to ev yet (it is non-blocking). */
+static bool ev_empty(int ev)
+{
+	char b;
+
+	return read(ev, &b, 1) < 0 && errno == EAGAIN;
+}
+
+static char ev_next(int ev)
+{
+	struct pollfd p = { .fd = ev, .events = POLLIN };
+	char b = 0;
+
+	if (poll(&p, 1, 30000) == 1 && read(ev, &b, 1) != 1)
+		b = 0;
+	return b;
+}
+
+static void ev_pipe(int ev[2])
+{
+	CU_ASSERT_FATAL(pipe(ev) == 0);
+	fcntl(ev[0], F_SETFL, O_NONBLOCK);
+}
+
+/* ---- tests ------------------------------------------------------------------ */
+
+static void test_truncate_waits_for_unpin(void)
+{
+	struct daxlease_file *f = make_file("wait", 256 * KiB, 1);
+	struct daxlease_busy busy[4];
+	struct daxlease_blocked bl[4];
+	struct pinner p;
+	uint64_t cursor = 0;
+	pid_t t;
+	int ev[2];
+
+	ev_pipe(ev);
+	start_pinner(&p, "wait", 64 * KiB, 64 * KiB, DAXLEASE_PIN_WRITE, ev[1]);
+	t = start_op("wait", OP_TRUNCATE, 0, 0, ev[1], 'T');
+	CU_ASSERT_EQUAL_FATAL(wait_blocked(1, true), 0);
+	CU_ASSERT_TRUE(ev_empty(ev[0]));
+
+	/* the admin views name the pinner and the waiting truncate */
+	CU_ASSERT_EQUAL_FATAL(daxlease_busy(ctx, &cursor, busy, 4), 1);
+	CU_ASSERT_EQUAL(busy[0].pin.pid, p.pid);
+	CU_ASSERT_EQUAL(busy[0].pin.pin_id, p.pin_id);
+	CU_ASSERT_EQUAL(busy[0].pin.offset, 64 * KiB);
+	CU_ASSERT_EQUAL(busy[0].pin.length, 64 * KiB);
+	CU_ASSERT_TRUE(busy[0].pin.write);
+	CU_ASSERT_STRING_EQUAL(busy[0].name, "wait");
+	CU_ASSERT_NOT_EQUAL(busy[0].ns_offset, UINT64_MAX);
+	cursor = 0;
+	CU_ASSERT_EQUAL_FATAL(daxlease_blocked(ctx, &cursor, bl, 4), 1);
+	CU_ASSERT_EQUAL(bl[0].pid, t);
+	CU_ASSERT_EQUAL(bl[0].opcode, DL_OP_TRUNCATE);
+	CU_ASSERT_EQUAL(bl[0].offset, 0);
+	CU_ASSERT_EQUAL(bl[0].npins, 1);
+	CU_ASSERT_EQUAL(bl[0].pin_ids[0], p.pin_id);
+	CU_ASSERT_EQUAL(file_size(f), 256 * KiB);
+
+	release_pinner(&p);
+	CU_ASSERT_EQUAL(ev_next(ev[0]), 'U');
+	CU_ASSERT_EQUAL(ev_next(ev[0]), 'T');
+	CU_ASSERT_EQUAL(wait_exit(t), 0);
+	CU_ASSERT_EQUAL(file_size(f), 0);
+	close(ev[0]);
+	close(ev[1]);
+	daxlease_close(f);
+}
+
+static void test_nonblock_names_blocker(void)
+{
+	struct daxlease_file *f = make_file("nb", 128 * KiB, 2);
+	struct daxlease_blocker b[4];
+	struct daxlease_policy pol = {
+		.flags = DAXLEASE_POLICY_NONBLOCK, .blockers = b, .max = 4,
+	};
+	struct pinner p;
+
+	start_pinner(&p, "nb", 0, 4096, 0, -1);
+	CU_ASSERT_EQUAL(daxlease_truncate_policy(f, 0, &pol), -EBUSY);
+	CU_ASSERT_EQUAL_FATAL(pol.nblockers, 1);
+	CU_ASSERT_EQUAL(b[0].pid, p.pid);
+	CU_ASSERT_EQUAL(b[0].pin_id, p.pin_id);
+	CU_ASSERT_EQUAL(b[0].offset, 0);
+	CU_ASSERT_EQUAL(b[0].length, 4096);
+	CU_ASSERT_FALSE(b[0].write);
+	/* a punch beside the pin is not in its way */
+	CU_ASSERT_EQUAL(daxlease_fallocate_policy(f, FALLOC_FL_PUNCH_HOLE |
+						  FALLOC_FL_KEEP_SIZE,
+						  64 * KiB, 4096, &pol), 0);
+	CU_ASSERT_EQUAL(daxlease_fallocate_policy(f, FALLOC_FL_PUNCH_HOLE |
+						  FALLOC_FL_KEEP_SIZE,
+						  0, 8192, &pol), -EBUSY);
+	CU_ASSERT_EQUAL(file_size(f), 128 * KiB);
+	release_pinner(&p);
+	CU_ASSERT_EQUAL(daxlease_truncate_policy(f, 0, &pol), 0);
+	daxlease_close(f);
+}
+
+static void test_deadline_leaves_file(void)
+{
+	struct daxlease_file *f = make_file("dl", 128 * KiB, 3);
+	struct daxlease_policy pol = {
+		.flags = DAXLEASE_POLICY_DEADLINE, .deadline_ms = 100,
+	};
+	struct daxlease_blocked bl[4];
+	uint8_t buf[4096];
+	uint64_t cursor = 0;
+	struct pinner p;
+
+	start_pinner(&p, "dl", 32 * KiB, 4096, 0, -1);
+	CU_ASSERT_EQUAL(daxlease_truncate_policy(f, 4096, &pol), -ETIMEDOUT);
+	CU_ASSERT_EQUAL(daxlease_fallocate_policy(f, FALLOC_FL_COLLAPSE_RANGE,
+						  0, 4096, &pol), -ETIMEDOUT);
+	CU_ASSERT_EQUAL(file_size(f), 128 * KiB);
+	CU_ASSERT_EQUAL(daxlease_pread(f, buf, sizeof(buf), 64 * KiB),
+			(ssize_t)sizeof(buf));
+	for (size_t i = 0; i < sizeof(buf); i++)
+		if (buf[i] != pat(3, 64 * KiB + i)) {
+			CU_FAIL("file changed by a timed-out truncate");
+			break;
+		}
+	/* nothing is left waiting */
+	CU_ASSERT_EQUAL(daxlease_blocked(ctx, &cursor, bl, 4), 0);
+	release_pinner(&p);
+	daxlease_close(f);
+}
+
+static void test_killed_pinner(void)
+{
+	struct daxlease_file *f = make_file("kill", 128 * KiB, 4);
+	struct daxlease_busy busy[4];
+	uint64_t cursor = 0;
+	struct pinner p;
+	pid_t t;
+	int ev[2];
+
+	ev_pipe(ev);
+	start_pinner(&p, "kill", 0, 128 * KiB, DAXLEASE_PIN_WRITE, -1);
+	t = start_op("kill", OP_TRUNCATE, 4096, 0, ev[1], 'T');
+	CU_ASSERT_EQUAL_FATAL(wait_blocked(1, true), 0);
+	CU_ASSERT_TRUE(ev_empty(ev[0]));
+	kill(p.pid, SIGKILL);
+	CU_ASSERT_EQUAL(wait_exit(p.pid), 128 + SIGKILL);
+	close(p.go);
+	CU_ASSERT_EQUAL(ev_next(ev[0]), 'T');
+	CU_ASSERT_EQUAL(wait_exit(t), 0);
+	CU_ASSERT_EQUAL(file_size(f), 4096);
+	CU_ASSERT_EQUAL(daxlease_busy(ctx, &cursor, busy, 4), 0);
+	close(ev[0]);
+	close(ev[1]);
+	daxlease_close(f);
+}
+
+static void test_disjoint_do_not_wait(void)
+{
+	struct daxlease_file *a = make_file("dja", 1024 * KiB, 5);
+	struct daxlease_file *b = make_file("djb", 256 * KiB, 6);
+	struct pinner p;
+	pid_t t;
+	int ev[2];
+
+	ev_pipe(ev);
+	start_pinner(&p, "dja", 0, 64 * KiB, 0, ev[1]);
+	t = start_op("dja", OP_PUNCH, 0, 64 * KiB, ev[1], 'T');
+	CU_ASSERT_EQUAL_FATAL(wait_blocked(1, true), 0);
+	/* another file, and another range of the same file, go at once */
+	CU_ASSERT_EQUAL(daxlease_truncate(b, 0), 0);
+	CU_ASSERT_EQUAL(daxlease_fallocate(a, FALLOC_FL_PUNCH_HOLE |
+					   FALLOC_FL_KEEP_SIZE, 512 * KiB,
+					   64 * KiB), 0);
+	CU_ASSERT_EQUAL(daxlease_fallocate(a, FALLOC_FL_ZERO_RANGE,
+					   128 * KiB, 64 * KiB), 0);
+	CU_ASSERT_TRUE(ev_empty(ev[0]));
+	release_pinner(&p);
+	CU_ASSERT_EQUAL(ev_next(ev[0]), 'U');
+	CU_ASSERT_EQUAL(ev_next(ev[0]), 'T');
+	CU_ASSERT_EQUAL(wait_exit(t), 0);
+	close(ev[0]);
+	close(ev[1]);
+	daxlease_close(a);
+	daxlease_close(b);
+}
+
+/* A new pin of the range waits behind the waiting punch (no starvation). */
+static void test_new_pin_queues(void)
+{
+	struct daxlease_file *f = make_file("q", 256 * KiB, 7);
+	struct pinner p;
+	pid_t t, q;
+	int ev[2];
+
+	ev_pipe(ev);
+	start_pinner(&p, "q", 0, 64 * KiB, 0, ev[1]);
+	t = start_op("q", OP_PUNCH, 0, 64 * KiB, ev[1], 'T');
+	CU_ASSERT_EQUAL_FATAL(wait_blocked(1, true), 0);
+	q = start_op("q", OP_PIN_READ, 0, 4096, ev[1], 'Q');
+	CU_ASSERT_EQUAL_FATAL(wait_blocked(2, false), 0);
+	CU_ASSERT_TRUE(ev_empty(ev[0]));
+	release_pinner(&p);
+	CU_ASSERT_EQUAL(ev_next(ev[0]), 'U');
+	/* the pin was granted after the punch: it read zeros */
+	CU_ASSERT_EQUAL(wait_exit(t), 0);
+	CU_ASSERT_EQUAL(wait_exit(q), 0);
+	close(ev[0]);
+	close(ev[1]);
+	daxlease_close(f);
+}
+
+/* A write queued behind a collapse lands where the final layout says. */
+static void test_write_behind_collapse(void)
+{
+	struct daxlease_file *f = make_file("col", 256 * KiB, 8);
+	static uint8_t buf[256 * KiB];
+	struct pinner p;
+	pid_t t, w;
+
+	start_pinner(&p, "col", 0, 64 * KiB, 0, -1);
+	t = start_op("col", OP_COLLAPSE, 0, 64 * KiB, -1, 0);
+	CU_ASSERT_EQUAL_FATAL(wait_blocked(1, true), 0);
+	w = start_op("col", OP_WRITE, 128 * KiB, 0, -1, 0);
+	CU_ASSERT_EQUAL_FATAL(wait_blocked(2, false), 0);
+	release_pinner(&p);
+	CU_ASSERT_EQUAL(wait_exit(t), 0);
+	CU_ASSERT_EQUAL(wait_exit(w), 0);
+	CU_ASSERT_EQUAL_FATAL(file_size(f), 192 * KiB);
+	CU_ASSERT_EQUAL(daxlease_pread(f, buf, 192 * KiB, 0),
+			(ssize_t)(192 * KiB));
+	for (uint64_t i = 0; i < 192 * KiB; i++) {
+		uint8_t want = i >= 128 * KiB && i < 132 * KiB ? 0xee :
+			       pat(8, i + 64 * KiB);
+
+		if (buf[i] != want) {
+			fprintf(stderr, "byte %llu: %u, want %u\n",
+				(unsigned long long)i, buf[i], want);
+			CU_FAIL("write did not land in the final layout");
+			break;
+		}
+	}
+	daxlease_close(f);
+}
+
+/* 100 pins page through BUSY 7 at a time, each exactly once. */
+static void test_busy_paging(void)
+{
+	struct daxlease_file *f = make_file("many", 400 * KiB, 9);
+	struct daxlease_busy b[7];
+	uint64_t ids[100], cursor = 0;
+	static bool seen[100];
+	unsigned total = 0;
+	int n;
+
+	for (int i = 0; i < 100; i++)
+		CU_ASSERT_EQUAL_FATAL(daxlease_pin(f, i * 4096ULL, 4096, 0,
+						   &ids[i]), 0);
+	do {
+		n = daxlease_busy(ctx, &cursor, b, 7);
+		CU_ASSERT_FATAL(n >= 0);
+		for (int i = 0; i < n; i++) {
+			uint64_t k = b[i].pin.offset / 4096;
+
+			CU_ASSERT_FATAL(k < 100);
+			CU_ASSERT_FALSE(seen[k]);
+			CU_ASSERT_EQUAL(b[i].pin.pin_id, ids[k]);
+			CU_ASSERT_EQUAL(b[i].pin.pid, getpid());
+			seen[k] = true;
+			total++;
+		}
+	} while (cursor);
+	CU_ASSERT_EQUAL(total, 100);
+	for (int i = 0; i < 100; i++)
+		CU_ASSERT_EQUAL(daxlease_unpin(ctx, ids[i]), 0);
+	CU_ASSERT_EQUAL(daxlease_unpin(ctx, ids[0]), -EINVAL);
+	daxlease_close(f);
+}
+
+/* 10 waiting truncates (pipelined on one raw socket) page through BLOCKED. */
+static void test_blocked_paging(void)
+{
+	struct daxlease_file *f = make_file("bp", 64 * KiB, 10);
+	struct dl_open_req oreq = { .flags = DL_O_READ | DL_O_WRITE };
+	struct dl_open_rep orep;
+	struct daxlease_blocked b[3];
+	struct dl_msg_hdr hdr;
+	uint64_t id, cursor = 0, last = 0;
+	unsigned total = 0;
+	int s, n;
+
+	CU_ASSERT_EQUAL_FATAL(daxlease_pin(f, 0, 4096, 0, &id), 0);
+	s = dlh_connect(dmn.socket);
+	CU_ASSERT_FATAL(s >= 0);
+	CU_ASSERT_EQUAL_FATAL(dlh_raw_hello(s, NULL), 1);
+	strcpy(oreq.name, "bp");
+	CU_ASSERT_EQUAL_FATAL(dlh_raw_call(s, DL_OP_OPEN, &oreq, sizeof(oreq),
+					   &orep, sizeof(orep), NULL), 0);
+	for (unsigned i = 0; i < 10; i++) {
+		struct dl_truncate_req t = { .fh = orep.fh, .size = 0 };
+
+		CU_ASSERT_EQUAL_FATAL(dlh_raw_send(s, 1, DL_OP_TRUNCATE,
+						   100 + i, &t, sizeof(t),
+						   NULL, 0), 0);
+	}
+	CU_ASSERT_EQUAL_FATAL(wait_blocked(1, true), 0);
+	/* one waits for the pin, nine behind it */
+	do {
+		n = daxlease_blocked(ctx, &cursor, b, 3);
+		CU_ASSERT_FATAL(n >= 0 && n <= 3);
+		for (int i = 0; i < n; i++) {
+			CU_ASSERT_TRUE(b[i].wait_id > last);
+			last = b[i].wait_id;
+			CU_ASSERT_EQUAL(b[i].pid, getpid());
+			total++;
+		}
+	} while (cursor);
+	CU_ASSERT_EQUAL(total, 10);
+	CU_ASSERT_EQUAL(daxlease_unpin(ctx, id), 0);
+	/* all ten complete, in order */
+	for (unsigned i = 0; i < 10; i++) {
+		CU_ASSERT_EQUAL(dlh_raw_recv(s, &hdr, NULL, 0, NULL, NULL), 0);
+		CU_ASSERT_EQUAL(hdr.request_id, 100 + i);
+		CU_ASSERT_EQUAL(hdr.status, 0);
+	}
+	close(s);
+	CU_ASSERT_EQUAL(file_size(f), 0);
+	daxlease_close(f);
+}
+
+static void test_views_need_admin(void)
+{
+	struct dl_view_req r = { .max = 1 };
+	char rep[256];
+	int s = dlh_connect(dmn.socket);
+	int rc;
+
+	CU_ASSERT_FATAL(s >= 0);
+	CU_ASSERT_EQUAL_FATAL(dlh_raw_hello(s, NULL), 1);
+	rc = dlh_raw_call(s, DL_OP_BUSY, &r, sizeof(r), rep, sizeof(rep),
+			  NULL);
+	/* we are admin (root or the admin group) */
+	CU_ASSERT_EQUAL(rc, 0);
+	r.reserved = 1;
+	CU_ASSERT_EQUAL(dlh_raw_call(s, DL_OP_BLOCKED, &r, sizeof(r), rep,
+				     sizeof(rep), NULL), -EINVAL);
+	close(s);
+}
+
+static void test_clean_stop(void)
+{
+	daxlease_unref(ctx);
+	ctx = NULL;
+	CU_ASSERT_EQUAL(dlh_stop(&dmn), 0);
+}
+
+static CU_TestInfo tests[] = {
+	{ "truncate waits for the unpin", test_truncate_waits_for_unpin },
+	{ "nonblock: EBUSY names the pinner", test_nonblock_names_blocker },
+	{ "deadline: ETIMEDOUT, file unchanged", test_deadline_leaves_file },
+	{ "a pinner killed with SIGKILL", test_killed_pinner },
+	{ "disjoint ranges and files do not wait", test_disjoint_do_not_wait },
+	{ "a new pin queues behind a waiting change", test_new_pin_queues },
+	{ "a write behind a collapse", test_write_behind_collapse },
+	{ "BUSY pages over 100 pins", test_busy_paging },
+	{ "BLOCKED pages over 10 waiters", test_blocked_paging },
+	{ "admin views", test_views_need_admin },
+	{ "clean stop", test_clean_stop },
+	CU_TEST_INFO_NULL,
+};
+
+static CU_SuiteInfo suites[] = {
+	{ "pins", suite_init, suite_clean, NULL, NULL, tests },
+	CU_SUITE_INFO_NULL,
+};
+
+int main(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	if (!dlh_daemon_path()) {
+		printf("skip: DAXLEASE_DAEMON is not set\n");
+		return DL_TEST_SKIP;
+	}
+	return dl_cunit_main(suites);
+}
