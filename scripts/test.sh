@@ -7,7 +7,7 @@
 # own build directory so they never share objects:
 #
 #   normal  build/       default compiler        ctest -LE long
-#   asan    build-asan/  clang, ASan+UBSan,      labels unit|crash|fuzz-smoke
+#   asan    build-asan/  clang, ASan+UBSan,      ctest -LE long
 #                        libFuzzer targets on
 #   tsan    build-tsan/  clang, TSan             ctest -LE long
 #
@@ -119,9 +119,9 @@ record normal "default build, ctest ${exclude_long[*]}" \
 	build "" "" "${exclude_long[@]}"
 
 if [[ $quick -eq 0 ]]; then
-	record asan "ASan+UBSan, labels unit|crash|fuzz-smoke" build-asan clang \
+	record asan "ASan+UBSan, ctest ${exclude_long[*]}" build-asan clang \
 		"-DDAXLEASE_SANITIZE=address -DDAXLEASE_FUZZ=ON" \
-		-L 'unit|crash|fuzz-smoke' "${exclude_long[@]}"
+		"${exclude_long[@]}"
 	record tsan "TSan, ctest ${exclude_long[*]}" build-tsan clang \
 		"-DDAXLEASE_SANITIZE=thread" \
 		"${exclude_long[@]}"
