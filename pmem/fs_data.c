@@ -190,10 +190,13 @@ ssize_t dl_fs_write(struct dl_fs *fs, dl_ino_t ino, uint64_t off,
 		return rc;
 	if (len == 0)
 		return 0;
-	if (off > DL_MAX_FILE_SIZE || len > DL_MAX_FILE_SIZE - off)
+	if (off >= DL_MAX_FILE_SIZE)
 		return dl_err_set(err, EFBIG,
-				  "write would end beyond the largest file "
+				  "write starts at or beyond the largest file "
 				  "size");
+	/* write(2) stops short at the limit (generic_write_check_limits) */
+	if (len > DL_MAX_FILE_SIZE - off)
+		len = DL_MAX_FILE_SIZE - off;
 	end = off + len;
 	b0 = off >> DL_BLOCK_SHIFT;
 	b1 = dl_blocks_of(end);

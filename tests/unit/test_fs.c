@@ -7,8 +7,10 @@
 #include <CUnit/CUnit.h>
 #include <errno.h>
 #include <linux/falloc.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "crc.h"
 #include "cunit_run.h"
@@ -453,6 +455,29 @@ static void test_truncate_up_keeps_prealloc(void)
 	CU_ASSERT_EQUAL(dl_fs_unlink(fx.fs, "trunc-prealloc", 0, NULL), 0);
 }
 
+/* write(2) at the size limit: a write that starts below it is cut short
+ * there (generic_write_check_limits), one that starts at it is EFBIG. */
+static void test_write_short_at_max_size(void)
+{
+	struct dl_stat st;
+	dl_ino_t ino = mkfile("write-limit", 0);
+
+	memset(buf, 0x5a, 8192);
+	CU_ASSERT_EQUAL(dl_fs_write(fx.fs, ino, DL_MAX_FILE_SIZE - 4096, buf,
+				    8192, NULL), 4096);
+	CU_ASSERT_EQUAL_FATAL(dl_fs_stat(fx.fs, ino, &st), 0);
+	CU_ASSERT_EQUAL(st.size, DL_MAX_FILE_SIZE);
+	CU_ASSERT_EQUAL(st.nblocks, 1);
+	CU_ASSERT_EQUAL(dl_fs_write(fx.fs, ino, DL_MAX_FILE_SIZE, buf, 1, NULL),
+			-EFBIG);
+	memset(buf, 0, 8192);
+	CU_ASSERT_EQUAL(dl_fs_read(fx.fs, ino, DL_MAX_FILE_SIZE - 4096, buf,
+				   8192, NULL), 4096);
+	CU_ASSERT_EQUAL(buf[0], 0x5a);
+	CU_ASSERT_EQUAL(buf[4095], 0x5a);
+	CU_ASSERT_EQUAL(dl_fs_unlink(fx.fs, "write-limit", 0, NULL), 0);
+}
+
 static CU_TestInfo tests[] = {
 	{ "name rules", test_names },
 	{ "rename replaces and frees the target", test_rename },
@@ -466,6 +491,7 @@ static CU_TestInfo tests[] = {
 	{ "a damaged superblock: copy, clear errors", test_superblock_damage },
 	{ "damaged metadata: open refuses, check reports", test_metadata_damage },
 	{ "truncate up keeps blocks preallocated past EOF", test_truncate_up_keeps_prealloc },
+	{ "a write reaching past the size limit is short", test_write_short_at_max_size },
 	CU_TEST_INFO_NULL,
 };
 
