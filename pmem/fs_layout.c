@@ -434,7 +434,10 @@ static void release_part(struct dl_fs *fs, uint64_t i, uint64_t p0,
 int dl_fs_release(struct dl_fs *fs, uint64_t tag, uint64_t ns_offset,
 		  uint64_t length, struct dl_err *err)
 {
-	uint64_t r0 = ns_offset >> DL_BLOCK_SHIFT, r1, splits = 0;
+	uint64_t r0 = ns_offset >> DL_BLOCK_SHIFT, r1, splits = 0, parts = 0;
+	/* a part costs at most one bits record and two detached-table
+	 * records (the entry and a split-off right part): under 128 bytes */
+	uint64_t per_tx = (dl_journal_capacity(&fs->j) - 4096) / 128;
 	int rc;
 
 	rc = dl_fs_writable(fs, err);
@@ -464,8 +467,17 @@ int dl_fs_release(struct dl_fs *fs, uint64_t tag, uint64_t ns_offset,
 		p0 = d->phys_block > r0 ? d->phys_block : r0;
 		p1 = d->phys_block + d->nblocks < r1 ? d->phys_block + d->nblocks
 						     : r1;
-		if (p0 < p1)
+		if (p0 < p1) {
 			release_part(fs, i, p0, p1);
+			/* one transaction per journal's worth of entries:
+			 * a tag may hold the whole table */
+			if (++parts == per_tx) {
+				rc = dl_fs_commit(fs, err);
+				if (rc)
+					return rc;
+				parts = 0;
+			}
+		}
 	}
 	return dl_fs_commit(fs, err);
 }

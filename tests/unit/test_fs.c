@@ -478,6 +478,68 @@ static void test_write_short_at_max_size(void)
 	CU_ASSERT_EQUAL(dl_fs_unlink(fx.fs, "write-limit", 0, NULL), 0);
 }
 
+/* Releasing a tag that holds most of the detached table must not need one
+ * transaction larger than the journal (the smallest one: 256 KiB). */
+static void test_release_many_detached_small_journal(void)
+{
+	struct dl_mkfs_params mp = { .journal_bytes = 256 * 1024 };
+	struct dl_ns_params np = { .size = 64 * DL_MiB, .align = 4096,
+				   .name = "smalljournal" };
+	struct fs_fixture sj = { 0 };
+	struct dl_err err = { 0 };
+	uint64_t free_before, tag = 0x51;
+	size_t n = 0;
+	char name[32];
+
+	snprintf(sj.path, sizeof(sj.path), "%s", dl_test_path("smallj.img"));
+	unlink(sj.path);
+	CU_ASSERT_EQUAL_FATAL(dl_nvdimm_create(sj.path, &np, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(dl_nvdimm_open(sj.path, DL_MAP_READ_WRITE,
+					     &sj.ns, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(dl_fs_format(sj.ns, &mp, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(dl_fs_open(sj.ns, &sj.fs, &err), 0);
+	{
+		struct dl_statfs st;
+
+		dl_fs_statfs(sj.fs, &st);
+		free_before = st.free_blocks;
+	}
+	memset(buf, 0x11, 4096);
+	/* six files of 650 one-block extents, each truncated under tag */
+	for (int f = 0; f < 6; f++) {
+		dl_ino_t ino;
+
+		snprintf(name, sizeof(name), "held%d", f);
+		CU_ASSERT_EQUAL_FATAL(dl_fs_create(sj.fs, name, 0644, 0, 0,
+						   &ino, NULL), 0);
+		for (uint64_t b = 0; b < 650; b++)
+			CU_ASSERT_EQUAL_FATAL(dl_fs_write(sj.fs, ino, b * 8192,
+							  buf, 4096, NULL),
+					      4096);
+		CU_ASSERT_EQUAL_FATAL(dl_fs_truncate(sj.fs, ino, 0, tag, &err),
+				      0);
+		CU_ASSERT_EQUAL_FATAL(dl_fs_unlink(sj.fs, name, 0, NULL), 0);
+	}
+	CU_ASSERT_EQUAL(dl_fs_detached(sj.fs, NULL, 0, &n), 0);
+	CU_ASSERT(n >= 3700);
+	CU_ASSERT_EQUAL(dl_fs_release(sj.fs, tag, 0, UINT64_MAX, &err), 0);
+	CU_ASSERT_EQUAL(dl_fs_detached(sj.fs, NULL, 0, &n), 0);
+	CU_ASSERT_EQUAL(n, 0);
+	/* still writable, every block back */
+	CU_ASSERT_EQUAL(dl_fs_create(sj.fs, "after", 0644, 0, 0, NULL, &err),
+			0);
+	CU_ASSERT_EQUAL(dl_fs_unlink(sj.fs, "after", 0, NULL), 0);
+	{
+		struct dl_statfs st;
+
+		dl_fs_statfs(sj.fs, &st);
+		CU_ASSERT_EQUAL(st.free_blocks, free_before);
+	}
+	CU_ASSERT_EQUAL(fx_check(&sj), 0);
+	fx_close(&sj);
+	unlink(sj.path);
+}
+
 static CU_TestInfo tests[] = {
 	{ "name rules", test_names },
 	{ "rename replaces and frees the target", test_rename },
@@ -492,6 +554,7 @@ static CU_TestInfo tests[] = {
 	{ "damaged metadata: open refuses, check reports", test_metadata_damage },
 	{ "truncate up keeps blocks preallocated past EOF", test_truncate_up_keeps_prealloc },
 	{ "a write reaching past the size limit is short", test_write_short_at_max_size },
+	{ "releasing a full detached table fits a small journal", test_release_many_detached_small_journal },
 	CU_TEST_INFO_NULL,
 };
 
