@@ -67,6 +67,9 @@ int cmd_put(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_get(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_truncate(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_fallocate(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_pin(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_busy(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_blocked(int argc, char **argv, struct cli_ctx *ctx);
 
 /* ---- util.c: messages and argument parsing ------------------------------- */
 
@@ -158,6 +161,18 @@ struct json_object *cli_json_file(const struct daxlease_stat *st,
 				  unsigned flags);
 struct json_object *cli_json_status(const struct daxlease_status *st,
 				    unsigned flags);
+
+/* ---- json_pin.c: pins and waiting requests (fields in daxlease(1)) -------- */
+
+struct daxlease_blocker;
+struct daxlease_busy;
+struct daxlease_blocked;
+struct json_object *cli_json_blocker(const struct daxlease_blocker *b,
+				     unsigned flags);
+struct json_object *cli_json_busy(const struct daxlease_busy *b,
+				  unsigned flags);
+struct json_object *cli_json_blocked(const struct daxlease_blocked *b,
+				     unsigned flags);
 
 /* ---- json_ns.c: namespace objects (fields in daxlease(1)) ---------------- */
 

@@ -5,8 +5,12 @@
  * breaks mappings and waits for pins before it frees a block).
  */
 #ifdef DAXLEASE_HAVE_CLIENT
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+
+#include <json-c/json.h>
 
 #include <linux/falloc.h>
 
@@ -20,14 +24,26 @@ struct layout_args {
 	int mode;			/* FALLOC_FL_* */
 	int modes;			/* how many mode options were given */
 	unsigned flags;
+	unsigned policy;		/* DAXLEASE_POLICY_* */
+	unsigned deadline_ms;
 };
 
+#define POLICY_HELP \
+	"  -n, --nonblock     fail at once with EBUSY if pins hold the range,\n" \
+	"                     printing them (a JSON array) on stdout\n" \
+	"  -d, --deadline MS  wait at most MS milliseconds for pins, then fail\n" \
+	"                     with ETIMEDOUT (the file unchanged)\n"
+
+
 static const char truncate_usage[] =
-	"usage: daxlease [--socket PATH] truncate [-u] PATH SIZE\n"
+	"usage: daxlease [--socket PATH] truncate [--nonblock | --deadline MS]\n"
+	"                [-u] PATH SIZE\n"
 	"\n"
 	"Set file PATH's size to SIZE (bytes, a K/M/G/T suffix, or 0x hex),\n"
-	"as truncate(2), and print its JSON object.\n"
+	"as truncate(2), and print its JSON object.  A shrinking truncate\n"
+	"waits while pins hold the blocks it frees (see daxlease busy).\n"
 	"\n"
+	POLICY_HELP
 	"  -u, --human        sizes with units, times in ISO 8601\n"
 	"  -h, --help         this text\n";
 
@@ -35,7 +51,8 @@ static void fallocate_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: daxlease [--socket PATH] fallocate [--punch|--collapse|\n"
-		"                --insert|--zero] [--keep-size] [-u] PATH OFFSET LENGTH\n"
+		"                --insert|--zero] [--keep-size]\n"
+		"                [--nonblock | --deadline MS] [-u] PATH OFFSET LENGTH\n"
 		"\n"
 		"Change file PATH's layout over [OFFSET, OFFSET+LENGTH) as\n"
 		"fallocate(2) does (Linux rules and errors), and print its JSON\n"
@@ -50,13 +67,35 @@ static void fallocate_usage(FILE *f)
 		"  -z, --zero         zero the range (FALLOC_FL_ZERO_RANGE)\n"
 		"  -k, --keep-size    do not change the file size\n"
 		"                     (FALLOC_FL_KEEP_SIZE)\n"
+		POLICY_HELP
 		"  -u, --human        sizes with units, times in ISO 8601\n"
 		"  -h, --help         this text\n");
+}
+
+/* EBUSY: the pins in the way, as a JSON array on stdout. */
+static void print_blockers(const struct daxlease_policy *p, unsigned flags)
+{
+	struct json_object *arr = json_object_new_array();
+	size_t n = p->nblockers < p->max ? p->nblockers : p->max;
+
+	if (!arr)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (cli_json_add(arr, NULL, cli_json_blocker(&p->blockers[i],
+							     flags)))
+			break;
+	cli_json_print(arr);
+	json_object_put(arr);
 }
 
 static int open_and(const struct cli_ctx *ctx, const struct layout_args *a,
 		    bool truncate)
 {
+	struct daxlease_blocker blockers[16];
+	struct daxlease_policy pol = {
+		.flags = a->policy, .deadline_ms = a->deadline_ms,
+		.blockers = blockers, .max = 16,
+	};
 	struct daxlease_file *f;
 	struct daxlease_ctx *dl;
 	int rc;
@@ -67,12 +106,14 @@ static int open_and(const struct cli_ctx *ctx, const struct layout_args *a,
 	rc = daxlease_open(dl, a->path, DAXLEASE_O_WRITE, 0, &f);
 	if (!rc) {
 		if (truncate)
-			rc = daxlease_truncate(f, a->length);
+			rc = daxlease_truncate_policy(f, a->length, &pol);
 		else
-			rc = daxlease_fallocate(f, a->mode, a->offset,
-						a->length);
+			rc = daxlease_fallocate_policy(f, a->mode, a->offset,
+						       a->length, &pol);
 		daxlease_close(f);
 	}
+	if (rc == -EBUSY && pol.nblockers)
+		print_blockers(&pol, a->flags);
 	if (rc)
 		rc = cli_fail(ctx, a->path, rc);
 	else
@@ -81,12 +122,75 @@ static int open_and(const struct cli_ctx *ctx, const struct layout_args *a,
 	return rc;
 }
 
+/* --nonblock / --deadline: 0, or a usage error printed (-1). */
+static int policy_opt(const struct cli_ctx *ctx, struct layout_args *a,
+		      int c, const char *arg)
+{
+	char *end;
+	unsigned long ms;
+
+	if (c == 'n') {
+		a->policy |= DAXLEASE_POLICY_NONBLOCK;
+	} else {
+		errno = 0;
+		ms = strtoul(arg, &end, 10);
+		if (errno || *end || !ms || ms > UINT32_MAX) {
+			cli_usage_error(ctx, "--deadline: '%s' is not a "
+					"positive number of milliseconds", arg);
+			return -1;
+		}
+		a->policy |= DAXLEASE_POLICY_DEADLINE;
+		a->deadline_ms = (unsigned)ms;
+	}
+	if (a->policy == (DAXLEASE_POLICY_NONBLOCK | DAXLEASE_POLICY_DEADLINE)) {
+		cli_usage_error(ctx, "--nonblock and --deadline exclude each "
+				"other");
+		return -1;
+	}
+	return 0;
+}
+
+static int truncate_opts(int argc, char **argv, struct cli_ctx *ctx,
+			 struct layout_args *a)
+{
+	static const struct option opts[] = {
+		{ "nonblock", no_argument, NULL, 'n' },
+		{ "deadline", required_argument, NULL, 'd' },
+		{ "human", no_argument, NULL, 'u' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "nd:uh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+		case 'd':
+			if (policy_opt(ctx, a, c, optarg))
+				return CLI_EXIT_USAGE;
+			break;
+		case 'u':
+			a->flags |= CLI_JSON_HUMAN;
+			break;
+		case 'h':
+			fputs(truncate_usage, stdout);
+			return CLI_EXIT_OK;
+		default:
+			fputs(truncate_usage, stderr);
+			return CLI_EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 2)
+		return cli_usage_error(ctx, "expected PATH SIZE");
+	return -1;
+}
+
 int cmd_truncate(int argc, char **argv, struct cli_ctx *ctx)
 {
 	struct layout_args a = { 0 };
 	int rc;
 
-	rc = cli_parse_simple(argc, argv, ctx, truncate_usage, 2, &a.flags);
+	rc = truncate_opts(argc, argv, ctx, &a);
 	if (rc >= 0)
 		return rc;
 	a.path = argv[optind];
@@ -102,9 +206,12 @@ static void add_mode(struct layout_args *a, int mode)
 }
 
 /* Returns -1 to go on, or an exit status. */
-static int fallocate_opts(int argc, char **argv, struct layout_args *a)
+static int fallocate_opts(int argc, char **argv, struct cli_ctx *ctx,
+			  struct layout_args *a)
 {
 	static const struct option opts[] = {
+		{ "nonblock", no_argument, NULL, 'n' },
+		{ "deadline", required_argument, NULL, 'd' },
 		{ "punch", no_argument, NULL, 'p' },
 		{ "collapse", no_argument, NULL, 'c' },
 		{ "insert", no_argument, NULL, 'i' },
@@ -116,8 +223,13 @@ static int fallocate_opts(int argc, char **argv, struct layout_args *a)
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "pcizkuh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "pcizknd:uh", opts, NULL)) != -1) {
 		switch (c) {
+		case 'n':
+		case 'd':
+			if (policy_opt(ctx, a, c, optarg))
+				return CLI_EXIT_USAGE;
+			break;
 		case 'p':
 			add_mode(a, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE);
 			break;
@@ -152,7 +264,7 @@ int cmd_fallocate(int argc, char **argv, struct cli_ctx *ctx)
 	struct layout_args a = { 0 };
 	int rc;
 
-	rc = fallocate_opts(argc, argv, &a);
+	rc = fallocate_opts(argc, argv, ctx, &a);
 	if (rc >= 0)
 		return rc;
 	if (a.modes > 1)

@@ -38,6 +38,9 @@ static const struct cli_cmd commands[] = {
 	{ "truncate", cmd_truncate, "set a file's size" },
 	{ "fallocate", cmd_fallocate,
 	  "allocate, punch, collapse, insert or zero a range" },
+	{ "pin", cmd_pin, "pin a file range (and hold it)" },
+	{ "busy", cmd_busy, "pinned ranges and who holds them (admin)" },
+	{ "blocked", cmd_blocked, "layout changes waiting, and on what (admin)" },
 	{ "rm", cmd_rm, "remove a file" },
 	{ "mv", cmd_mv, "rename a file" },
 #endif

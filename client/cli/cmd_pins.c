@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * cmd_pins.c - `daxlease pin` (a command-line pinning client) and the
+ * admin views `daxlease busy` and `daxlease blocked`.
+ */
+#ifdef DAXLEASE_HAVE_CLIENT
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include <daxlease/libdaxlease.h>
+
+#include "cli.h"
+
+#define VIEW_PAGE 64
+
+static const char pin_usage[] =
+	"usage: daxlease [--socket PATH] pin [--write] [--hold SECONDS] [-u]\n"
+	"                PATH OFFSET LENGTH\n"
+	"\n"
+	"Pin [OFFSET, OFFSET+LENGTH) of file PATH (4 KiB multiples), print\n"
+	"the pin as JSON, hold it, then unpin.  Layout changes of the range\n"
+	"wait meanwhile (see daxlease busy, daxlease blocked).  SIGTERM or\n"
+	"SIGINT unpins and exits 0.\n"
+	"\n"
+	"  -w, --write        a write pin: the range is made writable first\n"
+	"                     and marked dirty when unpinned\n"
+	"  -H, --hold SECONDS hold at most this long (default: until a signal)\n"
+	"  -u, --human        sizes with units, offsets in hex\n"
+	"  -h, --help         this text\n";
+
+struct pin_args {
+	const char *path;
+	uint64_t offset, length;
+	unsigned pin_flags;
+	long hold;			/* seconds; -1: until a signal */
+	unsigned flags;
+};
+
+static int pin_opts(int argc, char **argv, struct cli_ctx *ctx,
+		    struct pin_args *a)
+{
+	static const struct option opts[] = {
+		{ "write", no_argument, NULL, 'w' },
+		{ "hold", required_argument, NULL, 'H' },
+		{ "human", no_argument, NULL, 'u' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char *end;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "wH:uh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'w':
+			a->pin_flags |= DAXLEASE_PIN_WRITE;
+			break;
+		case 'H':
+			errno = 0;
+			a->hold = strtol(optarg, &end, 10);
+			if (errno || *end || a->hold < 0)
+				return cli_usage_error(ctx, "--hold: '%s' is not "
+						       "a number of seconds",
+						       optarg);
+			break;
+		case 'u':
+			a->flags |= CLI_JSON_HUMAN;
+			break;
+		case 'h':
+			fputs(pin_usage, stdout);
+			return CLI_EXIT_OK;
+		default:
+			fputs(pin_usage, stderr);
+			return CLI_EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 3)
+		return cli_usage_error(ctx, "expected PATH OFFSET LENGTH");
+	return -1;
+}
+
+static int print_pin(const struct pin_args *a, uint64_t id)
+{
+	struct daxlease_blocker b = {
+		.pid = getpid(), .uid = getuid(), .comm = "daxlease",
+		.pin_id = id,
+		.offset = a->offset, .length = a->length,
+		.write = a->pin_flags & DAXLEASE_PIN_WRITE,
+	};
+	struct json_object *o = cli_json_blocker(&b, a->flags);
+	int rc;
+
+	if (!o || cli_json_add(o, "file", cli_json_string(a->path))) {
+		json_object_put(o);
+		return -ENOMEM;
+	}
+	rc = cli_json_print(o);
+	json_object_put(o);
+	fflush(stdout);
+	return rc;
+}
+
+/* Wait for SIGTERM/SIGINT (blocked before the pin), or the hold time. */
+static void hold(const sigset_t *set, long seconds)
+{
+	struct timespec ts = { .tv_sec = seconds };
+
+	while ((seconds < 0 ? sigwaitinfo(set, NULL) :
+		sigtimedwait(set, NULL, &ts)) < 0 && errno == EINTR)
+		;
+}
+
+static int pin_and_hold(const struct cli_ctx *ctx, const struct pin_args *a,
+			struct daxlease_ctx *dl, const sigset_t *set)
+{
+	unsigned open_flags = DAXLEASE_O_READ |
+			      (a->pin_flags & DAXLEASE_PIN_WRITE ?
+			       DAXLEASE_O_WRITE : 0);
+	struct daxlease_file *f;
+	uint64_t id;
+	int rc;
+
+	rc = daxlease_open(dl, a->path, open_flags, 0, &f);
+	if (rc)
+		return cli_fail(ctx, a->path, rc);
+	rc = daxlease_pin(f, a->offset, a->length, a->pin_flags, &id);
+	if (rc) {
+		daxlease_close(f);
+		return cli_fail(ctx, "pin", rc);
+	}
+	print_pin(a, id);
+	hold(set, a->hold);
+	rc = daxlease_unpin(dl, id);
+	daxlease_close(f);
+	return rc ? cli_fail(ctx, "unpin", rc) : CLI_EXIT_OK;
+}
+
+int cmd_pin(int argc, char **argv, struct cli_ctx *ctx)
+{
+	struct pin_args a = { .hold = -1 };
+	struct daxlease_ctx *dl;
+	sigset_t set;
+	int rc;
+
+	rc = pin_opts(argc, argv, ctx, &a);
+	if (rc >= 0)
+		return rc;
+	a.path = argv[optind];
+	if (cli_parse_bytes(ctx, "OFFSET", argv[optind + 1], &a.offset) ||
+	    cli_parse_bytes(ctx, "LENGTH", argv[optind + 2], &a.length))
+		return CLI_EXIT_USAGE;
+	/* blocked first: a signal during the PIN call still unpins */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	dl = cli_connect(ctx);
+	if (!dl)
+		return CLI_EXIT_FAIL;
+	rc = pin_and_hold(ctx, &a, dl, &set);
+	daxlease_unref(dl);
+	return rc;
+}
+
+/* ---- busy, blocked ------------------------------------------------------------ */
+
+static const char busy_usage[] =
+	"usage: daxlease [--socket PATH] busy [-u]\n"
+	"\n"
+	"Every pinned range as a JSON array: file, range, namespace offset,\n"
+	"leaf, and the client holding it (pid, uid, comm, read or write, age).\n"
+	"Needs root or daxleased's --admin-group.\n"
+	"\n"
+	"  -u, --human        sizes with units, offsets in hex\n"
+	"  -h, --help         this text\n";
+
+static const char blocked_usage[] =
+	"usage: daxlease [--socket PATH] blocked [-u]\n"
+	"\n"
+	"Every waiting request as a JSON array: which operation, file range,\n"
+	"who asked, since when, and the pins it waits on (or \"queue\": it\n"
+	"waits behind an earlier change of the range).  Needs root or\n"
+	"daxleased's --admin-group.\n"
+	"\n"
+	"  -u, --human        sizes with units, offsets in hex\n"
+	"  -h, --help         this text\n";
+
+/* Append every page of BUSY to arr. */
+static int busy_pages(struct daxlease_ctx *dl, struct json_object *arr,
+		      unsigned flags)
+{
+	struct daxlease_busy *b = calloc(VIEW_PAGE, sizeof(*b));
+	uint64_t cursor = 0;
+	int n = 0;
+
+	if (!b)
+		return -ENOMEM;
+	do {
+		n = daxlease_busy(dl, &cursor, b, VIEW_PAGE);
+		for (int i = 0; i < n; i++)
+			if (cli_json_add(arr, NULL, cli_json_busy(&b[i], flags)))
+				n = -ENOMEM;
+	} while (n >= 0 && cursor);
+	free(b);
+	return n < 0 ? n : 0;
+}
+
+static int blocked_pages(struct daxlease_ctx *dl, struct json_object *arr,
+			 unsigned flags)
+{
+	struct daxlease_blocked *b = calloc(VIEW_PAGE, sizeof(*b));
+	uint64_t cursor = 0;
+	int n = 0;
+
+	if (!b)
+		return -ENOMEM;
+	do {
+		n = daxlease_blocked(dl, &cursor, b, VIEW_PAGE);
+		for (int i = 0; i < n; i++)
+			if (cli_json_add(arr, NULL,
+					 cli_json_blocked(&b[i], flags)))
+				n = -ENOMEM;
+	} while (n >= 0 && cursor);
+	free(b);
+	return n < 0 ? n : 0;
+}
+
+static int view(int argc, char **argv, struct cli_ctx *ctx,
+		const char *usage,
+		int (*pages)(struct daxlease_ctx *, struct json_object *,
+			     unsigned))
+{
+	struct json_object *arr;
+	struct daxlease_ctx *dl;
+	unsigned flags = 0;
+	int rc;
+
+	rc = cli_parse_simple(argc, argv, ctx, usage, 0, &flags);
+	if (rc >= 0)
+		return rc;
+	dl = cli_connect(ctx);
+	if (!dl)
+		return CLI_EXIT_FAIL;
+	arr = json_object_new_array();
+	rc = arr ? pages(dl, arr, flags) : -ENOMEM;
+	if (!rc)
+		rc = cli_json_print(arr) ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+	else
+		rc = cli_fail(ctx, "query", rc);
+	json_object_put(arr);
+	daxlease_unref(dl);
+	return rc;
+}
+
+int cmd_busy(int argc, char **argv, struct cli_ctx *ctx)
+{
+	return view(argc, argv, ctx, busy_usage, busy_pages);
+}
+
+int cmd_blocked(int argc, char **argv, struct cli_ctx *ctx)
+{
+	return view(argc, argv, ctx, blocked_usage, blocked_pages);
+}
+#endif

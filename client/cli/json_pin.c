@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * json_pin.c - JSON objects for pins (pin, busy, a refused --nonblock
+ * layout change) and waiting requests (blocked).  Field names are listed
+ * in daxlease(1) and do not change; -u changes values only.
+ */
+#ifdef DAXLEASE_HAVE_CLIENT
+#include <stdio.h>
+
+#include <json-c/json.h>
+
+#include <daxlease/libdaxlease.h>
+#include <daxlease/proto.h>
+
+#include "cli.h"
+
+static const char *const leaf_names[] = { "pte", "pmd", "pud" };
+
+/* Nanoseconds, or with -u seconds with a unit. */
+static struct json_object *json_age(uint64_t ns, unsigned flags)
+{
+	char buf[32];
+
+	if (!(flags & CLI_JSON_HUMAN))
+		return json_object_new_uint64(ns);
+	snprintf(buf, sizeof(buf), "%.3f s", (double)ns / 1e9);
+	return json_object_new_string(buf);
+}
+
+static const char *op_name(unsigned opcode)
+{
+	switch (opcode) {
+	case DL_OP_TRUNCATE:
+		return "truncate";
+	case DL_OP_FALLOCATE:
+		return "fallocate";
+	case DL_OP_UNLINK:
+		return "unlink";
+	case DL_OP_RENAME:
+		return "rename";
+	case DL_OP_OPEN:
+		return "open";
+	case DL_OP_WRITE:
+		return "write";
+	case DL_OP_MAP:
+		return "map";
+	case DL_OP_PIN:
+		return "pin";
+	default:
+		return "other";
+	}
+}
+
+/* A length that may mean "to the end of the file". */
+static struct json_object *json_length(uint64_t len, unsigned flags)
+{
+	if (len == UINT64_MAX)
+		return json_object_new_string("eof");
+	return cli_json_size(len, flags);
+}
+
+static int add_blocker(struct json_object *o, const struct daxlease_blocker *b,
+		       unsigned flags)
+{
+	return cli_json_add(o, "pin_id", cli_json_count(b->pin_id)) ||
+	       cli_json_add(o, "pid", cli_json_count((uint64_t)b->pid)) ||
+	       cli_json_add(o, "uid", cli_json_count(b->uid)) ||
+	       cli_json_add(o, "comm", cli_json_string(b->comm)) ||
+	       cli_json_add(o, "offset", cli_json_offset(b->offset, flags)) ||
+	       cli_json_add(o, "length", cli_json_size(b->length, flags)) ||
+	       cli_json_add(o, "access", cli_json_string(b->write ? "write" :
+							  "read"));
+}
+
+struct json_object *cli_json_blocker(const struct daxlease_blocker *b,
+				     unsigned flags)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (o && add_blocker(o, b, flags)) {
+		json_object_put(o);
+		o = NULL;
+	}
+	return o;
+}
+
+struct json_object *cli_json_busy(const struct daxlease_busy *b,
+				  unsigned flags)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	/* a pinned hole has no block yet: null */
+	if (cli_json_add(o, "file", cli_json_string(b->name)) ||
+	    cli_json_add(o, "ino", cli_json_count(b->ino)) ||
+	    add_blocker(o, &b->pin, flags) ||
+	    (b->ns_offset == UINT64_MAX ?
+	     json_object_object_add(o, "ns_offset", NULL) :
+	     cli_json_add(o, "ns_offset", cli_json_offset(b->ns_offset,
+							  flags))) ||
+	    cli_json_add(o, "leaf", cli_json_string(b->level < 3 ?
+						    leaf_names[b->level] :
+						    "?")) ||
+	    cli_json_add(o, "age", json_age(b->age_ns, flags)))
+		goto err;
+	return o;
+err:
+	json_object_put(o);
+	return NULL;
+}
+
+static struct json_object *pin_ids(const struct daxlease_blocked *b)
+{
+	struct json_object *a = json_object_new_array();
+
+	for (unsigned i = 0; a && i < b->npins && i < 8; i++)
+		if (cli_json_add(a, NULL, cli_json_count(b->pin_ids[i]))) {
+			json_object_put(a);
+			return NULL;
+		}
+	return a;
+}
+
+struct json_object *cli_json_blocked(const struct daxlease_blocked *b,
+				     unsigned flags)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	if (cli_json_add(o, "id", cli_json_count(b->wait_id)) ||
+	    cli_json_add(o, "op", cli_json_string(op_name(b->opcode))) ||
+	    cli_json_add(o, "ino", cli_json_count(b->ino)) ||
+	    cli_json_add(o, "offset", cli_json_offset(b->offset, flags)) ||
+	    cli_json_add(o, "length", json_length(b->length, flags)) ||
+	    cli_json_add(o, "pid", cli_json_count((uint64_t)b->pid)) ||
+	    cli_json_add(o, "uid", cli_json_count(b->uid)) ||
+	    cli_json_add(o, "comm", cli_json_string(b->comm)) ||
+	    cli_json_add(o, "waits_for", cli_json_string(b->on_pins ? "pins" :
+							 "queue")) ||
+	    cli_json_add(o, "pins", pin_ids(b)) ||
+	    cli_json_add(o, "npins", cli_json_count(b->npins)) ||
+	    cli_json_add(o, "age", json_age(b->age_ns, flags)) ||
+	    cli_json_add(o, "deadline_left", json_age(b->deadline_ns, flags)))
+		goto err;
+	return o;
+err:
+	json_object_put(o);
+	return NULL;
+}
+#endif
