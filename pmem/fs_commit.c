@@ -51,35 +51,66 @@ static uint64_t reserved_blocks(const struct dl_prun_list *l)
 	return n;
 }
 
-/* Allocate into list l, up to 64 runs; ENOSPC leaves nothing taken. */
+/*
+ * Allocate want blocks into list l; ENOSPC leaves nothing taken.  One
+ * allocator call returns at most 64 runs: when free space is in smaller
+ * pieces than that allows, ask for less at a time rather than fail while
+ * enough is free.
+ */
 static int alloc_runs(struct dl_fs *fs, uint64_t want, uint64_t goal,
 		      struct dl_prun_list *l, struct dl_err *err)
 {
 	struct dl_run runs[64];
-	size_t nruns = 0;
-	int rc;
+	size_t nruns, first = l->n;
+	uint64_t chunk = want, total = want;
+	int rc = 0;
 
-	rc = dl_alloc_get(fs->alloc, want, goal, runs, 64, &nruns);
+	if (want > dl_alloc_free_blocks(fs->alloc))
+		rc = -ENOSPC;
+	while (!rc && want) {
+		nruns = 0;
+		if (chunk > want)
+			chunk = want;
+		rc = dl_alloc_get(fs->alloc, chunk, goal, runs, 64, &nruns);
+		if (rc == -ENOSPC && chunk > 1) {
+			chunk = (chunk + 1) / 2;	/* fragmented: smaller */
+			rc = 0;
+			continue;
+		}
+		if (rc)
+			break;
+		if (dl_prun_reserve(l, nruns)) {
+			for (size_t i = 0; i < nruns; i++)
+				dl_alloc_put(fs->alloc, runs[i].start,
+					     runs[i].len);
+			rc = -ENOMEM;
+			break;
+		}
+		for (size_t i = 0; i < nruns; i++) {
+			l->v[l->n++] = (struct dl_prun){ runs[i].start,
+							 runs[i].len };
+			want -= runs[i].len;
+		}
+		goal = runs[nruns - 1].start + runs[nruns - 1].len;
+	}
+	if (!rc)
+		return 0;
+	for (size_t i = first; i < l->n; i++)
+		dl_alloc_put(fs->alloc, l->v[i].phys, l->v[i].len);
+	l->n = first;
 	if (rc == -ENOSPC) {
 		char a[32], b[32];
 
 		return dl_err_set(err, ENOSPC,
 				  "no space: %s needed, %s free",
-				  dl_fmt_size(a, sizeof(a), want * DL_BLOCK_SIZE),
+				  dl_fmt_size(a, sizeof(a), total * DL_BLOCK_SIZE),
 				  dl_fmt_size(b, sizeof(b),
 					      dl_alloc_free_blocks(fs->alloc) *
 						      DL_BLOCK_SIZE));
 	}
-	if (rc)
-		return dl_err_set(err, -rc, "allocator failed");
-	if (dl_prun_reserve(l, nruns)) {
-		for (size_t i = 0; i < nruns; i++)
-			dl_alloc_put(fs->alloc, runs[i].start, runs[i].len);
+	if (rc == -ENOMEM)
 		return dl_err_set(err, ENOMEM, "out of memory");
-	}
-	for (size_t i = 0; i < nruns; i++)
-		l->v[l->n++] = (struct dl_prun){ runs[i].start, runs[i].len };
-	return 0;
+	return dl_err_set(err, -rc, "allocator failed");
 }
 
 int dl_fs_prepare_map(struct dl_fs *fs, dl_ino_t ino, uint64_t new_n,

@@ -540,6 +540,49 @@ static void test_release_many_detached_small_journal(void)
 	unlink(sj.path);
 }
 
+/* Free space in 4 KiB pieces only: a write that needs more pieces than
+ * one allocator call returns (64) still succeeds while space is free. */
+static void test_write_into_fragmented_space(void)
+{
+	struct fs_fixture fr = { 0 };
+	struct dl_statfs sf;
+	dl_ino_t x, filler, y;
+	uint64_t off = 0, nx = 1024;
+	ssize_t rc;
+
+	CU_ASSERT_EQUAL_FATAL(fx_create(&fr, "frag.img", 16 * DL_MiB, 4096), 0);
+	CU_ASSERT_EQUAL_FATAL(dl_fs_create(fr.fs, "x", 0644, 0, 0, &x, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(dl_fs_create(fr.fs, "filler", 0644, 0, 0, &filler,
+					   NULL), 0);
+	memset(buf, 0x77, nx * 4096);
+	CU_ASSERT_EQUAL_FATAL(dl_fs_write(fr.fs, x, 0, buf, nx * 4096, NULL),
+			      (ssize_t)(nx * 4096));
+	/* use up everything else */
+	while ((rc = dl_fs_write(fr.fs, filler, off, buf, 4096, NULL)) > 0)
+		off += 4096;
+	CU_ASSERT_EQUAL(rc, -ENOSPC);
+	/* every other block of x back to free space: 512 single blocks */
+	for (uint64_t b = 0; b < nx; b += 2)
+		CU_ASSERT_EQUAL_FATAL(dl_fs_fallocate(fr.fs, x,
+				FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				b * 4096, 4096, 0, NULL), 0);
+	dl_fs_statfs(fr.fs, &sf);
+	CU_ASSERT_FATAL(sf.free_blocks >= 500);	/* less a few chain blocks */
+	/* 256 blocks from 256 separate pieces */
+	CU_ASSERT_EQUAL_FATAL(dl_fs_create(fr.fs, "y", 0644, 0, 0, &y, NULL), 0);
+	memset(buf, 0x78, 256 * 4096);
+	CU_ASSERT_EQUAL(dl_fs_write(fr.fs, y, 0, buf, 256 * 4096, NULL),
+			256 * 4096);
+	memset(buf, 0, 256 * 4096);
+	CU_ASSERT_EQUAL(dl_fs_read(fr.fs, y, 0, buf, 256 * 4096, NULL),
+			256 * 4096);
+	CU_ASSERT_EQUAL(buf[0], 0x78);
+	CU_ASSERT_EQUAL(buf[256 * 4096 - 1], 0x78);
+	CU_ASSERT_EQUAL(fx_check(&fr), 0);
+	fx_close(&fr);
+	unlink(fr.path);
+}
+
 static CU_TestInfo tests[] = {
 	{ "name rules", test_names },
 	{ "rename replaces and frees the target", test_rename },
@@ -555,6 +598,7 @@ static CU_TestInfo tests[] = {
 	{ "truncate up keeps blocks preallocated past EOF", test_truncate_up_keeps_prealloc },
 	{ "a write reaching past the size limit is short", test_write_short_at_max_size },
 	{ "releasing a full detached table fits a small journal", test_release_many_detached_small_journal },
+	{ "a write into 4 KiB free pieces only succeeds", test_write_into_fragmented_space },
 	CU_TEST_INFO_NULL,
 };
 
