@@ -69,6 +69,7 @@ static long fixed_size(uint16_t opcode)
 		return sizeof(struct dl_unpin_req);
 	case DL_OP_BUSY:
 	case DL_OP_BLOCKED:
+	case DL_OP_QUARANTINE:
 		return sizeof(struct dl_view_req);
 	default:
 		return -1;
@@ -242,7 +243,8 @@ static int check_payload(const struct dl_request *rq)
 	case DL_OP_PIN:
 		return check_pin(p);
 	case DL_OP_BUSY:
-	case DL_OP_BLOCKED: {
+	case DL_OP_BLOCKED:
+	case DL_OP_QUARANTINE: {
 		const struct dl_view_req *r = p;
 
 		return r->reserved || !r->max ? -EINVAL : 0;

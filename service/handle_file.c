@@ -45,13 +45,16 @@ static int open_truncate(struct dl_client *c, const struct dl_request *rq,
 			 dl_ino_t ino, struct dl_reply *rp)
 {
 	struct dl_err err = { 0 };
+	uint64_t tag;
 	int rc;
 
 	/* O_TRUNC frees blocks: it waits for pins like truncate(2) */
-	rc = dl_layout_begin(c, rq, ino, 0, UINT64_MAX, 0, 0, rp);
+	rc = dl_layout_begin(c, rq, ino, 0, UINT64_MAX, 0, 0, rp, &tag);
 	if (rc)
 		return rc;
-	rc = dl_fs_truncate(c->srv->fs, ino, 0, 0, &err);
+	rc = dl_fs_truncate(c->srv->fs, ino, 0, tag, &err);
+	if (tag)
+		dl_quarantine_settle(c->srv, tag);
 	return rc ? dl_fs_failed(c, "truncate", rc, &err) : 0;
 }
 
@@ -172,15 +175,19 @@ int dl_handle_unlink(struct dl_client *c, const struct dl_request *rq,
 {
 	const struct dl_name_req *r = rq->payload;
 	struct dl_err err = { 0 };
+	uint64_t tag = 0;
 	dl_ino_t ino;
 	int rc;
 
 	rc = name_owner(c, r->name, &ino);
 	if (!rc)
-		rc = dl_layout_begin(c, rq, ino, 0, UINT64_MAX, 0, 0, rp);
+		rc = dl_layout_begin(c, rq, ino, 0, UINT64_MAX,
+				     DL_LAYOUT_FILE_GOES, 0, rp, &tag);
 	if (rc)
 		return rc;
-	rc = dl_fs_unlink(c->srv->fs, r->name, 0, &err);
+	rc = dl_fs_unlink(c->srv->fs, r->name, tag, &err);
+	if (tag)
+		dl_quarantine_settle(c->srv, tag);
 	return rc ? dl_fs_failed(c, "unlink", rc, &err) : 0;
 }
 
@@ -191,6 +198,7 @@ int dl_handle_rename(struct dl_client *c, const struct dl_request *rq,
 	unsigned flags = r->flags & DL_RENAME_F_NOREPLACE ?
 			 DL_RENAME_NOREPLACE : 0;
 	struct dl_err err = { 0 };
+	uint64_t tag = 0;
 	dl_ino_t from, to;
 	int rc;
 
@@ -206,11 +214,14 @@ int dl_handle_rename(struct dl_client *c, const struct dl_request *rq,
 		return -EEXIST;
 	/* the file renamed over loses its blocks: wait for its pins */
 	if (to && to != from) {
-		rc = dl_layout_begin(c, rq, to, 0, UINT64_MAX, 0, 0, rp);
+		rc = dl_layout_begin(c, rq, to, 0, UINT64_MAX,
+				     DL_LAYOUT_FILE_GOES, 0, rp, &tag);
 		if (rc)
 			return rc;
 	}
-	rc = dl_fs_rename(c->srv->fs, r->from, r->to, flags, 0, &err);
+	rc = dl_fs_rename(c->srv->fs, r->from, r->to, flags, tag, &err);
+	if (tag)
+		dl_quarantine_settle(c->srv, tag);
 	return rc ? dl_fs_failed(c, "rename", rc, &err) : 0;
 }
 

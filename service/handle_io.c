@@ -126,6 +126,7 @@ int dl_handle_truncate(struct dl_client *c, const struct dl_request *rq,
 {
 	const struct dl_truncate_req *r = rq->payload;
 	struct dl_err err = { 0 };
+	uint64_t tag = 0;
 	struct dl_stat st;
 	struct dl_fh *h;
 	int rc;
@@ -135,12 +136,14 @@ int dl_handle_truncate(struct dl_client *c, const struct dl_request *rq,
 		return rc == -EBADF ? -EINVAL : rc;	/* ftruncate(2) */
 	if (r->size < st.size)
 		rc = dl_layout_begin(c, rq, h->ino, r->size, UINT64_MAX,
-				     r->flags, r->deadline_ms, rp);
+				     r->flags, r->deadline_ms, rp, &tag);
 	else
 		rc = dl_wait_gate(c, rq, h->ino, st.size, UINT64_MAX);
 	if (rc)
 		return rc;
-	rc = dl_fs_truncate(c->srv->fs, h->ino, r->size, 0, &err);
+	rc = dl_fs_truncate(c->srv->fs, h->ino, r->size, tag, &err);
+	if (tag)
+		dl_quarantine_settle(c->srv, tag);
 	return rc ? dl_fs_failed(c, "truncate", rc, &err) : 0;
 }
 
@@ -160,7 +163,7 @@ int dl_handle_fallocate(struct dl_client *c, const struct dl_request *rq,
 {
 	const struct dl_fallocate_req *r = rq->payload;
 	struct dl_err err = { 0 };
-	uint64_t off, len;
+	uint64_t off, len, tag = 0;
 	struct dl_fh *h;
 	int rc;
 
@@ -171,12 +174,14 @@ int dl_handle_fallocate(struct dl_client *c, const struct dl_request *rq,
 	/* plain allocation never moves a mapped block; the rest may */
 	if (r->mode & ~FALLOC_FL_KEEP_SIZE)
 		rc = dl_layout_begin(c, rq, h->ino, off, len, r->flags,
-				     r->deadline_ms, rp);
+				     r->deadline_ms, rp, &tag);
 	else
 		rc = dl_wait_gate(c, rq, h->ino, off, len);
 	if (rc)
 		return rc;
 	rc = dl_fs_fallocate(c->srv->fs, h->ino, (int)r->mode, r->offset,
-			     r->length, 0, &err);
+			     r->length, tag, &err);
+	if (tag)
+		dl_quarantine_settle(c->srv, tag);
 	return rc ? dl_fs_failed(c, "fallocate", rc, &err) : 0;
 }

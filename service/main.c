@@ -29,6 +29,8 @@ static void usage(FILE *f)
 		"      --dax-group NAME     members may map files (receive the namespace fd)\n"
 		"      --admin-group NAME   members may use admin requests\n"
 		"      --table-entries N    mapping-table entries per client (default %d)\n"
+		"      --detach             layout changes never wait for pins: pinned\n"
+		"                           blocks go to quarantine until unpinned\n"
 		"  -h, --help               this help\n"
 		"  -V, --version            print the version\n",
 		DEFAULT_TABLE_ENTRIES);
@@ -74,7 +76,7 @@ static int parse_level(const char *s)
 	return 0;
 }
 
-enum { OPT_DAX_GROUP = 256, OPT_ADMIN_GROUP, OPT_TABLE_ENTRIES };
+enum { OPT_DAX_GROUP = 256, OPT_ADMIN_GROUP, OPT_TABLE_ENTRIES, OPT_DETACH };
 
 static const struct option long_opts[] = {
 	{ "image", required_argument, NULL, 'i' },
@@ -84,6 +86,7 @@ static const struct option long_opts[] = {
 	{ "dax-group", required_argument, NULL, OPT_DAX_GROUP },
 	{ "admin-group", required_argument, NULL, OPT_ADMIN_GROUP },
 	{ "table-entries", required_argument, NULL, OPT_TABLE_ENTRIES },
+	{ "detach", no_argument, NULL, OPT_DETACH },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -110,6 +113,9 @@ static int parse_one(int opt, struct dl_options *o)
 		return parse_group(optarg, &o->admin_gid) ? -1 : 0;
 	case OPT_TABLE_ENTRIES:
 		return parse_entries(optarg, &o->table_entries) ? -1 : 0;
+	case OPT_DETACH:
+		o->detach = true;
+		return 0;
 	case 'h':
 		usage(stdout);
 		return 1;

@@ -73,6 +73,7 @@ static void pin_free(struct dl_server *srv, struct dl_pin **link)
 	*link = p->next;
 	if (p->write)
 		dirty_add(srv, p);
+	dl_quarantine_unpin(srv, p->id);
 	srv->npins--;
 	srv->kick = true;	/* a waiting layout change may go now */
 	free(p);

@@ -59,6 +59,7 @@ static int open_storage(struct dl_server *srv)
 		return rc;
 	}
 	dl_ns_get_info(srv->ns, &srv->nsinfo);
+	dl_quarantine_init(srv);
 	rc = reopen_for_clients(srv);
 	if (rc)
 		return rc;
@@ -197,6 +198,7 @@ void dl_server_close(struct dl_server *srv)
 	if (srv->loop) {
 		dl_conn_drop_all(srv);
 		dl_dirty_free_all(srv);
+		dl_quarantine_free(srv);
 		close_source(srv, &srv->listen);
 		close_source(srv, &srv->signals);
 		close_source(srv, &srv->timer);

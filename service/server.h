@@ -35,6 +35,15 @@ struct dl_options {
 	gid_t dax_gid;			/* (gid_t)-1: none */
 	gid_t admin_gid;
 	uint64_t table_entries;
+	bool detach;			/* busy policy: quarantine, never wait */
+};
+
+/* A pin's hold on blocks a layout change detached (quarantine.c). */
+struct dl_hold {
+	struct dl_hold *next;
+	uint64_t tag;			/* the detach_tag of that change */
+	uint64_t pin_id;
+	uint64_t ns_offset, length;
 };
 
 /* One pin: a file range held for a client (pin.c). */
@@ -149,6 +158,8 @@ struct dl_server {
 	uint64_t next_wait_id;
 	uint64_t wait_pass;
 	bool kick;			/* pins or waiters changed: retry */
+	struct dl_hold *holds;
+	uint64_t next_tag;
 	int64_t start_ns;
 	void *rx;			/* one received message */
 	void *tx;			/* one reply being built */
@@ -235,14 +246,29 @@ int dl_wait_gate(struct dl_client *c, const struct dl_request *rq,
  * pins.  0: go ahead; DL_SUSPENDED: it waits; -EBUSY (NONBLOCK, with the
  * blockers in rp); -errno.
  */
+#define DL_LAYOUT_FILE_GOES 0x100u	/* policy bit: unlink, rename over */
 int dl_layout_begin(struct dl_client *c, const struct dl_request *rq,
 		    uint32_t ino, uint64_t offset, uint64_t length,
-		    uint32_t policy, uint32_t deadline_ms, struct dl_reply *rp);
+		    uint32_t policy, uint32_t deadline_ms, struct dl_reply *rp,
+		    uint64_t *detach_tag);
 /* Run the waiters that may run now (the loop's after-batch hook). */
 void dl_wait_kick(struct dl_server *srv);
 /* The timer fired: fail waiters past their deadline. */
 void dl_wait_expire(struct dl_server *srv);
 void dl_wait_drop_client(struct dl_client *c);
+
+/* ---- quarantine.c: --detach ------------------------------------------------- */
+/* Pins in the way of a change: hold their blocks under a new tag. */
+uint64_t dl_quarantine_begin(struct dl_server *srv, uint32_t ino,
+			     uint64_t offset, uint64_t length, bool file_goes);
+/* After the change: release what tag detached that no pin holds. */
+void dl_quarantine_settle(struct dl_server *srv, uint64_t tag);
+/* A pin is gone: release the blocks only it held. */
+void dl_quarantine_unpin(struct dl_server *srv, uint64_t pin_id);
+/* A tag no detached block on the namespace uses yet. */
+void dl_quarantine_init(struct dl_server *srv);
+void dl_quarantine_free(struct dl_server *srv);
+dl_handler_fn dl_handle_quarantine;
 
 /* handle_session.c: CLOCK_MONOTONIC in ns (the uptime clock) */
 int64_t dl_server_now_ns(void);

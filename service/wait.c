@@ -155,11 +155,14 @@ static int busy_reply(struct dl_server *srv, uint32_t ino, uint64_t offset,
 
 int dl_layout_begin(struct dl_client *c, const struct dl_request *rq,
 		    uint32_t ino, uint64_t offset, uint64_t length,
-		    uint32_t policy, uint32_t deadline_ms, struct dl_reply *rp)
+		    uint32_t policy, uint32_t deadline_ms, struct dl_reply *rp,
+		    uint64_t *detach_tag)
 {
 	struct dl_server *srv = c->srv;
 	bool queued = dl_wait_gated(srv, ino, offset, length);
 	uint32_t npins;
+
+	*detach_tag = 0;
 
 	if (!(policy & DL_POLICY_DEADLINE))
 		deadline_ms = 0;
@@ -175,6 +178,12 @@ int dl_layout_begin(struct dl_client *c, const struct dl_request *rq,
 	npins = dl_pins_scan(srv, ino, offset, length, NULL, 0);
 	if (!npins)
 		return 0;
+	if (srv->opt.detach) {
+		/* go now; the pinned blocks wait in quarantine instead */
+		*detach_tag = dl_quarantine_begin(srv, ino, offset, length,
+						  policy & DL_LAYOUT_FILE_GOES);
+		return 0;
+	}
 	if (policy & DL_POLICY_NONBLOCK)
 		return busy_reply(srv, ino, offset, length, rp);
 	return dl_wait_suspend(c, rq, ino, offset, length, true, deadline_ms);

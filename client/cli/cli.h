@@ -70,6 +70,7 @@ int cmd_fallocate(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_pin(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_busy(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_blocked(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_quarantine(int argc, char **argv, struct cli_ctx *ctx);
 
 /* ---- util.c: messages and argument parsing ------------------------------- */
 
@@ -173,6 +174,9 @@ struct json_object *cli_json_busy(const struct daxlease_busy *b,
 				  unsigned flags);
 struct json_object *cli_json_blocked(const struct daxlease_blocked *b,
 				     unsigned flags);
+struct daxlease_quarantine;
+struct json_object *cli_json_quarantine(const struct daxlease_quarantine *q,
+					unsigned flags);
 
 /* ---- json_ns.c: namespace objects (fields in daxlease(1)) ---------------- */
 

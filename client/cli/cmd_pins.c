@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * cmd_pins.c - `daxlease pin` (a command-line pinning client) and the
- * admin views `daxlease busy` and `daxlease blocked`.
+ * admin views `daxlease busy`, `daxlease blocked`, `daxlease quarantine`.
  */
 #ifdef DAXLEASE_HAVE_CLIENT
 #include <errno.h>
@@ -231,6 +231,37 @@ static int blocked_pages(struct daxlease_ctx *dl, struct json_object *arr,
 	return n < 0 ? n : 0;
 }
 
+static const char quarantine_usage[] =
+	"usage: daxlease [--socket PATH] quarantine [-u]\n"
+	"\n"
+	"Blocks a layout change detached while pins held them (daxleased\n"
+	"--detach), as a JSON array: namespace range, tag, and the pins (and\n"
+	"the first holder's pid) that keep them from reuse.  Needs root or\n"
+	"daxleased's --admin-group.\n"
+	"\n"
+	"  -u, --human        sizes with units, offsets in hex\n"
+	"  -h, --help         this text\n";
+
+static int quarantine_pages(struct daxlease_ctx *dl, struct json_object *arr,
+			    unsigned flags)
+{
+	struct daxlease_quarantine *q = calloc(VIEW_PAGE, sizeof(*q));
+	uint64_t cursor = 0;
+	int n = 0;
+
+	if (!q)
+		return -ENOMEM;
+	do {
+		n = daxlease_quarantine(dl, &cursor, q, VIEW_PAGE);
+		for (int i = 0; i < n; i++)
+			if (cli_json_add(arr, NULL,
+					 cli_json_quarantine(&q[i], flags)))
+				n = -ENOMEM;
+	} while (n >= 0 && cursor);
+	free(q);
+	return n < 0 ? n : 0;
+}
+
 static int view(int argc, char **argv, struct cli_ctx *ctx,
 		const char *usage,
 		int (*pages)(struct daxlease_ctx *, struct json_object *,
@@ -266,5 +297,10 @@ int cmd_busy(int argc, char **argv, struct cli_ctx *ctx)
 int cmd_blocked(int argc, char **argv, struct cli_ctx *ctx)
 {
 	return view(argc, argv, ctx, blocked_usage, blocked_pages);
+}
+
+int cmd_quarantine(int argc, char **argv, struct cli_ctx *ctx)
+{
+	return view(argc, argv, ctx, quarantine_usage, quarantine_pages);
 }
 #endif

@@ -149,4 +149,27 @@ err:
 	json_object_put(o);
 	return NULL;
 }
+
+struct json_object *cli_json_quarantine(const struct daxlease_quarantine *q,
+					unsigned flags)
+{
+	struct json_object *o = json_object_new_object();
+	struct json_object *ids = json_object_new_array();
+
+	for (unsigned i = 0; ids && i < q->npins && i < 8; i++)
+		if (cli_json_add(ids, NULL, cli_json_count(q->pin_ids[i]))) {
+			json_object_put(ids);
+			ids = NULL;
+		}
+	if (!o || cli_json_add(o, "ns_offset", cli_json_offset(q->ns_offset,
+								 flags)) ||
+	    cli_json_add(o, "length", cli_json_size(q->length, flags)) ||
+	    cli_json_add(o, "tag", cli_json_count(q->tag)) ||
+	    cli_json_add(o, "pins", ids) ||
+	    cli_json_add(o, "pid", cli_json_count((uint64_t)q->pid))) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
 #endif

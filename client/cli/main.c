@@ -41,6 +41,8 @@ static const struct cli_cmd commands[] = {
 	{ "pin", cmd_pin, "pin a file range (and hold it)" },
 	{ "busy", cmd_busy, "pinned ranges and who holds them (admin)" },
 	{ "blocked", cmd_blocked, "layout changes waiting, and on what (admin)" },
+	{ "quarantine", cmd_quarantine,
+	  "detached blocks pins still hold (admin, --detach)" },
 	{ "rm", cmd_rm, "remove a file" },
 	{ "mv", cmd_mv, "rename a file" },
 #endif

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /*
- * views.c - the admin views BUSY and BLOCKED, one page at a time.
+ * views.c - the admin views BUSY, BLOCKED and QUARANTINE, a page at a time.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -104,6 +104,34 @@ DAXLEASE_EXPORT int daxlease_blocked(struct daxlease_ctx *ctx,
 		      sizeof(*w));
 	for (int i = 0; i < n; i++)
 		blocked_from_wire(&out[i], &w[i]);
+	free(w);
+	return n;
+}
+
+DAXLEASE_EXPORT int daxlease_quarantine(struct daxlease_ctx *ctx,
+					uint64_t *cursor,
+					struct daxlease_quarantine *out,
+					size_t max)
+{
+	struct dl_wire_quarantine *w;
+	int n;
+
+	if (!ctx || !cursor || !out || !max)
+		return -EINVAL;
+	w = malloc(page_max(max) * sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	n = view_page(ctx, DL_OP_QUARANTINE, cursor, page_max(max), w,
+		      sizeof(*w));
+	for (int i = 0; i < n; i++) {
+		memset(&out[i], 0, sizeof(out[i]));
+		out[i].ns_offset = w[i].ns_offset;
+		out[i].length = w[i].length;
+		out[i].tag = w[i].tag;
+		out[i].npins = w[i].npins;
+		out[i].pid = (int)w[i].pid;
+		memcpy(out[i].pin_ids, w[i].pin_ids, sizeof(out[i].pin_ids));
+	}
 	free(w);
 	return n;
 }

@@ -227,6 +227,17 @@ int daxlease_busy(struct daxlease_ctx *ctx, uint64_t *cursor,
 int daxlease_blocked(struct daxlease_ctx *ctx, uint64_t *cursor,
 		     struct daxlease_blocked *out, size_t max);
 
+/* Blocks a layout change detached while pins held them (--detach). */
+struct daxlease_quarantine {
+	uint64_t ns_offset, length;
+	uint64_t tag;
+	unsigned npins;		/* pins holding any of it; 0: being released */
+	int pid;		/* the first holder's process */
+	uint64_t pin_ids[8];
+};
+int daxlease_quarantine(struct daxlease_ctx *ctx, uint64_t *cursor,
+			struct daxlease_quarantine *out, size_t max);
+
 #ifdef __cplusplus
 }
 #endif

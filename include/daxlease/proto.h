@@ -60,6 +60,7 @@ enum dl_opcode {
 	DL_OP_UNPIN = 33,
 	DL_OP_BUSY = 40,		/* admin */
 	DL_OP_BLOCKED = 41,		/* admin */
+	DL_OP_QUARANTINE = 42,		/* admin */
 	/* events (request_id 0), used from the leases issue on */
 	DL_EV_LEASE_BREAK = 100,
 	DL_EV_LEASE_REVOKED = 101,
@@ -335,7 +336,7 @@ struct dl_blockers_rep {
 
 #define DL_PROTO_VIEW_MAX 64		/* entries per page */
 
-struct dl_view_req {			/* BUSY, BLOCKED */
+struct dl_view_req {			/* BUSY, BLOCKED, QUARANTINE */
 	uint64_t cursor;
 	uint32_t max;			/* 1 .. DL_PROTO_VIEW_MAX */
 	uint32_t reserved;
@@ -373,6 +374,17 @@ struct dl_wire_blocked {
 	uint64_t deadline_ns;	/* left; 0: none */
 	uint32_t npins;		/* pins it waits on (ids below, up to 8) */
 	uint32_t reserved2;
+	uint64_t pin_ids[8];
+};
+
+/* QUARANTINE: one detached block range (cursor: ns_offset + 1 of the
+ * last entry; entries in ns_offset order). */
+struct dl_wire_quarantine {
+	uint64_t ns_offset;
+	uint64_t length;
+	uint64_t tag;		/* the layout change that detached it */
+	uint32_t npins;		/* pins holding any of it (ids below, up to 8) */
+	uint32_t pid;		/* the first holder's process; 0: none */
 	uint64_t pin_ids[8];
 };
 

@@ -26,7 +26,9 @@
 
 #include "cunit_run.h"
 #include "daxlease/libdaxlease.h"
+#include "fs.h"
 #include "harness.h"
+#include "namespace.h"
 
 #define KiB 1024ULL
 #define RW (DAXLEASE_O_READ | DAXLEASE_O_WRITE)
@@ -35,6 +37,7 @@
 static struct dlh_daemon dmn;
 static struct daxlease_ctx *ctx;	/* the test's own (admin) context */
 static char admin_gid[64];
+static const char *sock_path;	/* where child processes connect */
 
 static int suite_init(void)
 {
@@ -48,6 +51,7 @@ static int suite_init(void)
 	snprintf(admin_gid, sizeof(admin_gid), "%s", g->gr_name);
 	if (dlh_start(&dmn, &o))
 		return -1;
+	sock_path = dmn.socket;
 	return daxlease_new(&ctx, dmn.socket) ? -1 : 0;
 }
 
@@ -64,9 +68,10 @@ static uint8_t pat(unsigned who, uint64_t off)
 	return (uint8_t)((off * 2654435761u + who * 97) >> 7);
 }
 
-/* Create name with size bytes of pattern who. */
-static struct daxlease_file *make_file(const char *name, uint64_t size,
-				       unsigned who)
+/* Create name with size bytes of pattern who, through c. */
+static struct daxlease_file *make_file_in(struct daxlease_ctx *c,
+					  const char *name, uint64_t size,
+					  unsigned who)
 {
 	struct daxlease_file *f = NULL;
 	uint8_t *buf = malloc(size);
@@ -74,11 +79,17 @@ static struct daxlease_file *make_file(const char *name, uint64_t size,
 	CU_ASSERT_FATAL(buf != NULL);
 	for (uint64_t i = 0; i < size; i++)
 		buf[i] = pat(who, i);
-	CU_ASSERT_EQUAL_FATAL(daxlease_open(ctx, name, CREATE |
+	CU_ASSERT_EQUAL_FATAL(daxlease_open(c, name, CREATE |
 					    DAXLEASE_O_TRUNC, 0644, &f), 0);
 	CU_ASSERT_EQUAL(daxlease_pwrite(f, buf, size, 0), (ssize_t)size);
 	free(buf);
 	return f;
+}
+
+static struct daxlease_file *make_file(const char *name, uint64_t size,
+				       unsigned who)
+{
+	return make_file_in(ctx, name, size, who);
 }
 
 static uint64_t file_size(struct daxlease_file *f)
@@ -102,7 +113,7 @@ static struct daxlease_file *child_open(struct daxlease_ctx **c,
 {
 	struct daxlease_file *f = NULL;
 
-	if (daxlease_new(c, dmn.socket) || daxlease_open(*c, name, RW, 0, &f))
+	if (daxlease_new(c, sock_path) || daxlease_open(*c, name, RW, 0, &f))
 		_exit(2);
 	return f;
 }
@@ -585,6 +596,128 @@ static void test_views_need_admin(void)
 	close(s);
 }
 
+/* ---- --detach ------------------------------------------------------------------ */
+
+#define QMAX 64
+
+/* Write 64 KiB, then 4 KiB pieces, until the namespace is full. */
+static void fill_namespace(struct daxlease_ctx *c)
+{
+	static uint8_t buf[64 * KiB];
+	struct daxlease_file *f = make_file_in(c, "fill", 4096, 12);
+	uint64_t off = 4096;
+	ssize_t n;
+
+	memset(buf, 0x5a, sizeof(buf));
+	while ((n = daxlease_pwrite(f, buf, sizeof(buf), off)) > 0)
+		off += (uint64_t)n;
+	CU_ASSERT_EQUAL(n, -ENOSPC);
+	while ((n = daxlease_pwrite(f, buf, 4096, off)) > 0)
+		off += (uint64_t)n;
+	CU_ASSERT_EQUAL(n, -ENOSPC);
+	daxlease_close(f);
+}
+
+/* Offline: no extent of any file overlaps the quarantined ranges. */
+static void check_extents_avoid(const char *image,
+				const struct daxlease_quarantine *q, int nq)
+{
+	struct dl_err err = { 0 };
+	struct dl_extent e[256];
+	struct dl_ns *ns = NULL;
+	struct dl_fs *fs = NULL;
+	struct dl_stat st;
+	uint64_t cursor = 0, nfiles = 0;
+	size_t n;
+
+	CU_ASSERT_EQUAL_FATAL(dl_nvdimm_open(image, DL_MAP_READ_ONLY, &ns,
+					     &err), 0);
+	CU_ASSERT_EQUAL_FATAL(dl_fs_open(ns, &fs, &err), 0);
+	while (dl_fs_next_file(fs, &cursor, &st) == 1) {
+		CU_ASSERT_EQUAL(dl_fs_extents(fs, st.ino, 0, UINT64_MAX, e,
+					      256, &n), 0);
+		CU_ASSERT_TRUE(n <= 256);
+		nfiles++;
+		for (size_t i = 0; i < n && i < 256; i++)
+			for (int k = 0; k < nq; k++)
+				if (e[i].ns_offset < q[k].ns_offset +
+						     q[k].length &&
+				    q[k].ns_offset < e[i].ns_offset +
+						     e[i].length) {
+					fprintf(stderr, "%s got quarantined "
+						"block %#llx\n", st.name,
+						(unsigned long long)
+						e[i].ns_offset);
+					CU_FAIL("a quarantined block was reused");
+				}
+	}
+	CU_ASSERT_EQUAL(nfiles, 2);
+	dl_fs_close(&fs);
+	dl_ns_close(&ns);
+}
+
+/*
+ * --detach: the truncate goes at once, the pinned blocks stay in
+ * quarantine while the rest of the namespace fills up, and come back to
+ * free space when the pinner is killed.
+ */
+static void test_detach_quarantine(void)
+{
+	struct dlh_opts o = {
+		.size = 16ULL << 20, .align = 4096, .name = "detach",
+		.extra = { "--detach", "--admin-group", admin_gid },
+	};
+	static struct daxlease_quarantine q[QMAX];
+	struct daxlease_status st0, st1;
+	struct daxlease_ctx *c = NULL;
+	struct daxlease_file *f;
+	struct dlh_daemon d;
+	uint64_t cursor = 0, held = 0;
+	struct pinner p;
+	int nq;
+
+	CU_ASSERT_FATAL(dlh_start(&d, &o) == 0);
+	CU_ASSERT_FATAL(daxlease_new(&c, d.socket) == 0);
+	sock_path = d.socket;
+	f = make_file_in(c, "q", 256 * KiB, 11);
+	start_pinner(&p, "q", 0, 64 * KiB, DAXLEASE_PIN_WRITE, -1);
+	/* no waiting: done at once, though the pin is still there */
+	CU_ASSERT_EQUAL(daxlease_truncate(f, 0), 0);
+	nq = daxlease_quarantine(c, &cursor, q, QMAX);
+	CU_ASSERT_FATAL(nq > 0 && !cursor);
+	for (int i = 0; i < nq; i++) {
+		CU_ASSERT_EQUAL(q[i].npins, 1);
+		CU_ASSERT_EQUAL(q[i].pin_ids[0], p.pin_id);
+		CU_ASSERT_EQUAL(q[i].pid, p.pid);
+		held += q[i].length;
+	}
+	/* only the pinned 64 KiB; the other 192 KiB went back at once */
+	CU_ASSERT_EQUAL(held, 64 * KiB);
+
+	fill_namespace(c);
+	CU_ASSERT_EQUAL(daxlease_status(c, &st0), 0);
+	kill(p.pid, SIGKILL);
+	CU_ASSERT_EQUAL(wait_exit(p.pid), 128 + SIGKILL);
+	close(p.go);
+	/* the pinner's death released its blocks: wait for the daemon to
+	 * see it (its pidfd), then exactly those 16 blocks are free */
+	for (int i = 0; i < 2000; i++) {
+		cursor = 0;
+		if (daxlease_quarantine(c, &cursor, q + nq, QMAX - nq) == 0)
+			break;
+		usleep(5000);
+	}
+	cursor = 0;
+	CU_ASSERT_EQUAL(daxlease_quarantine(c, &cursor, q + nq, QMAX - nq), 0);
+	CU_ASSERT_EQUAL(daxlease_status(c, &st1), 0);
+	CU_ASSERT_EQUAL(st1.blocks_free - st0.blocks_free, 64 * KiB / 4096);
+	daxlease_close(f);
+	daxlease_unref(c);
+	sock_path = dmn.socket;
+	CU_ASSERT_EQUAL(dlh_stop(&d), 0);
+	check_extents_avoid(d.image, q, nq);
+}
+
 static void test_clean_stop(void)
 {
 	daxlease_unref(ctx);
@@ -603,6 +736,7 @@ static CU_TestInfo tests[] = {
 	{ "BUSY pages over 100 pins", test_busy_paging },
 	{ "BLOCKED pages over 10 waiters", test_blocked_paging },
 	{ "admin views", test_views_need_admin },
+	{ "--detach: quarantine, never reused", test_detach_quarantine },
 	{ "clean stop", test_clean_stop },
 	CU_TEST_INFO_NULL,
 };
