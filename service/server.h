@@ -25,6 +25,7 @@
 #include "namespace.h"
 
 #define DL_OUTBOX_MAX (1u << 20)	/* queued reply bytes per client */
+#define DL_WAIT_MAX 256			/* waiting requests per client */
 
 struct dl_server;
 
@@ -124,6 +125,7 @@ struct dl_client {
 	struct dl_maptable *table;	/* created by the first MAP */
 	bool fds_sent;
 	struct dl_mapping *maps;
+	uint32_t nwaiting;		/* its requests in the wait queue */
 	struct dl_outmsg *out_head, *out_tail;
 	size_t out_bytes;
 	bool dead;

@@ -77,6 +77,7 @@ static void waiter_free(struct dl_server *srv, struct dl_waiter *w)
 		w->next->prev = w->prev;
 	else
 		srv->wait_tail = w->prev;
+	w->client->nwaiting--;
 	free(w->msg);
 	free(w);
 	srv->kick = true;	/* whatever queued behind it may go */
@@ -108,6 +109,9 @@ int dl_wait_suspend(struct dl_client *c, const struct dl_request *rq,
 		w->again = true;
 		return DL_SUSPENDED;
 	}
+	/* every buffer is bounded: a waiting request keeps its message */
+	if (c->nwaiting >= DL_WAIT_MAX)
+		return -EAGAIN;
 	w = calloc(1, sizeof(*w));
 	if (w)
 		w->msg = malloc(len);
@@ -118,6 +122,7 @@ int dl_wait_suspend(struct dl_client *c, const struct dl_request *rq,
 	memcpy(w->msg, rq->hdr, len);
 	w->len = len;
 	w->client = c;
+	c->nwaiting++;
 	w->id = ++srv->next_wait_id;
 	w->since_ns = dl_server_now_ns();
 	if (deadline_ms)

@@ -577,6 +577,43 @@ static void test_blocked_paging(void)
 	daxlease_close(f);
 }
 
+/* A connection may have 256 requests waiting; the 257th gets -EAGAIN. */
+static void test_wait_bound(void)
+{
+	struct daxlease_file *f = make_file("wb", 64 * KiB, 13);
+	struct dl_open_req oreq = { .flags = DL_O_READ | DL_O_WRITE };
+	struct dl_open_rep orep;
+	struct dl_truncate_req t = { .size = 0 };
+	struct dl_msg_hdr hdr;
+	uint64_t id;
+	int s;
+
+	CU_ASSERT_EQUAL_FATAL(daxlease_pin(f, 0, 4096, 0, &id), 0);
+	s = dlh_connect(dmn.socket);
+	CU_ASSERT_FATAL(s >= 0);
+	CU_ASSERT_EQUAL_FATAL(dlh_raw_hello(s, NULL), 1);
+	strcpy(oreq.name, "wb");
+	CU_ASSERT_EQUAL_FATAL(dlh_raw_call(s, DL_OP_OPEN, &oreq, sizeof(oreq),
+					   &orep, sizeof(orep), NULL), 0);
+	t.fh = orep.fh;
+	for (unsigned i = 0; i < 257; i++)
+		CU_ASSERT_EQUAL_FATAL(dlh_raw_send(s, 1, DL_OP_TRUNCATE,
+						   1000 + i, &t, sizeof(t),
+						   NULL, 0), 0);
+	/* the one over the limit is answered at once */
+	CU_ASSERT_EQUAL(dlh_raw_recv(s, &hdr, NULL, 0, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(hdr.request_id, 1256);
+	CU_ASSERT_EQUAL(hdr.status, -EAGAIN);
+	CU_ASSERT_EQUAL(daxlease_unpin(ctx, id), 0);
+	for (unsigned i = 0; i < 256; i++) {
+		CU_ASSERT_EQUAL(dlh_raw_recv(s, &hdr, NULL, 0, NULL, NULL), 0);
+		CU_ASSERT_EQUAL(hdr.request_id, 1000 + i);
+		CU_ASSERT_EQUAL(hdr.status, 0);
+	}
+	close(s);
+	daxlease_close(f);
+}
+
 static void test_views_need_admin(void)
 {
 	struct dl_view_req r = { .max = 1 };
@@ -735,6 +772,7 @@ static CU_TestInfo tests[] = {
 	{ "a write behind a collapse", test_write_behind_collapse },
 	{ "BUSY pages over 100 pins", test_busy_paging },
 	{ "BLOCKED pages over 10 waiters", test_blocked_paging },
+	{ "256 waiting requests per connection", test_wait_bound },
 	{ "admin views", test_views_need_admin },
 	{ "--detach: quarantine, never reused", test_detach_quarantine },
 	{ "clean stop", test_clean_stop },

@@ -196,6 +196,55 @@ static void test_map_and_fallocate(void)
 			-EFBIG);
 }
 
+static void test_pin_and_policies(void)
+{
+	struct dl_pin_req p = { .fh = 1, .offset = 0, .length = 4096,
+				.flags = DL_PIN_WRITE };
+	struct dl_truncate_req t = { .fh = 1, .size = 0 };
+	struct dl_fallocate_req f = { .fh = 1, .offset = 0, .length = 1 };
+	struct dl_view_req v = { .max = 1 };
+
+	CU_ASSERT_EQUAL(decode(build(1, DL_OP_PIN, &p, sizeof(p)), 1), 0);
+	p.length = 0;
+	CU_ASSERT_EQUAL(decode(build(1, DL_OP_PIN, &p, sizeof(p)), 1), -EINVAL);
+	p.length = 4096;
+	p.offset = 1;
+	CU_ASSERT_EQUAL(decode(build(1, DL_OP_PIN, &p, sizeof(p)), 1), -EINVAL);
+	p.offset = UINT64_MAX & ~4095ULL;
+	CU_ASSERT_EQUAL(decode(build(1, DL_OP_PIN, &p, sizeof(p)), 1), -EINVAL);
+	p.offset = 0;
+	p.flags = 2;
+	CU_ASSERT_EQUAL(decode(build(1, DL_OP_PIN, &p, sizeof(p)), 1), -EINVAL);
+
+	/* NONBLOCK, or DEADLINE with a time; not both, nothing else */
+	t.flags = DL_POLICY_NONBLOCK;
+	CU_ASSERT_EQUAL(decode(build(1, DL_OP_TRUNCATE, &t, sizeof(t)), 1), 0);
+	t.flags = DL_POLICY_DEADLINE;
+	CU_ASSERT_EQUAL(decode(build(1, DL_OP_TRUNCATE, &t, sizeof(t)), 1),
+			-EINVAL);
+	t.deadline_ms = 5;
+	CU_ASSERT_EQUAL(decode(build(1, DL_OP_TRUNCATE, &t, sizeof(t)), 1), 0);
+	t.flags |= DL_POLICY_NONBLOCK;
+	CU_ASSERT_EQUAL(decode(build(1, DL_OP_TRUNCATE, &t, sizeof(t)), 1),
+			-EINVAL);
+	t.flags = 0;
+	CU_ASSERT_EQUAL(decode(build(1, DL_OP_TRUNCATE, &t, sizeof(t)), 1),
+			-EINVAL);
+	f.flags = 4;
+	CU_ASSERT_EQUAL(decode(build(1, DL_OP_FALLOCATE, &f, sizeof(f)), 1),
+			-EINVAL);
+	f.flags = DL_POLICY_DEADLINE;
+	f.deadline_ms = 1;
+	CU_ASSERT_EQUAL(decode(build(1, DL_OP_FALLOCATE, &f, sizeof(f)), 1), 0);
+
+	CU_ASSERT_EQUAL(decode(build(1, DL_OP_BUSY, &v, sizeof(v)), 1), 0);
+	CU_ASSERT_EQUAL(decode(build(1, DL_OP_QUARANTINE, &v, sizeof(v)), 1),
+			0);
+	v.max = 0;
+	CU_ASSERT_EQUAL(decode(build(1, DL_OP_BLOCKED, &v, sizeof(v)), 1),
+			-EINVAL);
+}
+
 static CU_TestInfo decode_tests[] = {
 	{ "framing errors disconnect", test_framing },
 	{ "HELLO first, then the negotiated version", test_session },
@@ -205,6 +254,7 @@ static CU_TestInfo decode_tests[] = {
 	{ "READ/WRITE iovecs and data", test_rw },
 	{ "iovec offsets that overflow", test_rw_overflow },
 	{ "MAP and FALLOCATE ranges", test_map_and_fallocate },
+	{ "PIN ranges, busy policies, views", test_pin_and_policies },
 	CU_TEST_INFO_NULL,
 };
 
