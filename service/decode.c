@@ -70,6 +70,7 @@ static long fixed_size(uint16_t opcode)
 	case DL_OP_BUSY:
 	case DL_OP_BLOCKED:
 	case DL_OP_QUARANTINE:
+	case DL_OP_DIRTY:
 		return sizeof(struct dl_view_req);
 	default:
 		return -1;
@@ -244,7 +245,8 @@ static int check_payload(const struct dl_request *rq)
 		return check_pin(p);
 	case DL_OP_BUSY:
 	case DL_OP_BLOCKED:
-	case DL_OP_QUARANTINE: {
+	case DL_OP_QUARANTINE:
+	case DL_OP_DIRTY: {
 		const struct dl_view_req *r = p;
 
 		return r->reserved || !r->max ? -EINVAL : 0;

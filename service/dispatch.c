@@ -32,6 +32,7 @@ static dl_handler_fn *const handlers[] = {
 	[DL_OP_BUSY] = dl_handle_busy,
 	[DL_OP_BLOCKED] = dl_handle_blocked,
 	[DL_OP_QUARANTINE] = dl_handle_quarantine,
+	[DL_OP_DIRTY] = dl_handle_dirty,
 };
 
 static void send_reply(struct dl_client *c, const struct dl_msg_hdr *req,

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /*
- * handle_admin.c - the admin views: BUSY (every pin) and BLOCKED (every
- * waiting request and what it waits on).  Admin only (access.c).
+ * handle_admin.c - the admin views: BUSY (every pin), BLOCKED (every
+ * waiting request and what it waits on) and DIRTY (ranges written through
+ * write pins).  Admin only (access.c).
  *
  * Both are paged like LIST: the cursor is the last id returned and a page
  * holds what comes after it in id order, so a report of any size is built
@@ -146,5 +147,47 @@ int dl_handle_blocked(struct dl_client *c, const struct dl_request *rq,
 	v->count = n;
 	v->next_cursor = n && w ? b[n - 1].wait_id : 0;
 	rp->len = sizeof(*v) + n * sizeof(*b);
+	return 0;
+}
+
+_Static_assert(sizeof(struct dl_view_rep) + DL_PROTO_VIEW_MAX *
+	       sizeof(struct dl_wire_dirty) + sizeof(struct dl_msg_hdr) <=
+	       DL_PROTO_MAX_MSG, "a full DIRTY page fits a message");
+
+/* The dirty record with the smallest id above cursor. */
+static const struct dl_dirty *dirty_after(const struct dl_server *srv,
+					  uint64_t cursor)
+{
+	const struct dl_dirty *best = NULL;
+
+	for (const struct dl_dirty *d = srv->dirty; d; d = d->next)
+		if (d->id > cursor && (!best || d->id < best->id))
+			best = d;
+	return best;
+}
+
+int dl_handle_dirty(struct dl_client *c, const struct dl_request *rq,
+		    struct dl_reply *rp)
+{
+	const struct dl_view_req *r = rq->payload;
+	struct dl_view_rep *v = rp->payload;
+	struct dl_wire_dirty *w = (struct dl_wire_dirty *)(v + 1);
+	uint32_t max = view_max(r), n = 0;
+	uint64_t cursor = r->cursor;
+	const struct dl_dirty *d;
+
+	if (!(c->server_flags & DL_SRV_ADMIN))
+		return -EPERM;
+	while (n < max && (d = dirty_after(c->srv, cursor))) {
+		w[n++] = (struct dl_wire_dirty){
+			.id = d->id, .ino = d->ino,
+			.offset = d->offset, .length = d->length,
+		};
+		cursor = d->id;
+	}
+	memset(v, 0, sizeof(*v));
+	v->count = n;
+	v->next_cursor = n == max && dirty_after(c->srv, cursor) ? cursor : 0;
+	rp->len = sizeof(*v) + n * sizeof(*w);
 	return 0;
 }

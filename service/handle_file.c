@@ -188,6 +188,8 @@ int dl_handle_unlink(struct dl_client *c, const struct dl_request *rq,
 	rc = dl_fs_unlink(c->srv->fs, r->name, tag, &err);
 	if (tag)
 		dl_quarantine_settle(c->srv, tag);
+	if (!rc)
+		dl_dirty_forget(c->srv, ino);
 	return rc ? dl_fs_failed(c, "unlink", rc, &err) : 0;
 }
 
@@ -222,6 +224,8 @@ int dl_handle_rename(struct dl_client *c, const struct dl_request *rq,
 	rc = dl_fs_rename(c->srv->fs, r->from, r->to, flags, tag, &err);
 	if (tag)
 		dl_quarantine_settle(c->srv, tag);
+	if (!rc && to && to != from)
+		dl_dirty_forget(c->srv, to);
 	return rc ? dl_fs_failed(c, "rename", rc, &err) : 0;
 }
 

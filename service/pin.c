@@ -59,6 +59,7 @@ static void dirty_add(struct dl_server *srv, const struct dl_pin *p)
 		log_warn("out of memory: dirty range of inode %u lost", p->ino);
 		return;
 	}
+	d->id = ++srv->next_dirty_id;
 	d->ino = p->ino;
 	d->offset = p->offset;
 	d->length = p->length;
@@ -131,6 +132,22 @@ uint32_t dl_pins_scan(struct dl_server *srv, uint32_t ino, uint64_t offset,
 		n++;
 	}
 	return n;
+}
+
+void dl_dirty_forget(struct dl_server *srv, uint32_t ino)
+{
+	struct dl_dirty **l = &srv->dirty;
+
+	while (*l) {
+		struct dl_dirty *d = *l;
+
+		if (d->ino == ino) {
+			*l = d->next;
+			free(d);
+		} else {
+			l = &d->next;
+		}
+	}
 }
 
 void dl_dirty_free_all(struct dl_server *srv)

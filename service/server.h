@@ -62,6 +62,7 @@ struct dl_pin {
 /* A file range written through a write pin since (wait.h's dirty record). */
 struct dl_dirty {
 	struct dl_dirty *next;
+	uint64_t id;
 	uint32_t ino;
 	uint64_t offset, length;
 };
@@ -154,7 +155,8 @@ struct dl_server {
 	struct dl_pin *pins;
 	uint64_t next_pin_id;
 	uint64_t npins;
-	struct dl_dirty *dirty;
+	struct dl_dirty *dirty;		/* newest first */
+	uint64_t next_dirty_id;
 	struct dl_waiter *wait_head, *wait_tail;
 	struct dl_waiter *replaying;	/* the waiter being run again */
 	uint64_t next_wait_id;
@@ -214,7 +216,7 @@ dl_handler_fn dl_handle_read, dl_handle_write, dl_handle_fsync,
 	dl_handle_truncate, dl_handle_fallocate;
 dl_handler_fn dl_handle_map, dl_handle_unmap;
 dl_handler_fn dl_handle_pin, dl_handle_unpin;
-dl_handler_fn dl_handle_busy, dl_handle_blocked;
+dl_handler_fn dl_handle_busy, dl_handle_blocked, dl_handle_dirty;
 
 /* ---- pin.c: the pins of every client ------------------------------------------ */
 bool dl_range_overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen);
@@ -229,6 +231,8 @@ uint32_t dl_pins_scan(struct dl_server *srv, uint32_t ino, uint64_t offset,
 		      uint32_t max);
 void dl_pin_to_wire(const struct dl_pin *p, struct dl_wire_blocker *w);
 void dl_dirty_free_all(struct dl_server *srv);
+/* The file is gone (unlink, rename over): its dirty record goes too. */
+void dl_dirty_forget(struct dl_server *srv, uint32_t ino);
 
 /* ---- wait.c: requests that wait for pins or behind a layout change ------------ */
 /* Must a request on this file range queue behind an earlier waiter? */

@@ -71,6 +71,7 @@ int cmd_pin(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_busy(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_blocked(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_quarantine(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_dirty(int argc, char **argv, struct cli_ctx *ctx);
 
 /* ---- util.c: messages and argument parsing ------------------------------- */
 

@@ -262,6 +262,49 @@ static int quarantine_pages(struct daxlease_ctx *dl, struct json_object *arr,
 	return n < 0 ? n : 0;
 }
 
+static const char dirty_usage[] =
+	"usage: daxlease [--socket PATH] dirty [-u]\n"
+	"\n"
+	"File ranges written through write pins, recorded when each pin\n"
+	"went, as a JSON array of {ino, offset, length}.  Needs root or\n"
+	"daxleased's --admin-group.\n"
+	"\n"
+	"  -u, --human        sizes with units, offsets in hex\n"
+	"  -h, --help         this text\n";
+
+static struct json_object *json_dirty(const struct daxlease_dirty *d,
+				      unsigned flags)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (!o || cli_json_add(o, "ino", cli_json_count(d->ino)) ||
+	    cli_json_add(o, "offset", cli_json_offset(d->offset, flags)) ||
+	    cli_json_add(o, "length", cli_json_size(d->length, flags))) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+static int dirty_pages(struct daxlease_ctx *dl, struct json_object *arr,
+		       unsigned flags)
+{
+	struct daxlease_dirty *d = calloc(VIEW_PAGE, sizeof(*d));
+	uint64_t cursor = 0;
+	int n = 0;
+
+	if (!d)
+		return -ENOMEM;
+	do {
+		n = daxlease_dirty(dl, &cursor, d, VIEW_PAGE);
+		for (int i = 0; i < n; i++)
+			if (cli_json_add(arr, NULL, json_dirty(&d[i], flags)))
+				n = -ENOMEM;
+	} while (n >= 0 && cursor);
+	free(d);
+	return n < 0 ? n : 0;
+}
+
 static int view(int argc, char **argv, struct cli_ctx *ctx,
 		const char *usage,
 		int (*pages)(struct daxlease_ctx *, struct json_object *,
@@ -302,5 +345,10 @@ int cmd_blocked(int argc, char **argv, struct cli_ctx *ctx)
 int cmd_quarantine(int argc, char **argv, struct cli_ctx *ctx)
 {
 	return view(argc, argv, ctx, quarantine_usage, quarantine_pages);
+}
+
+int cmd_dirty(int argc, char **argv, struct cli_ctx *ctx)
+{
+	return view(argc, argv, ctx, dirty_usage, dirty_pages);
 }
 #endif

@@ -43,6 +43,7 @@ static const struct cli_cmd commands[] = {
 	{ "blocked", cmd_blocked, "layout changes waiting, and on what (admin)" },
 	{ "quarantine", cmd_quarantine,
 	  "detached blocks pins still hold (admin, --detach)" },
+	{ "dirty", cmd_dirty, "ranges written through write pins (admin)" },
 	{ "rm", cmd_rm, "remove a file" },
 	{ "mv", cmd_mv, "rename a file" },
 #endif

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /*
- * views.c - the admin views BUSY, BLOCKED and QUARANTINE, a page at a time.
+ * views.c - the admin views BUSY, BLOCKED, QUARANTINE and DIRTY, a page
+ * at a time.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -132,6 +133,27 @@ DAXLEASE_EXPORT int daxlease_quarantine(struct daxlease_ctx *ctx,
 		out[i].pid = (int)w[i].pid;
 		memcpy(out[i].pin_ids, w[i].pin_ids, sizeof(out[i].pin_ids));
 	}
+	free(w);
+	return n;
+}
+
+DAXLEASE_EXPORT int daxlease_dirty(struct daxlease_ctx *ctx, uint64_t *cursor,
+				   struct daxlease_dirty *out, size_t max)
+{
+	struct dl_wire_dirty *w;
+	int n;
+
+	if (!ctx || !cursor || !out || !max)
+		return -EINVAL;
+	w = malloc(page_max(max) * sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	n = view_page(ctx, DL_OP_DIRTY, cursor, page_max(max), w, sizeof(*w));
+	for (int i = 0; i < n; i++)
+		out[i] = (struct daxlease_dirty){
+			.ino = w[i].ino, .offset = w[i].offset,
+			.length = w[i].length,
+		};
 	free(w);
 	return n;
 }

@@ -238,6 +238,14 @@ struct daxlease_quarantine {
 int daxlease_quarantine(struct daxlease_ctx *ctx, uint64_t *cursor,
 			struct daxlease_quarantine *out, size_t max);
 
+/* File ranges written through write pins (recorded when they unpin). */
+struct daxlease_dirty {
+	uint64_t ino;
+	uint64_t offset, length;
+};
+int daxlease_dirty(struct daxlease_ctx *ctx, uint64_t *cursor,
+		   struct daxlease_dirty *out, size_t max);
+
 #ifdef __cplusplus
 }
 #endif

@@ -61,6 +61,7 @@ enum dl_opcode {
 	DL_OP_BUSY = 40,		/* admin */
 	DL_OP_BLOCKED = 41,		/* admin */
 	DL_OP_QUARANTINE = 42,		/* admin */
+	DL_OP_DIRTY = 43,		/* admin */
 	/* events (request_id 0), used from the leases issue on */
 	DL_EV_LEASE_BREAK = 100,
 	DL_EV_LEASE_REVOKED = 101,
@@ -336,7 +337,7 @@ struct dl_blockers_rep {
 
 #define DL_PROTO_VIEW_MAX 64		/* entries per page */
 
-struct dl_view_req {			/* BUSY, BLOCKED, QUARANTINE */
+struct dl_view_req {			/* BUSY, BLOCKED, QUARANTINE, DIRTY */
 	uint64_t cursor;
 	uint32_t max;			/* 1 .. DL_PROTO_VIEW_MAX */
 	uint32_t reserved;
@@ -375,6 +376,15 @@ struct dl_wire_blocked {
 	uint32_t npins;		/* pins it waits on (ids below, up to 8) */
 	uint32_t reserved2;
 	uint64_t pin_ids[8];
+};
+
+/* DIRTY: a file range written through a write pin since it was recorded
+ * (cursor: the last id). */
+struct dl_wire_dirty {
+	uint64_t id;
+	uint64_t ino;
+	uint64_t offset;
+	uint64_t length;
 };
 
 /* QUARANTINE: one detached block range (cursor: ns_offset + 1 of the

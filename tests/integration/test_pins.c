@@ -314,6 +314,21 @@ static void test_truncate_waits_for_unpin(void)
 	CU_ASSERT_EQUAL(ev_next(ev[0]), 'T');
 	CU_ASSERT_EQUAL(wait_exit(t), 0);
 	CU_ASSERT_EQUAL(file_size(f), 0);
+	/* the write pin left its range in the dirty record */
+	{
+		struct daxlease_dirty dr[8];
+		struct daxlease_stat st;
+		int n, found = 0;
+
+		CU_ASSERT_EQUAL(daxlease_fstat(f, &st), 0);
+		cursor = 0;
+		n = daxlease_dirty(ctx, &cursor, dr, 8);
+		for (int i = 0; i < n; i++)
+			found += dr[i].ino == st.ino &&
+				 dr[i].offset == 64 * KiB &&
+				 dr[i].length == 64 * KiB;
+		CU_ASSERT_EQUAL(found, 1);
+	}
 	close(ev[0]);
 	close(ev[1]);
 	daxlease_close(f);
