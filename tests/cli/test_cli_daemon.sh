@@ -193,6 +193,63 @@ else
 	not_ok "get shows what the mapping stored"
 fi
 
+# ---- pin, busy, blocked, busy policies ------------------------------------------
+
+# wait_for COMMAND...: retry (every 50 ms, up to 10 s) until it succeeds
+wait_for() {
+	for _ in $(seq 200); do
+		if "$@"; then return 0; fi
+		sleep 0.05
+	done
+	return 1
+}
+
+blocked_count_is() {
+	run blocked
+	python3 -c 'import json, sys; sys.exit(len(json.load(open(sys.argv[1]))) != int(sys.argv[2]))' "$tmp/out" "$1"
+}
+
+DAXLEASE_SOCKET=$sock "$cli" pin --write rand 0 8K >"$tmp/pin.out" 2>"$tmp/pin.err" </dev/null &
+pin_pid=$!
+wait_for grep -q '}' "$tmp/pin.out" || true
+cp "$tmp/pin.out" "$tmp/out"
+last_cmd="pin --write rand 0 8K"
+expect_json 'd["access"] == "write" and d["length"] == 8192 and d["file"] == "rand"' "pin prints the pin"
+run busy
+expect_json "len(d) == 1 and d[0]['pid'] == $pin_pid and d[0]['file'] == 'rand' and d[0]['ns_offset'] is not None" "busy names the pinner"
+run truncate --nonblock rand 0
+expect_rc 1 "truncate --nonblock on a pinned range fails"
+expect_err "Device or resource busy" "the error is EBUSY"
+expect_json "len(d) == 1 and d[0]['pid'] == $pin_pid" "truncate --nonblock prints the blocker"
+run fallocate --punch --deadline 100 rand 0 4K
+expect_rc 1 "fallocate --deadline on a pinned range fails"
+expect_err "timed out" "the error is ETIMEDOUT"
+run fallocate --punch rand 64K 4K
+expect_rc 0 "a punch beside the pin does not wait"
+run truncate --nonblock --deadline 5 rand 0
+expect_rc 2 "--nonblock with --deadline is a usage error"
+DAXLEASE_SOCKET=$sock "$cli" truncate rand 4K >/dev/null 2>&1 </dev/null &
+tr_pid=$!
+wait_for blocked_count_is 1 || true
+expect_json "d[0]['op'] == 'truncate' and d[0]['pid'] == $tr_pid and d[0]['waits_for'] == 'pins'" "blocked shows the waiting truncate"
+kill -TERM "$pin_pid"
+rc=0
+wait "$pin_pid" || rc=$?
+last_cmd="(pin, then SIGTERM)"
+expect_rc 0 "pin unpins and exits 0 on SIGTERM"
+rc=0
+wait "$tr_pid" || rc=$?
+last_cmd="(truncate waiting for the pin)"
+expect_rc 0 "the waiting truncate completes after the unpin"
+run stat rand
+expect_json 'd["size"] == 4096' "the truncate was applied"
+run busy
+expect_json 'd == []' "no pin is left"
+run dirty
+expect_json 'len(d) == 1 and d[0]["offset"] == 0 and d[0]["length"] == 8192' "the write pin's range is dirty"
+run pin --help
+expect_rc 0 "pin --help"
+
 # ---- mv, rm ---------------------------------------------------------------------
 
 run mv piped moved
