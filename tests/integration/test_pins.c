@@ -176,7 +176,8 @@ static void release_pinner(struct pinner *p)
 	CU_ASSERT_EQUAL(wait_exit(p->pid), 0);
 }
 
-enum layout_op { OP_TRUNCATE, OP_PUNCH, OP_COLLAPSE, OP_WRITE, OP_PIN_READ };
+enum layout_op { OP_TRUNCATE, OP_PUNCH, OP_COLLAPSE, OP_WRITE, OP_PIN_READ,
+		OP_UNLINK, OP_RENAME_OVER };
 
 /*
  * A child that runs one operation on name and writes `letter` to ev once
@@ -212,6 +213,13 @@ static pid_t start_op(const char *name, enum layout_op op, uint64_t a,
 			memset(buf, 0xee, sizeof(buf));
 			rc = daxlease_pwrite(f, buf, sizeof(buf), a) ==
 			     (ssize_t)sizeof(buf) ? 0 : 1;
+			break;
+		case OP_UNLINK:
+			rc = daxlease_unlink(c, name);
+			break;
+		case OP_RENAME_OVER:	/* "<name>.new" over name */
+			snprintf((char *)buf, sizeof(buf), "%s.new", name);
+			rc = daxlease_rename(c, (char *)buf, name, 0);
 			break;
 		case OP_PIN_READ:
 			rc = daxlease_pin(f, a, b, 0, &id);
@@ -447,6 +455,55 @@ static void test_disjoint_do_not_wait(void)
 	close(ev[1]);
 	daxlease_close(a);
 	daxlease_close(b);
+}
+
+/* Unlink and rename over a pinned file wait too; a waiter that goes away
+ * leaves nothing waiting. */
+static void test_unlink_rename_wait(void)
+{
+	struct daxlease_file *f = make_file("ul", 64 * KiB, 14);
+	struct daxlease_file *g = make_file("ul.new", 4096, 15);
+	struct daxlease_stat st;
+	struct pinner p;
+	pid_t t;
+	int ev[2];
+
+	ev_pipe(ev);
+	start_pinner(&p, "ul", 0, 4096, 0, ev[1]);
+	/* a rename over the pinned file waits; its process dies waiting */
+	t = start_op("ul", OP_RENAME_OVER, 0, 0, ev[1], 'R');
+	CU_ASSERT_EQUAL_FATAL(wait_blocked(1, true), 0);
+	kill(t, SIGKILL);
+	CU_ASSERT_EQUAL(wait_exit(t), 128 + SIGKILL);
+	/* its waiting rename goes when the daemon sees it die */
+	{
+		struct daxlease_blocked b[2];
+		uint64_t cursor = 0;
+
+		for (int i = 0; i < 2000 && daxlease_blocked(ctx, &cursor, b,
+							     2) != 0; i++) {
+			cursor = 0;
+			usleep(5000);
+		}
+		cursor = 0;
+		CU_ASSERT_EQUAL(daxlease_blocked(ctx, &cursor, b, 2), 0);
+	}
+	CU_ASSERT_EQUAL(daxlease_stat(ctx, "ul.new", &st), 0);
+	/* an unlink waits, and goes once the pin does */
+	t = start_op("ul", OP_UNLINK, 0, 0, ev[1], 'D');
+	CU_ASSERT_EQUAL_FATAL(wait_blocked(1, true), 0);
+	CU_ASSERT_TRUE(ev_empty(ev[0]));
+	CU_ASSERT_EQUAL(daxlease_stat(ctx, "ul", &st), 0);
+	release_pinner(&p);
+	CU_ASSERT_EQUAL(ev_next(ev[0]), 'U');
+	CU_ASSERT_EQUAL(ev_next(ev[0]), 'D');
+	CU_ASSERT_EQUAL(wait_exit(t), 0);
+	CU_ASSERT_EQUAL(daxlease_stat(ctx, "ul", &st), -ENOENT);
+	close(ev[0]);
+	close(ev[1]);
+	daxlease_close(f);
+	daxlease_close(g);
+	daxlease_unlink(ctx, "ul.new");
 }
 
 /* A new pin of the range waits behind the waiting punch (no starvation). */
@@ -783,6 +840,7 @@ static CU_TestInfo tests[] = {
 	{ "deadline: ETIMEDOUT, file unchanged", test_deadline_leaves_file },
 	{ "a pinner killed with SIGKILL", test_killed_pinner },
 	{ "disjoint ranges and files do not wait", test_disjoint_do_not_wait },
+	{ "unlink and rename over wait; a dead waiter", test_unlink_rename_wait },
 	{ "a new pin queues behind a waiting change", test_new_pin_queues },
 	{ "a write behind a collapse", test_write_behind_collapse },
 	{ "BUSY pages over 100 pins", test_busy_paging },
