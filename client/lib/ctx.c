@@ -87,6 +87,8 @@ static struct daxlease_ctx *ctx_alloc(void)
 	ctx->ns_fd = -1;
 	ctx->next_id = 1;
 	pthread_mutex_init(&ctx->lock, NULL);
+	pthread_cond_init(&ctx->cond, NULL);
+	pthread_mutex_init(&ctx->send_lock, NULL);
 	pthread_mutex_init(&ctx->map_lock, NULL);
 	return ctx;
 }
@@ -98,6 +100,8 @@ static void ctx_free(struct daxlease_ctx *ctx)
 	if (ctx->sock >= 0)
 		close(ctx->sock);
 	pthread_mutex_destroy(&ctx->lock);
+	pthread_cond_destroy(&ctx->cond);
+	pthread_mutex_destroy(&ctx->send_lock);
 	pthread_mutex_destroy(&ctx->map_lock);
 	free(ctx->txbuf);
 	free(ctx->rxbuf);

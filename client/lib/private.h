@@ -40,6 +40,8 @@
 /* SCM_RIGHTS fds a reply may carry (MAP: table memfd, ns fd). */
 #define DL_MAX_FDS 4
 
+struct dl_pending;
+
 struct dl_event {
 	struct dl_event *next;
 	uint16_t opcode;
@@ -52,9 +54,20 @@ struct daxlease_ctx {
 	int dead;			/* atomic: 0, or the connection is gone */
 	int sock;
 
-	pthread_mutex_t lock;		/* one round trip at a time */
+	/*
+	 * Round trips overlap: the service may hold a request (a truncate
+	 * waiting for a pin) while it answers others, such as the UNPIN it
+	 * waits for.  Each call registers under lock, sends under send_lock,
+	 * and then either receives (one reader at a time: it hands every
+	 * reply to the call with its request id) or waits on cond.
+	 */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;		/* a reply was handed out, or a reader left */
 	uint64_t next_id;		/* under lock */
-	uint8_t *txbuf, *rxbuf;		/* under lock */
+	struct dl_pending *pending;	/* under lock: calls waiting for replies */
+	bool reading;			/* under lock: a thread owns rxbuf */
+	pthread_mutex_t send_lock;	/* txbuf and send */
+	uint8_t *txbuf, *rxbuf;
 	size_t bufsize;
 
 	struct dl_event *ev_head, *ev_tail;	/* under lock */
@@ -65,7 +78,7 @@ struct daxlease_ctx {
 	struct dl_hello_rep hello;
 
 	/* MAP round trip + table install; then guards the fields below.
-	 * Order: map_lock before lock. */
+	 * Order: map_lock before lock and send_lock (never both of those). */
 	pthread_mutex_t map_lock;
 	int table_fd, ns_fd;		/* -1 until the first MAP reply */
 	const void *table;		/* PROT_READ, MAP_SHARED */

@@ -3,15 +3,20 @@
  * transport.c - one request/reply round trip, the only code that touches
  * the socket.
  *
- * Round trips are serialized by ctx->lock: send the request, then receive
- * until the reply with our request id arrives; events received meanwhile
- * are queued (events.c).  The connection dies - shutdown, and every later
- * call returns -ENOTCONN at once - when the service goes away (EOF,
+ * Round trips overlap (the service answers out of order: it may hold a
+ * request that waits for a pin while it serves the UNPIN).  A call takes
+ * a request id and joins the pending list under ctx->lock, sends under
+ * send_lock, then waits for its reply: one waiting thread at a time is
+ * the reader, which receives and hands each reply to the pending call
+ * with that id (events received meanwhile are queued, events.c); the
+ * others sleep on ctx->cond.  The connection dies - shutdown, and every
+ * later call returns -ENOTCONN at once - when the service goes away (EOF,
  * ECONNRESET, EPIPE), when a socket call fails, and when the service
  * sends something that cannot be framed (short, truncated, bad magic or
  * version, a length that disagrees with the packet, a reply to a request
- * we did not send): that call returns -EPROTO.  Nothing ever waits for a
- * reply on a connection that is known to be dead.
+ * we did not send): that call returns -EPROTO, and the calls still
+ * waiting -ENOTCONN.  Nothing ever waits for a reply on a connection that
+ * is known to be dead.
  */
 #include <errno.h>
 #include <string.h>
@@ -194,16 +199,47 @@ static void give_fds(struct dl_call *call, const int *fds, int n)
 	}
 }
 
+/* A call waiting for its reply (on its caller's stack). */
+struct dl_pending {
+	struct dl_pending *next;
+	struct dl_call *call;
+	uint64_t id;
+	int rc;
+	bool done;
+};
+
+static struct dl_pending *pending_find(struct daxlease_ctx *ctx, uint64_t id)
+{
+	struct dl_pending *p;
+
+	for (p = ctx->pending; p; p = p->next)
+		if (p->id == id)
+			return p;
+	return NULL;
+}
+
+static void pending_unlink(struct daxlease_ctx *ctx, struct dl_pending *p)
+{
+	struct dl_pending **pp;
+
+	for (pp = &ctx->pending; *pp; pp = &(*pp)->next)
+		if (*pp == p) {
+			*pp = p->next;
+			return;
+		}
+}
+
 /*
- * One received packet: 1 if it was our reply (delivered), 0 if it was
- * something else (queued or dropped), or a negative errno.
+ * One received packet, under ctx->lock: a reply is handed to its pending
+ * call (done, with its status), an event is queued; 0, or -EPROTO when
+ * the packet cannot be framed or matches no call (the connection dies).
  */
-static int handle_packet(struct daxlease_ctx *ctx, struct dl_call *call,
-			 uint64_t id, size_t n, const int *fds, int nfds)
+static int handle_packet(struct daxlease_ctx *ctx, size_t n, const int *fds,
+			 int nfds)
 {
 	const struct dl_msg_hdr *hdr = (const struct dl_msg_hdr *)ctx->rxbuf;
 	const uint8_t *payload = ctx->rxbuf + sizeof(*hdr);
-	int rc;
+	struct dl_pending *p;
 
 	if (!hdr_ok(ctx, hdr, n))
 		goto proto;
@@ -212,50 +248,68 @@ static int handle_packet(struct daxlease_ctx *ctx, struct dl_call *call,
 		dl_event_queue(ctx, hdr, payload);
 		return 0;
 	}
-	if (!(hdr->flags & DL_MSG_REPLY) || hdr->request_id != id ||
-	    hdr->opcode != call->opcode || hdr->status > 0)
+	p = (hdr->flags & DL_MSG_REPLY) ? pending_find(ctx, hdr->request_id)
+					: NULL;
+	if (!p || p->done || hdr->opcode != p->call->opcode ||
+	    hdr->status > 0)
 		goto proto;
+	p->done = true;
 	if (hdr->status < 0) {
 		close_fds(fds, nfds);
+		p->rc = hdr->status;
 		/* NONBLOCK's -EBUSY names its blockers */
-		if (call->error_payload && hdr->length &&
-		    deliver(call, payload, hdr->length))
-			goto proto;
-		return hdr->status;
+		if (p->call->error_payload && hdr->length &&
+		    deliver(p->call, payload, hdr->length)) {
+			p->rc = -EPROTO;
+			return dl_fail(ctx, -EPROTO);
+		}
+		return 0;
 	}
-	rc = deliver(call, payload, hdr->length);
-	if (rc)
+	if (deliver(p->call, payload, hdr->length)) {
+		p->rc = -EPROTO;
 		goto proto;
-	give_fds(call, fds, nfds);
-	return 1;
+	}
+	give_fds(p->call, fds, nfds);
+	p->rc = 0;
+	return 0;
 proto:
 	close_fds(fds, nfds);
 	return dl_fail(ctx, -EPROTO);
 }
 
-static int round_trip(struct daxlease_ctx *ctx, struct dl_call *call)
+/* Wait for p's reply, receiving for everyone while no one else does. */
+static void wait_reply(struct daxlease_ctx *ctx, struct dl_pending *p)
 {
 	int fds[DL_MAX_FDS], nfds, rc;
-	uint64_t id = ctx->next_id++;
 	ssize_t n;
 
-	n = build_request(ctx, call, id);
-	if (n < 0)
-		return (int)n;
-	rc = send_request(ctx, (size_t)n);
-	if (rc)
-		return rc;
-	do {
+	while (!p->done) {
+		if (dl_is_dead(ctx)) {
+			p->rc = -ENOTCONN;
+			return;
+		}
+		if (ctx->reading) {
+			pthread_cond_wait(&ctx->cond, &ctx->lock);
+			continue;
+		}
+		ctx->reading = true;
+		pthread_mutex_unlock(&ctx->lock);
 		n = recv_packet(ctx, fds, &nfds);
-		if (n < 0)
-			return (int)n;
-		rc = handle_packet(ctx, call, id, (size_t)n, fds, nfds);
-	} while (rc == 0);
-	return rc < 0 ? rc : 0;
+		pthread_mutex_lock(&ctx->lock);
+		ctx->reading = false;
+		rc = n < 0 ? (int)n : handle_packet(ctx, (size_t)n, fds, nfds);
+		pthread_cond_broadcast(&ctx->cond);
+		if (rc && !p->done) {
+			p->rc = rc;	/* this reader saw the failure */
+			return;
+		}
+	}
 }
 
 int dl_call(struct daxlease_ctx *ctx, struct dl_call *call)
 {
+	struct dl_pending p = { .call = call };
+	ssize_t n;
 	int rc;
 
 	call->rep_len = 0;
@@ -263,12 +317,29 @@ int dl_call(struct daxlease_ctx *ctx, struct dl_call *call)
 	if (dl_is_dead(ctx))
 		return -ENOTCONN;
 	pthread_mutex_lock(&ctx->lock);
-	if (dl_is_dead(ctx))
-		rc = -ENOTCONN;
-	else
-		rc = round_trip(ctx, call);
+	if (dl_is_dead(ctx)) {
+		pthread_mutex_unlock(&ctx->lock);
+		return -ENOTCONN;
+	}
+	p.id = ctx->next_id++;
+	p.next = ctx->pending;
+	ctx->pending = &p;
 	pthread_mutex_unlock(&ctx->lock);
-	return rc;
+
+	pthread_mutex_lock(&ctx->send_lock);
+	n = build_request(ctx, call, p.id);
+	rc = n < 0 ? (int)n : send_request(ctx, (size_t)n);
+	pthread_mutex_unlock(&ctx->send_lock);
+
+	pthread_mutex_lock(&ctx->lock);
+	if (rc) {
+		p.done = true;
+		p.rc = rc;
+	}
+	wait_reply(ctx, &p);
+	pending_unlink(ctx, &p);
+	pthread_mutex_unlock(&ctx->lock);
+	return p.rc;
 }
 
 int dl_call_simple(struct daxlease_ctx *ctx, uint16_t opcode,

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cunit_run.h"
@@ -1389,6 +1390,83 @@ static void test_lost_connection(void)
 	CU_ASSERT_TRUE(daxlease_new(&c, d.socket) < 0);
 }
 
+/*
+ * Several threads share one context: a truncate that waits for a pin must
+ * not keep the other threads' calls - the UNPIN it waits for, or a stat -
+ * from the service.  A dead lock is seen as the unpin thread still running
+ * after 20 s; then the daemon goes, and every call ends with -ENOTCONN.
+ */
+struct shared_call {
+	struct daxlease_ctx *c;
+	struct daxlease_file *f;
+	uint64_t pin_id;
+	int rc;
+};
+
+static void *shared_truncate(void *p)
+{
+	struct shared_call *a = p;
+
+	a->rc = daxlease_truncate(a->f, 0);
+	return NULL;
+}
+
+static void *shared_unpin(void *p)
+{
+	struct shared_call *a = p;
+	struct daxlease_stat st;
+
+	a->rc = daxlease_stat(a->c, "pinned", &st);
+	if (!a->rc)
+		a->rc = daxlease_unpin(a->c, a->pin_id);
+	return NULL;
+}
+
+static void test_shared_ctx_unpin_while_truncate_waits(void)
+{
+	struct dlh_opts o = { .name = "sharedctx" };
+	struct shared_call tr = { 0 }, un = { 0 };
+	struct daxlease_ctx *c = NULL;
+	struct daxlease_stat st;
+	struct daxlease_file *f;
+	struct dlh_daemon d;
+	struct timespec ts;
+	uint8_t blk[8192];
+	pthread_t t1, t2;
+	int hung;
+
+	CU_ASSERT_FATAL(dlh_start(&d, &o) == 0);
+	CU_ASSERT_FATAL(daxlease_new(&c, d.socket) == 0);
+	f = xopen(c, "pinned", CREATE);
+	memset(blk, 1, sizeof(blk));
+	CU_ASSERT_EQUAL(daxlease_pwrite(f, blk, sizeof(blk), 0), 8192);
+	CU_ASSERT_EQUAL_FATAL(daxlease_pin(f, 0, 8192, 0, &un.pin_id), 0);
+	tr.c = un.c = c;
+	tr.f = un.f = f;
+	CU_ASSERT_FATAL(pthread_create(&t1, NULL, shared_truncate, &tr) == 0);
+	usleep(300 * 1000);	/* let the truncate be sent and wait */
+	CU_ASSERT_FATAL(pthread_create(&t2, NULL, shared_unpin, &un) == 0);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 20;
+	hung = pthread_timedjoin_np(t2, NULL, &ts);
+	CU_ASSERT_EQUAL(hung, 0);
+	if (hung)
+		dlh_kill(&d);	/* unblock both, then collect them */
+	if (hung)
+		pthread_join(t2, NULL);
+	pthread_join(t1, NULL);
+	CU_ASSERT_EQUAL(un.rc, 0);
+	CU_ASSERT_EQUAL(tr.rc, 0);
+	if (!hung) {
+		CU_ASSERT_EQUAL(daxlease_fstat(f, &st), 0);
+		CU_ASSERT_EQUAL(st.size, 0);
+	}
+	daxlease_close(f);
+	daxlease_unref(c);
+	if (!hung)
+		CU_ASSERT_EQUAL(dlh_stop(&d), 0);
+}
+
 /* ---- a daemon killed and restarted ------------------------------------------- */
 
 static int busy_writer(const char *sock, int ready)
@@ -1633,6 +1711,7 @@ static CU_TestInfo tests[] = {
 	  test_mapping_client_killed },
 	{ "one context, several threads", test_threads },
 	{ "lost connection: -ENOTCONN", test_lost_connection },
+	{ "one context, two threads: unpin while a truncate waits", test_shared_ctx_unpin_while_truncate_waits },
 	{ "killed, restarted: recovered, clean", test_killed_and_restarted },
 	{ "refused starts; SIGINT", test_lifecycle },
 	{ "a full mapping table: -ENOSPC, reuse", test_table_full },
