@@ -177,7 +177,7 @@ static void release_pinner(struct pinner *p)
 }
 
 enum layout_op { OP_TRUNCATE, OP_PUNCH, OP_COLLAPSE, OP_WRITE, OP_PIN_READ,
-		OP_UNLINK, OP_RENAME_OVER };
+		OP_UNLINK, OP_RENAME_OVER, OP_INSERT };
 
 /*
  * A child that runs one operation on name and writes `letter` to ev once
@@ -207,6 +207,10 @@ static pid_t start_op(const char *name, enum layout_op op, uint64_t a,
 			break;
 		case OP_COLLAPSE:
 			rc = daxlease_fallocate(f, FALLOC_FL_COLLAPSE_RANGE,
+						a, b);
+			break;
+		case OP_INSERT:
+			rc = daxlease_fallocate(f, FALLOC_FL_INSERT_RANGE,
 						a, b);
 			break;
 		case OP_WRITE:
@@ -531,28 +535,33 @@ static void test_new_pin_queues(void)
 	daxlease_close(f);
 }
 
-/* A write queued behind a collapse lands where the final layout says. */
-static void test_write_behind_collapse(void)
+/*
+ * A write sent while a collapse (or an insert) of 64 KiB at 0 waits for a
+ * pin queues behind it, and lands at 128 KiB of the FINAL layout: the
+ * bytes around it are the old ones shifted by 64 KiB.
+ */
+static void write_behind(const char *name, enum layout_op op, unsigned who)
 {
-	struct daxlease_file *f = make_file("col", 256 * KiB, 8);
-	static uint8_t buf[256 * KiB];
+	struct daxlease_file *f = make_file(name, 256 * KiB, who);
+	static uint8_t buf[320 * KiB];
+	uint64_t size = op == OP_INSERT ? 320 * KiB : 192 * KiB;
 	struct pinner p;
 	pid_t t, w;
 
-	start_pinner(&p, "col", 0, 64 * KiB, 0, -1);
-	t = start_op("col", OP_COLLAPSE, 0, 64 * KiB, -1, 0);
+	start_pinner(&p, name, 0, 64 * KiB, 0, -1);
+	t = start_op(name, op, 0, 64 * KiB, -1, 0);
 	CU_ASSERT_EQUAL_FATAL(wait_blocked(1, true), 0);
-	w = start_op("col", OP_WRITE, 128 * KiB, 0, -1, 0);
+	w = start_op(name, OP_WRITE, 128 * KiB, 0, -1, 0);
 	CU_ASSERT_EQUAL_FATAL(wait_blocked(2, false), 0);
 	release_pinner(&p);
 	CU_ASSERT_EQUAL(wait_exit(t), 0);
 	CU_ASSERT_EQUAL(wait_exit(w), 0);
-	CU_ASSERT_EQUAL_FATAL(file_size(f), 192 * KiB);
-	CU_ASSERT_EQUAL(daxlease_pread(f, buf, 192 * KiB, 0),
-			(ssize_t)(192 * KiB));
-	for (uint64_t i = 0; i < 192 * KiB; i++) {
+	CU_ASSERT_EQUAL_FATAL(file_size(f), size);
+	CU_ASSERT_EQUAL(daxlease_pread(f, buf, size, 0), (ssize_t)size);
+	for (uint64_t i = 0; i < size; i++) {
 		uint8_t want = i >= 128 * KiB && i < 132 * KiB ? 0xee :
-			       pat(8, i + 64 * KiB);
+			       op == OP_COLLAPSE ? pat(who, i + 64 * KiB) :
+			       i < 64 * KiB ? 0 : pat(who, i - 64 * KiB);
 
 		if (buf[i] != want) {
 			fprintf(stderr, "byte %llu: %u, want %u\n",
@@ -562,6 +571,16 @@ static void test_write_behind_collapse(void)
 		}
 	}
 	daxlease_close(f);
+}
+
+static void test_write_behind_collapse(void)
+{
+	write_behind("col", OP_COLLAPSE, 8);
+}
+
+static void test_write_behind_insert(void)
+{
+	write_behind("ins", OP_INSERT, 16);
 }
 
 /* 100 pins page through BUSY 7 at a time, each exactly once. */
@@ -843,6 +862,7 @@ static CU_TestInfo tests[] = {
 	{ "unlink and rename over wait; a dead waiter", test_unlink_rename_wait },
 	{ "a new pin queues behind a waiting change", test_new_pin_queues },
 	{ "a write behind a collapse", test_write_behind_collapse },
+	{ "a write behind an insert", test_write_behind_insert },
 	{ "BUSY pages over 100 pins", test_busy_paging },
 	{ "BLOCKED pages over 10 waiters", test_blocked_paging },
 	{ "256 waiting requests per connection", test_wait_bound },
