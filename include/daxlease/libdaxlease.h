@@ -5,8 +5,10 @@
  * ndctl-style: opaque objects, _new/_ref/_unref, every int function
  * returns 0 (or a count) or a negative errno, and the library prints
  * nothing.  A context is one connection; it is safe to use from several
- * threads (requests are serialized on the connection).  When the
- * connection is lost every call returns -ENOTCONN at once, never hangs.
+ * threads, and their requests may be in flight at once (a truncate that
+ * waits for pins does not stop another thread's unpin on the same
+ * context).  When the connection is lost every call returns -ENOTCONN at
+ * once, never hangs.
  */
 #ifndef DAXLEASE_LIBDAXLEASE_H
 #define DAXLEASE_LIBDAXLEASE_H
