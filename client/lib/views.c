@@ -35,9 +35,11 @@ static int view_page(struct daxlease_ctx *ctx, uint16_t opcode,
 	return (int)rep.count;
 }
 
-static void busy_from_wire(struct daxlease_busy *o,
-			   const struct dl_wire_busy *w)
+static void busy_from_wire(void *out, const void *wire)
 {
+	struct daxlease_busy *o = out;
+	const struct dl_wire_busy *w = wire;
+
 	memset(o, 0, sizeof(*o));
 	dl_blocker_from_wire(&o->pin, &w->pin);
 	o->ino = w->ino;
@@ -47,9 +49,11 @@ static void busy_from_wire(struct daxlease_busy *o,
 	o->age_ns = w->age_ns;
 }
 
-static void blocked_from_wire(struct daxlease_blocked *o,
-			      const struct dl_wire_blocked *w)
+static void blocked_from_wire(void *out, const void *wire)
 {
+	struct daxlease_blocked *o = out;
+	const struct dl_wire_blocked *w = wire;
+
 	memset(o, 0, sizeof(*o));
 	o->wait_id = w->wait_id;
 	o->opcode = w->opcode;
@@ -66,47 +70,94 @@ static void blocked_from_wire(struct daxlease_blocked *o,
 	memcpy(o->pin_ids, w->pin_ids, sizeof(o->pin_ids));
 }
 
-static uint32_t page_max(size_t max)
+static void quarantine_from_wire(void *out, const void *wire)
 {
-	return max > DL_PROTO_VIEW_MAX ? DL_PROTO_VIEW_MAX : (uint32_t)max;
+	struct daxlease_quarantine *o = out;
+	const struct dl_wire_quarantine *w = wire;
+
+	memset(o, 0, sizeof(*o));
+	o->ns_offset = w->ns_offset;
+	o->length = w->length;
+	o->tag = w->tag;
+	o->npins = w->npins;
+	o->pid = (int)w->pid;
+	memcpy(o->pin_ids, w->pin_ids, sizeof(o->pin_ids));
 }
 
-DAXLEASE_EXPORT int daxlease_busy(struct daxlease_ctx *ctx, uint64_t *cursor,
-				  struct daxlease_busy *out, size_t max)
+static void dirty_from_wire(void *out, const void *wire)
 {
-	struct dl_wire_busy *w;
+	struct daxlease_dirty *o = out;
+	const struct dl_wire_dirty *w = wire;
+
+	*o = (struct daxlease_dirty){
+		.ino = w->ino, .offset = w->offset, .length = w->length,
+	};
+}
+
+/* How one view's wire entries become the caller's structs. */
+struct view {
+	uint16_t opcode;
+	size_t wire_size;
+	size_t out_size;
+	void (*convert)(void *out, const void *wire);
+};
+
+/*
+ * One page of a view into out (at most max entries, and at most a page):
+ * the number stored, or -errno.  The wire page is a scratch buffer, so the
+ * caller's structs never depend on the wire layout.
+ */
+static int view_fetch(struct daxlease_ctx *ctx, const struct view *v,
+		      uint64_t *cursor, void *out, size_t max)
+{
+	uint32_t page = max > DL_PROTO_VIEW_MAX ? DL_PROTO_VIEW_MAX
+						: (uint32_t)max;
+	uint8_t *wire;
 	int n;
 
 	if (!ctx || !cursor || !out || !max)
 		return -EINVAL;
-	w = malloc(page_max(max) * sizeof(*w));
-	if (!w)
+	wire = malloc(page * v->wire_size);
+	if (!wire)
 		return -ENOMEM;
-	n = view_page(ctx, DL_OP_BUSY, cursor, page_max(max), w, sizeof(*w));
+	n = view_page(ctx, v->opcode, cursor, page, wire, v->wire_size);
 	for (int i = 0; i < n; i++)
-		busy_from_wire(&out[i], &w[i]);
-	free(w);
+		v->convert((uint8_t *)out + i * v->out_size,
+			   wire + i * v->wire_size);
+	free(wire);
 	return n;
+}
+
+#define VIEW(op, wire_t, out_t, fn) {					\
+	.opcode = (op), .wire_size = sizeof(wire_t),			\
+	.out_size = sizeof(out_t),					\
+	.convert = (fn),						\
+}
+
+static const struct view busy_view =
+	VIEW(DL_OP_BUSY, struct dl_wire_busy, struct daxlease_busy,
+	     busy_from_wire);
+static const struct view blocked_view =
+	VIEW(DL_OP_BLOCKED, struct dl_wire_blocked, struct daxlease_blocked,
+	     blocked_from_wire);
+static const struct view quarantine_view =
+	VIEW(DL_OP_QUARANTINE, struct dl_wire_quarantine,
+	     struct daxlease_quarantine, quarantine_from_wire);
+static const struct view dirty_view =
+	VIEW(DL_OP_DIRTY, struct dl_wire_dirty, struct daxlease_dirty,
+	     dirty_from_wire);
+
+DAXLEASE_EXPORT int daxlease_busy(struct daxlease_ctx *ctx, uint64_t *cursor,
+				  struct daxlease_busy *out, size_t max)
+{
+	return view_fetch(ctx, &busy_view, cursor, out, max);
 }
 
 DAXLEASE_EXPORT int daxlease_blocked(struct daxlease_ctx *ctx,
 				     uint64_t *cursor,
 				     struct daxlease_blocked *out, size_t max)
 {
-	struct dl_wire_blocked *w;
-	int n;
-
-	if (!ctx || !cursor || !out || !max)
-		return -EINVAL;
-	w = malloc(page_max(max) * sizeof(*w));
-	if (!w)
-		return -ENOMEM;
-	n = view_page(ctx, DL_OP_BLOCKED, cursor, page_max(max), w,
-		      sizeof(*w));
-	for (int i = 0; i < n; i++)
-		blocked_from_wire(&out[i], &w[i]);
-	free(w);
-	return n;
+	return view_fetch(ctx, &blocked_view, cursor, out, max);
 }
 
 DAXLEASE_EXPORT int daxlease_quarantine(struct daxlease_ctx *ctx,
@@ -114,46 +165,11 @@ DAXLEASE_EXPORT int daxlease_quarantine(struct daxlease_ctx *ctx,
 					struct daxlease_quarantine *out,
 					size_t max)
 {
-	struct dl_wire_quarantine *w;
-	int n;
-
-	if (!ctx || !cursor || !out || !max)
-		return -EINVAL;
-	w = malloc(page_max(max) * sizeof(*w));
-	if (!w)
-		return -ENOMEM;
-	n = view_page(ctx, DL_OP_QUARANTINE, cursor, page_max(max), w,
-		      sizeof(*w));
-	for (int i = 0; i < n; i++) {
-		memset(&out[i], 0, sizeof(out[i]));
-		out[i].ns_offset = w[i].ns_offset;
-		out[i].length = w[i].length;
-		out[i].tag = w[i].tag;
-		out[i].npins = w[i].npins;
-		out[i].pid = (int)w[i].pid;
-		memcpy(out[i].pin_ids, w[i].pin_ids, sizeof(out[i].pin_ids));
-	}
-	free(w);
-	return n;
+	return view_fetch(ctx, &quarantine_view, cursor, out, max);
 }
 
 DAXLEASE_EXPORT int daxlease_dirty(struct daxlease_ctx *ctx, uint64_t *cursor,
 				   struct daxlease_dirty *out, size_t max)
 {
-	struct dl_wire_dirty *w;
-	int n;
-
-	if (!ctx || !cursor || !out || !max)
-		return -EINVAL;
-	w = malloc(page_max(max) * sizeof(*w));
-	if (!w)
-		return -ENOMEM;
-	n = view_page(ctx, DL_OP_DIRTY, cursor, page_max(max), w, sizeof(*w));
-	for (int i = 0; i < n; i++)
-		out[i] = (struct daxlease_dirty){
-			.ino = w[i].ino, .offset = w[i].offset,
-			.length = w[i].length,
-		};
-	free(w);
-	return n;
+	return view_fetch(ctx, &dirty_view, cursor, out, max);
 }
