@@ -452,9 +452,10 @@ void dl_conn_drop(struct dl_client *c, const char *why)
 		dl_loop_del(srv->loop, &c->wake);
 		close(c->wake.fd);
 	}
-	/* its pins, waiting requests, mappings and handles go now; the
+	/* its pins, leases, waiting requests, mappings and handles go now; the
 	 * struct after the batch */
 	dl_pins_drop_client(c);
+	dl_leases_drop_client(c);
 	dl_wait_drop_client(c);
 	dl_mappings_free_client(c);
 	dl_fh_table_free(&c->fhs);

@@ -71,7 +71,13 @@ static long fixed_size(uint16_t opcode)
 	case DL_OP_BLOCKED:
 	case DL_OP_QUARANTINE:
 	case DL_OP_DIRTY:
+	case DL_OP_LEASE_QUERY:
+	case DL_OP_LEASES:
 		return sizeof(struct dl_view_req);
+	case DL_OP_LEASE_ACQUIRE:
+		return sizeof(struct dl_lease_req);
+	case DL_OP_LEASE_RELEASE:
+		return sizeof(struct dl_lease_release_req);
 	default:
 		return -1;
 	}
@@ -195,6 +201,17 @@ static int check_pin(const struct dl_pin_req *r)
 	return r->offset > UINT64_MAX - r->length ? -EINVAL : 0;
 }
 
+static int check_lease(const struct dl_lease_req *r)
+{
+	if (r->reserved || r->flags & ~DL_POLICY_NONBLOCK)
+		return -EINVAL;
+	if (r->type != DL_LEASE_SHARED && r->type != DL_LEASE_EXCLUSIVE)
+		return -EINVAL;
+	if ((r->offset | r->length) & 4095)
+		return -EINVAL;
+	return r->offset > UINT64_MAX - r->length ? -EINVAL : 0;
+}
+
 static int check_payload(const struct dl_request *rq)
 {
 	const void *p = rq->payload;
@@ -243,6 +260,10 @@ static int check_payload(const struct dl_request *rq)
 		return check_map(p);
 	case DL_OP_PIN:
 		return check_pin(p);
+	case DL_OP_LEASE_ACQUIRE:
+		return check_lease(p);
+	case DL_OP_LEASE_QUERY:
+	case DL_OP_LEASES:
 	case DL_OP_BUSY:
 	case DL_OP_BLOCKED:
 	case DL_OP_QUARANTINE:

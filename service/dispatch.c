@@ -33,6 +33,10 @@ static dl_handler_fn *const handlers[] = {
 	[DL_OP_BLOCKED] = dl_handle_blocked,
 	[DL_OP_QUARANTINE] = dl_handle_quarantine,
 	[DL_OP_DIRTY] = dl_handle_dirty,
+	[DL_OP_LEASE_ACQUIRE] = dl_handle_lease_acquire,
+	[DL_OP_LEASE_RELEASE] = dl_handle_lease_release,
+	[DL_OP_LEASE_QUERY] = dl_handle_lease_query,
+	[DL_OP_LEASES] = dl_handle_leases,
 };
 
 static void send_reply(struct dl_client *c, const struct dl_msg_hdr *req,

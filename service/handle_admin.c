@@ -119,6 +119,12 @@ static void blocked_fill(struct dl_server *srv, const struct dl_waiter *w,
 	if (w->deadline_ns)
 		b->deadline_ns = w->deadline_ns > now ?
 				 (uint64_t)(w->deadline_ns - now) : 1;
+	if (w->on_leases) {
+		b->on_leases = 1;
+		b->npins = dl_leases_breaking(srv, w->ino, w->offset,
+					      w->length, b->pin_ids, 8);
+		return;
+	}
 	if (!w->on_pins)
 		return;
 	b->npins = dl_pins_scan(srv, w->ino, w->offset, w->length, pins, 8);

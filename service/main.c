@@ -14,6 +14,8 @@
 #include "server.h"
 
 #define DEFAULT_TABLE_ENTRIES 65536
+#define DEFAULT_LEASE_TIMEOUT 10000u	/* ms */
+#define DEFAULT_LEASE_MAX_TIMEOUT 60000u
 #define MAX_TABLE_ENTRIES (1ULL << 24)
 
 static void usage(FILE *f)
@@ -31,9 +33,13 @@ static void usage(FILE *f)
 		"      --table-entries N    mapping-table entries per client (default %d)\n"
 		"      --detach             layout changes never wait for pins: pinned\n"
 		"                           blocks go to quarantine until unpinned\n"
+		"      --lease-timeout MS   break timeout of a lease that asks none\n"
+		"                           (default %u)\n"
+		"      --lease-max-timeout MS  the most a lease may ask (default %u)\n"
 		"  -h, --help               this help\n"
 		"  -V, --version            print the version\n",
-		DEFAULT_TABLE_ENTRIES);
+		DEFAULT_TABLE_ENTRIES, DEFAULT_LEASE_TIMEOUT,
+		DEFAULT_LEASE_MAX_TIMEOUT);
 }
 
 static int parse_group(const char *name, gid_t *out)
@@ -64,6 +70,21 @@ static int parse_entries(const char *s, uint64_t *out)
 	return 0;
 }
 
+static int parse_ms(const char *opt, const char *s, uint32_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || !v || v > 3600000 || s[0] == '-') {
+		fprintf(stderr, "daxleased: --%s: 1 .. 3600000 ms\n", opt);
+		return -EINVAL;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
 static int parse_level(const char *s)
 {
 	enum dl_log_level level;
@@ -76,7 +97,8 @@ static int parse_level(const char *s)
 	return 0;
 }
 
-enum { OPT_DAX_GROUP = 256, OPT_ADMIN_GROUP, OPT_TABLE_ENTRIES, OPT_DETACH };
+enum { OPT_DAX_GROUP = 256, OPT_ADMIN_GROUP, OPT_TABLE_ENTRIES, OPT_DETACH,
+       OPT_LEASE_TIMEOUT, OPT_LEASE_MAX_TIMEOUT };
 
 static const struct option long_opts[] = {
 	{ "image", required_argument, NULL, 'i' },
@@ -87,6 +109,8 @@ static const struct option long_opts[] = {
 	{ "admin-group", required_argument, NULL, OPT_ADMIN_GROUP },
 	{ "table-entries", required_argument, NULL, OPT_TABLE_ENTRIES },
 	{ "detach", no_argument, NULL, OPT_DETACH },
+	{ "lease-timeout", required_argument, NULL, OPT_LEASE_TIMEOUT },
+	{ "lease-max-timeout", required_argument, NULL, OPT_LEASE_MAX_TIMEOUT },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -116,6 +140,12 @@ static int parse_one(int opt, struct dl_options *o)
 	case OPT_DETACH:
 		o->detach = true;
 		return 0;
+	case OPT_LEASE_TIMEOUT:
+		return parse_ms("lease-timeout", optarg,
+				&o->lease_timeout_ms) ? -1 : 0;
+	case OPT_LEASE_MAX_TIMEOUT:
+		return parse_ms("lease-max-timeout", optarg,
+				&o->lease_max_timeout_ms) ? -1 : 0;
 	case 'h':
 		usage(stdout);
 		return 1;
@@ -164,6 +194,8 @@ int main(int argc, char **argv)
 	log_from_env();
 	srv.opt.dax_gid = srv.opt.admin_gid = (gid_t)-1;
 	srv.opt.table_entries = DEFAULT_TABLE_ENTRIES;
+	srv.opt.lease_timeout_ms = DEFAULT_LEASE_TIMEOUT;
+	srv.opt.lease_max_timeout_ms = DEFAULT_LEASE_MAX_TIMEOUT;
 	rc = parse_args(argc, argv, &srv.opt);
 	if (rc)
 		return rc > 0 ? 0 : 2;

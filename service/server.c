@@ -199,6 +199,7 @@ void dl_server_close(struct dl_server *srv)
 		dl_conn_drop_all(srv);
 		dl_dirty_free_all(srv);
 		dl_quarantine_free(srv);
+		dl_leases_free_all(srv);
 		close_source(srv, &srv->listen);
 		close_source(srv, &srv->signals);
 		close_source(srv, &srv->timer);

@@ -37,6 +37,32 @@ struct dl_options {
 	gid_t admin_gid;
 	uint64_t table_entries;
 	bool detach;			/* busy policy: quarantine, never wait */
+	uint32_t lease_timeout_ms;	/* break timeout when none is asked */
+	uint32_t lease_max_timeout_ms;	/* the most a lease may ask */
+};
+
+/* The layout change that breaks a lease, and who asked for it. */
+struct dl_lease_break {
+	uint32_t opcode;
+	uint32_t pid, uid;
+	char comm[16];
+	uint32_t ino;
+	uint64_t offset, length;	/* UINT64_MAX length: to the end */
+};
+
+/* One layout lease (lease.c); state is DL_LEASE_HELD/BREAKING/REVOKED. */
+struct dl_lease {
+	struct dl_lease *next;
+	struct dl_client *client;
+	uint64_t id;
+	uint32_t ino;
+	uint32_t state;
+	uint64_t offset, length;	/* UINT64_MAX length: to the end */
+	bool exclusive;
+	uint32_t timeout_ms;
+	int64_t since_ns;
+	int64_t deadline_ns;		/* BREAKING: when it is revoked */
+	struct dl_lease_break why;	/* BREAKING, REVOKED */
 };
 
 /* A pin's hold on blocks a layout change detached (quarantine.c). */
@@ -80,6 +106,10 @@ struct dl_waiter {
 	uint32_t ino;
 	uint64_t offset, length;	/* UINT64_MAX length: to the end */
 	bool on_pins;			/* waits for pins, not for a change */
+	bool on_leases;			/* a change waiting for lease breaks */
+	bool change;			/* a layout change (else gated) */
+	bool grant;			/* LEASE_ACQUIRE waiting for conflicts */
+	bool exclusive;			/* grant: the type it asks for */
 	bool again;			/* suspended again while replayed */
 	uint64_t pass;
 	uint64_t layout_seq;		/* when it was suspended */
@@ -127,6 +157,7 @@ struct dl_client {
 	bool fds_sent;
 	struct dl_mapping *maps;
 	uint32_t nwaiting;		/* its requests in the wait queue */
+	uint32_t nleases;
 	struct dl_outmsg *out_head, *out_tail;
 	size_t out_bytes;
 	bool dead;
@@ -162,6 +193,8 @@ struct dl_server {
 	uint64_t next_wait_id;
 	uint64_t wait_pass;
 	bool kick;			/* pins or waiters changed: retry */
+	struct dl_lease *leases;	/* newest first */
+	uint64_t next_lease_id;
 	struct dl_hold *holds;
 	uint64_t next_tag;
 	int64_t start_ns;
@@ -217,6 +250,43 @@ dl_handler_fn dl_handle_read, dl_handle_write, dl_handle_fsync,
 dl_handler_fn dl_handle_map, dl_handle_unmap;
 dl_handler_fn dl_handle_pin, dl_handle_unpin;
 dl_handler_fn dl_handle_busy, dl_handle_blocked, dl_handle_dirty;
+dl_handler_fn dl_handle_lease_acquire, dl_handle_lease_release,
+	dl_handle_lease_query, dl_handle_leases;
+
+/* ---- lease.c: layout leases and their breaks ------------------------------------ */
+/* Leases in the way of c's grant of that type (first max to out, as
+ * blockers whose pin_id is the lease id and write the exclusive bit). */
+uint32_t dl_leases_conflicts(struct dl_server *srv, struct dl_client *c,
+			     uint32_t ino, uint64_t offset, uint64_t length,
+			     bool exclusive, struct dl_wire_blocker *out,
+			     uint32_t max);
+uint32_t dl_leases_cap_timeout(struct dl_server *srv, uint32_t want_ms);
+struct dl_lease *dl_lease_add(struct dl_client *c, uint32_t ino,
+			      uint64_t offset, uint64_t length,
+			      bool exclusive, uint32_t timeout_ms);
+int dl_lease_release(struct dl_client *c, uint64_t id);
+void dl_leases_drop_client(struct dl_client *c);
+/* Does one unrevoked lease of c cover the whole range? */
+bool dl_leases_cover(struct dl_client *c, uint32_t ino, uint64_t offset,
+		     uint64_t length);
+/* Break every unrevoked lease overlapping why's range (events sent to
+ * those not breaking yet); how many are breaking now. */
+uint32_t dl_leases_break(struct dl_server *srv,
+			 const struct dl_lease_break *why);
+/* Leases of the range being broken: how many; the first max ids. */
+uint32_t dl_leases_breaking(struct dl_server *srv, uint32_t ino,
+			    uint64_t offset, uint64_t length, uint64_t *ids,
+			    uint32_t max);
+/* The earliest break deadline; 0: none. */
+int64_t dl_leases_first_deadline(struct dl_server *srv);
+/* Revoke the leases past their deadline. */
+void dl_leases_expire(struct dl_server *srv);
+void dl_lease_to_wire(const struct dl_lease *l, int64_t now,
+		      struct dl_wire_lease *w);
+const struct dl_lease *dl_lease_after(const struct dl_server *srv,
+				      const struct dl_client *c,
+				      uint64_t cursor);
+void dl_leases_free_all(struct dl_server *srv);
 
 /* ---- pin.c: the pins of every client ------------------------------------------ */
 bool dl_range_overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen);
@@ -246,6 +316,15 @@ int dl_wait_suspend(struct dl_client *c, const struct dl_request *rq,
 /* Gate for requests that map, pin or write: 0, or DL_SUSPENDED. */
 int dl_wait_gate(struct dl_client *c, const struct dl_request *rq,
 		 uint32_t ino, uint64_t offset, uint64_t length);
+/* A LEASE_ACQUIRE that conflicts: it waits (never gating others). */
+int dl_wait_grant(struct dl_client *c, const struct dl_request *rq,
+		  uint32_t ino, uint64_t offset, uint64_t length,
+		  bool exclusive);
+/* Is a layout change of an overlapping range waiting (grants wait)? */
+bool dl_wait_change_pending(struct dl_server *srv, uint32_t ino,
+			    uint64_t offset, uint64_t length);
+/* The timerfd: the earliest waiter or lease-break deadline. */
+void dl_wait_arm_timer(struct dl_server *srv);
 /*
  * The start of a layout change of [offset, offset+length) of ino: queue
  * behind earlier changes, invalidate every mapping of the range, scan the

@@ -31,20 +31,32 @@
 bool dl_wait_gated(struct dl_server *srv, uint32_t ino, uint64_t offset,
 		   uint64_t length)
 {
-	/* a waiter being run again only waits for those before it */
+	/* a waiter being run again only waits for those before it; a
+	 * waiting grant gates nothing, or a change could wait behind a
+	 * grant that waits for the lease the change would break */
 	for (struct dl_waiter *w = srv->wait_head; w && w != srv->replaying;
 	     w = w->next)
-		if (w->ino == ino &&
+		if (!w->grant && w->ino == ino &&
 		    dl_range_overlaps(w->offset, w->length, offset, length))
 			return true;
 	return false;
 }
 
-/* The timerfd goes off at the earliest deadline of any waiter. */
-static void arm_timer(struct dl_server *srv)
+bool dl_wait_change_pending(struct dl_server *srv, uint32_t ino,
+			    uint64_t offset, uint64_t length)
+{
+	for (struct dl_waiter *w = srv->wait_head; w; w = w->next)
+		if (w != srv->replaying && w->change && w->ino == ino &&
+		    dl_range_overlaps(w->offset, w->length, offset, length))
+			return true;
+	return false;
+}
+
+/* The timerfd goes off at the earliest deadline of any waiter or break. */
+void dl_wait_arm_timer(struct dl_server *srv)
 {
 	struct itimerspec its = { 0 };
-	int64_t first = 0;
+	int64_t first = dl_leases_first_deadline(srv);
 
 	for (struct dl_waiter *w = srv->wait_head; w; w = w->next)
 		if (w->deadline_ns && (!first || w->deadline_ns < first))
@@ -92,7 +104,17 @@ static void waiter_set(struct dl_waiter *w, uint32_t ino, uint64_t offset,
 	w->offset = offset;
 	w->length = length;
 	w->on_pins = on_pins;
+	w->on_leases = w->change = w->grant = false;
 	w->layout_seq = dl_fs_stat(fs, ino, &st) ? 0 : st.layout_seq;
+}
+
+/* The waiter rq is in after dl_wait_suspend() returned DL_SUSPENDED. */
+static struct dl_waiter *waiter_of(struct dl_server *srv,
+				   const struct dl_request *rq)
+{
+	struct dl_waiter *w = srv->replaying;
+
+	return w && (const void *)rq->hdr == w->msg ? w : srv->wait_tail;
 }
 
 int dl_wait_suspend(struct dl_client *c, const struct dl_request *rq,
@@ -129,7 +151,7 @@ int dl_wait_suspend(struct dl_client *c, const struct dl_request *rq,
 		w->deadline_ns = w->since_ns + (int64_t)deadline_ms * 1000000;
 	waiter_set(w, ino, offset, length, on_pins, srv->fs);
 	waiter_link(srv, w);
-	arm_timer(srv);
+	dl_wait_arm_timer(srv);
 	log_debug("%s: opcode %u waits (%s) on inode %u", dl_conn_who(c),
 		  rq->hdr->opcode, on_pins ? "pins" : "queued", ino);
 	return DL_SUSPENDED;
@@ -141,6 +163,55 @@ int dl_wait_gate(struct dl_client *c, const struct dl_request *rq,
 	if (!dl_wait_gated(c->srv, ino, offset, length))
 		return 0;
 	return dl_wait_suspend(c, rq, ino, offset, length, false, 0);
+}
+
+int dl_wait_grant(struct dl_client *c, const struct dl_request *rq,
+		  uint32_t ino, uint64_t offset, uint64_t length,
+		  bool exclusive)
+{
+	int rc = dl_wait_suspend(c, rq, ino, offset, length, false, 0);
+	struct dl_waiter *w;
+
+	if (rc != DL_SUSPENDED)
+		return rc;
+	w = waiter_of(c->srv, rq);
+	w->grant = true;
+	w->exclusive = exclusive;
+	return rc;
+}
+
+/* A layout change waits: for pins, for breaks, or behind another. */
+static int change_suspend(struct dl_client *c, const struct dl_request *rq,
+			  uint32_t ino, uint64_t offset, uint64_t length,
+			  bool on_pins, bool on_leases, uint32_t deadline_ms)
+{
+	int rc = dl_wait_suspend(c, rq, ino, offset, length, on_pins,
+				 deadline_ms);
+	struct dl_waiter *w;
+
+	if (rc != DL_SUSPENDED)
+		return rc;
+	w = waiter_of(c->srv, rq);
+	w->change = true;
+	w->on_leases = on_leases;
+	return rc;
+}
+
+/* Break the leases of the range; how many are still being broken. */
+static uint32_t break_leases(struct dl_client *c, const struct dl_request *rq,
+			     uint32_t ino, uint64_t offset, uint64_t length)
+{
+	struct dl_lease_break why = {
+		.opcode = rq->hdr->opcode,
+		.pid = (uint32_t)c->cred.pid,
+		.uid = c->cred.uid,
+		.ino = ino,
+		.offset = offset,
+		.length = length,
+	};
+
+	memcpy(why.comm, c->comm, strnlen(c->comm, sizeof(why.comm) - 1));
+	return dl_leases_break(c->srv, &why);
 }
 
 static int busy_reply(struct dl_server *srv, uint32_t ino, uint64_t offset,
@@ -174,8 +245,19 @@ int dl_layout_begin(struct dl_client *c, const struct dl_request *rq,
 	if (queued) {
 		if (policy & DL_POLICY_NONBLOCK)
 			return busy_reply(srv, ino, offset, length, rp);
-		return dl_wait_suspend(c, rq, ino, offset, length, false,
-				       deadline_ms);
+		return change_suspend(c, rq, ino, offset, length, false,
+				      false, deadline_ms);
+	}
+	/* leases first: the holders unmap and return them, or are revoked
+	 * at their deadline (NONBLOCK breaks nothing: it only reports) */
+	if (policy & DL_POLICY_NONBLOCK) {
+		if (dl_leases_breaking(srv, ino, offset, length, NULL, 0) ||
+		    dl_leases_conflicts(srv, NULL, ino, offset, length, true,
+					NULL, 0))
+			return busy_reply(srv, ino, offset, length, rp);
+	} else if (break_leases(c, rq, ino, offset, length)) {
+		return change_suspend(c, rq, ino, offset, length, false, true,
+				      deadline_ms);
 	}
 	/* entries invalid (and fenced) before the scan: a client either
 	 * sees the invalid entry or we see its pin (DESIGN.md) */
@@ -191,17 +273,36 @@ int dl_layout_begin(struct dl_client *c, const struct dl_request *rq,
 	}
 	if (policy & DL_POLICY_NONBLOCK)
 		return busy_reply(srv, ino, offset, length, rp);
-	return dl_wait_suspend(c, rq, ino, offset, length, true, deadline_ms);
+	return change_suspend(c, rq, ino, offset, length, true, false,
+			      deadline_ms);
+}
+
+/* May grant w run now?  Not while a change of its range waits anywhere
+ * in the queue (the grant would only be broken again). */
+static bool grant_ready(struct dl_server *srv, struct dl_waiter *w)
+{
+	for (struct dl_waiter *e = srv->wait_head; e; e = e->next)
+		if (e != w && e->change && e->ino == w->ino &&
+		    dl_range_overlaps(e->offset, e->length, w->offset,
+				      w->length))
+			return false;
+	return !dl_leases_conflicts(srv, w->client, w->ino, w->offset,
+				    w->length, w->exclusive, NULL, 0);
 }
 
 /* May w run now? */
 static bool waiter_ready(struct dl_server *srv, struct dl_waiter *w)
 {
+	if (w->grant)
+		return grant_ready(srv, w);
 	for (struct dl_waiter *e = srv->wait_head; e != w; e = e->next)
-		if (e->ino == w->ino &&
+		if (!e->grant && e->ino == w->ino &&
 		    dl_range_overlaps(e->offset, e->length, w->offset,
 				      w->length))
 			return false;
+	if (w->on_leases)
+		return !dl_leases_breaking(srv, w->ino, w->offset, w->length,
+					   NULL, 0);
 	return !w->on_pins ||
 	       !dl_pins_scan(srv, w->ino, w->offset, w->length, NULL, 0);
 }
@@ -243,15 +344,16 @@ void dl_wait_kick(struct dl_server *srv)
 		}
 	}
 	srv->kick = false;
-	arm_timer(srv);
+	dl_wait_arm_timer(srv);
 }
 
 void dl_wait_expire(struct dl_server *srv)
 {
 	int64_t now = dl_server_now_ns();
-	struct dl_waiter *w = srv->wait_head, *next;
+	struct dl_waiter *w, *next;
 
-	for (; w; w = next) {
+	dl_leases_expire(srv);
+	for (w = srv->wait_head; w; w = next) {
 		struct dl_client *c = w->client;
 
 		next = w->next;
@@ -270,7 +372,7 @@ void dl_wait_expire(struct dl_server *srv)
 		waiter_free(srv, w);
 	}
 	dl_wait_kick(srv);
-	arm_timer(srv);
+	dl_wait_arm_timer(srv);
 }
 
 void dl_wait_drop_client(struct dl_client *c)

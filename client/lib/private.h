@@ -125,6 +125,13 @@ int dl_call(struct daxlease_ctx *ctx, struct dl_call *call);
 /* The same with a fixed-size request and a fixed-size reply (or none). */
 int dl_call_simple(struct daxlease_ctx *ctx, uint16_t opcode,
 		   const void *req, size_t req_len, void *rep, size_t rep_len);
+/*
+ * Under ctx->lock with no reader: become the reader for one packet
+ * arriving within timeout_ms (-1: for ever) and hand it out (a reply to
+ * its caller, an event to the queue).  1: one handled; 0: none came;
+ * -errno: the connection failed.
+ */
+int dl_receive_one(struct daxlease_ctx *ctx, int timeout_ms);
 /* Mark the connection dead (shutdown; later calls get -ENOTCONN). */
 void dl_kill(struct daxlease_ctx *ctx);
 static inline bool dl_is_dead(struct daxlease_ctx *ctx)

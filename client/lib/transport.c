@@ -19,6 +19,7 @@
  * is known to be dead.
  */
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -304,6 +305,29 @@ static void wait_reply(struct daxlease_ctx *ctx, struct dl_pending *p)
 			return;
 		}
 	}
+}
+
+int dl_receive_one(struct daxlease_ctx *ctx, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = ctx->sock, .events = POLLIN };
+	int fds[DL_MAX_FDS], nfds, rc;
+	ssize_t n;
+
+	ctx->reading = true;
+	pthread_mutex_unlock(&ctx->lock);
+	do
+		rc = poll(&pfd, 1, timeout_ms);
+	while (rc < 0 && errno == EINTR);
+	n = rc > 0 ? recv_packet(ctx, fds, &nfds) : 0;
+	pthread_mutex_lock(&ctx->lock);
+	ctx->reading = false;
+	if (rc > 0)
+		rc = n < 0 ? (int)n : handle_packet(ctx, (size_t)n, fds, nfds);
+	else
+		rc = rc < 0 ? -errno : -ETIME;
+	/* a reply for another caller may have come: let them look */
+	pthread_cond_broadcast(&ctx->cond);
+	return rc == -ETIME ? 0 : rc ? rc : 1;
 }
 
 int dl_call(struct daxlease_ctx *ctx, struct dl_call *call)

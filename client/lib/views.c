@@ -61,6 +61,7 @@ static void blocked_from_wire(void *out, const void *wire)
 	o->uid = w->uid;
 	memcpy(o->comm, w->comm, sizeof(o->comm) - 1);
 	o->on_pins = w->on_pins != 0;
+	o->on_leases = w->on_leases != 0;
 	o->ino = w->ino;
 	o->offset = w->offset;
 	o->length = w->length;

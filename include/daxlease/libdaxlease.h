@@ -198,6 +198,80 @@ int daxlease_fallocate_policy(struct daxlease_file *f, int mode,
 			      uint64_t offset, uint64_t length,
 			      struct daxlease_policy *p);
 
+/* ---- layout leases and events (docs/protocol.md, "Leases") --------------- */
+
+/*
+ * A lease on [offset, offset+length) of f (4 KiB multiples; length 0: to
+ * the largest file size): shared, or exclusive of every other client's.
+ * A conflicting acquire waits; with a policy of DAXLEASE_POLICY_NONBLOCK
+ * it fails at once with -EBUSY and the holders in p->blockers (pin_id is
+ * then the lease id, write the exclusive bit).  timeout_ms is the break
+ * timeout asked for (0: the service default; the service caps it).
+ * A layout change of the range breaks the lease: the holder gets a
+ * DAXLEASE_EVENT_LEASE_BREAK, should unmap and release it, and is
+ * revoked (DAXLEASE_EVENT_LEASE_REVOKED) at the deadline otherwise.
+ */
+#define DAXLEASE_LEASE_SHARED 1u
+#define DAXLEASE_LEASE_EXCLUSIVE 2u
+int daxlease_lease_acquire(struct daxlease_file *f, uint64_t offset,
+			   uint64_t length, unsigned type,
+			   unsigned timeout_ms, uint64_t *lease_id);
+int daxlease_lease_acquire_policy(struct daxlease_file *f, uint64_t offset,
+				  uint64_t length, unsigned type,
+				  unsigned timeout_ms,
+				  struct daxlease_policy *p,
+				  uint64_t *lease_id);
+/* Return a lease (held, breaking or revoked). */
+int daxlease_lease_release(struct daxlease_ctx *ctx, uint64_t lease_id);
+
+#define DAXLEASE_LEASE_HELD 0u
+#define DAXLEASE_LEASE_BREAKING 1u
+#define DAXLEASE_LEASE_REVOKED 2u
+struct daxlease_lease {
+	uint64_t lease_id;
+	int pid;		/* holder */
+	unsigned uid;
+	char comm[16];
+	uint64_t ino;
+	uint64_t offset, length;	/* UINT64_MAX length: to the end */
+	unsigned type;		/* DAXLEASE_LEASE_SHARED/EXCLUSIVE */
+	unsigned state;		/* DAXLEASE_LEASE_HELD/BREAKING/REVOKED */
+	unsigned timeout_ms;
+	int64_t deadline_ns;	/* BREAKING: CLOCK_MONOTONIC; else 0 */
+	uint64_t age_ns;
+};
+/* The caller's own leases, one page (cursor as for the admin views). */
+int daxlease_lease_query(struct daxlease_ctx *ctx, uint64_t *cursor,
+			 struct daxlease_lease *out, size_t max);
+/* Admin: every client's leases. */
+int daxlease_leases(struct daxlease_ctx *ctx, uint64_t *cursor,
+		    struct daxlease_lease *out, size_t max);
+
+#define DAXLEASE_EVENT_LEASE_BREAK 100u
+#define DAXLEASE_EVENT_LEASE_REVOKED 101u
+struct daxlease_event {
+	unsigned type;		/* DAXLEASE_EVENT_* */
+	uint64_t lease_id;
+	unsigned opcode;	/* the layout change (proto.h DL_OP_*) */
+	int pid;		/* who asked for it */
+	unsigned uid;
+	char comm[16];
+	uint64_t ino;
+	uint64_t offset, length;	/* the range it changes */
+	int64_t deadline_ns;	/* CLOCK_MONOTONIC */
+	unsigned remaining_ms;	/* when the service sent it */
+};
+/* The connection's socket: readable when something may have arrived
+ * (poll it, then call daxlease_next_event with timeout 0). */
+int daxlease_get_event_fd(struct daxlease_ctx *ctx);
+/*
+ * The next event: 1 and *out, 0 when none came within timeout_ms (0:
+ * do not wait; -1: wait for ever), or -errno (-ENOTCONN: the connection
+ * is gone).  Safe while other threads have calls in flight on ctx.
+ */
+int daxlease_next_event(struct daxlease_ctx *ctx,
+			struct daxlease_event *out, int timeout_ms);
+
 /* ---- admin views (root or the admin group; pages with a cursor) ---------- */
 
 struct daxlease_busy {
@@ -215,6 +289,8 @@ struct daxlease_blocked {
 	unsigned uid;
 	char comm[16];
 	bool on_pins;		/* else queued behind another change */
+	bool on_leases;		/* waits for leases being broken: pin_ids
+				 * and npins are then those lease ids */
 	uint64_t ino;
 	uint64_t offset, length;
 	uint64_t age_ns;

@@ -62,6 +62,10 @@ enum dl_opcode {
 	DL_OP_BLOCKED = 41,		/* admin */
 	DL_OP_QUARANTINE = 42,		/* admin */
 	DL_OP_DIRTY = 43,		/* admin */
+	DL_OP_LEASE_ACQUIRE = 50,
+	DL_OP_LEASE_RELEASE = 51,
+	DL_OP_LEASE_QUERY = 52,		/* the caller's own leases */
+	DL_OP_LEASES = 53,		/* admin: every lease */
 	/* events (request_id 0), used from the leases issue on */
 	DL_EV_LEASE_BREAK = 100,
 	DL_EV_LEASE_REVOKED = 101,
@@ -374,7 +378,8 @@ struct dl_wire_blocked {
 	uint64_t age_ns;
 	uint64_t deadline_ns;	/* left; 0: none */
 	uint32_t npins;		/* pins it waits on (ids below, up to 8) */
-	uint32_t reserved2;
+	uint32_t on_leases;	/* 1: waits for leases being broken, and
+				 * npins/pin_ids count and name those leases */
 	uint64_t pin_ids[8];
 };
 
@@ -396,6 +401,72 @@ struct dl_wire_quarantine {
 	uint32_t npins;		/* pins holding any of it (ids below, up to 8) */
 	uint32_t pid;		/* the first holder's process; 0: none */
 	uint64_t pin_ids[8];
+};
+
+/* ---- leases (docs/protocol.md, "Leases") ---------------------------------- */
+
+#define DL_LEASE_SHARED 1u
+#define DL_LEASE_EXCLUSIVE 2u
+
+/* dl_lease_req.flags: DL_POLICY_NONBLOCK only (-EBUSY and the holders) */
+
+struct dl_lease_req {		/* LEASE_ACQUIRE */
+	uint64_t fh;
+	uint64_t offset;	/* multiple of 4 KiB */
+	uint64_t length;	/* multiple of 4 KiB; 0: to the largest size */
+	uint32_t type;		/* DL_LEASE_SHARED or DL_LEASE_EXCLUSIVE */
+	uint32_t flags;		/* DL_POLICY_NONBLOCK or 0 */
+	uint32_t break_timeout_ms;	/* 0: the service default */
+	uint32_t reserved;
+};
+
+struct dl_lease_rep {
+	uint64_t lease_id;
+	uint32_t timeout_ms;	/* granted break timeout (capped) */
+	uint32_t reserved;
+};
+
+struct dl_lease_release_req {
+	uint64_t lease_id;
+};
+
+/* dl_wire_lease.state */
+#define DL_LEASE_HELD 0u
+#define DL_LEASE_BREAKING 1u
+#define DL_LEASE_REVOKED 2u
+
+/* LEASE_QUERY (own) and LEASES (admin): one lease; cursor: the last id. */
+struct dl_wire_lease {
+	uint64_t lease_id;
+	uint32_t pid;		/* holder */
+	uint32_t uid;
+	char comm[16];
+	uint64_t ino;
+	uint64_t offset;
+	uint64_t length;	/* UINT64_MAX: to the largest size */
+	uint32_t type;		/* DL_LEASE_SHARED/EXCLUSIVE */
+	uint32_t state;		/* DL_LEASE_HELD/BREAKING/REVOKED */
+	uint32_t timeout_ms;
+	uint32_t reserved;
+	int64_t deadline_ns;	/* BREAKING: CLOCK_MONOTONIC; else 0 */
+	uint64_t age_ns;
+};
+
+/*
+ * DL_EV_LEASE_BREAK and DL_EV_LEASE_REVOKED (request_id 0, DL_MSG_EVENT):
+ * the lease, the layout change that breaks it and who asked for it.
+ */
+struct dl_ev_lease {
+	uint64_t lease_id;
+	uint32_t opcode;	/* the layout change (TRUNCATE, ...) */
+	uint32_t pid;		/* who asked for it */
+	uint32_t uid;
+	char comm[16];
+	uint32_t remaining_ms;	/* until the deadline, when sent */
+	uint64_t ino;
+	uint64_t offset;	/* the range the change affects */
+	uint64_t length;	/* UINT64_MAX: to the end */
+	int64_t deadline_ns;	/* CLOCK_MONOTONIC */
 };
 
 #endif

@@ -1,0 +1,304 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/*
+ * lease.c - layout leases: who may keep a file range mapped, and the
+ * breaks a layout change sends them (docs/protocol.md, "Leases").
+ *
+ * A lease is HELD until a layout change overlaps it; then it is BREAKING:
+ * the holder got DL_EV_LEASE_BREAK and the change waits (wait.c) until
+ * the holder releases it or its deadline passes.  At the deadline it is
+ * REVOKED: logged, the holder told, and it no longer holds anything up or
+ * covers anything; it stays listed until the holder releases it or goes.
+ *
+ * Conflicts: an exclusive lease conflicts with any other client's lease
+ * on an overlapping range, a shared one with exclusive ones only.  A
+ * client's own leases never conflict with each other.  Revoked leases
+ * conflict with nothing.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "server.h"
+
+#define DL_LEASES_PER_CLIENT 1024
+
+static bool lease_overlaps(const struct dl_lease *l, uint32_t ino,
+			   uint64_t offset, uint64_t length)
+{
+	return l->ino == ino &&
+	       dl_range_overlaps(l->offset, l->length, offset, length);
+}
+
+uint32_t dl_leases_conflicts(struct dl_server *srv, struct dl_client *c,
+			     uint32_t ino, uint64_t offset, uint64_t length,
+			     bool exclusive, struct dl_wire_blocker *out,
+			     uint32_t max)
+{
+	uint32_t n = 0;
+
+	for (struct dl_lease *l = srv->leases; l; l = l->next) {
+		if (l->state == DL_LEASE_REVOKED ||
+		    !lease_overlaps(l, ino, offset, length))
+			continue;
+		/* a range being broken takes no new grants until it is
+		 * resolved, not even the holder's own */
+		if (l->state != DL_LEASE_BREAKING &&
+		    (l->client == c || (!exclusive && !l->exclusive)))
+			continue;
+		if (out && n < max) {
+			struct dl_wire_blocker *b = &out[n];
+
+			memset(b, 0, sizeof(*b));
+			b->pid = (uint32_t)l->client->cred.pid;
+			b->uid = l->client->cred.uid;
+			memcpy(b->comm, l->client->comm,
+			       strnlen(l->client->comm, sizeof(b->comm) - 1));
+			b->pin_id = l->id;
+			b->offset = l->offset;
+			b->length = l->length;
+			b->write = l->exclusive;
+		}
+		n++;
+	}
+	return n;
+}
+
+uint32_t dl_leases_cap_timeout(struct dl_server *srv, uint32_t want_ms)
+{
+	if (!want_ms)
+		want_ms = srv->opt.lease_timeout_ms;
+	return want_ms < srv->opt.lease_max_timeout_ms ?
+	       want_ms : srv->opt.lease_max_timeout_ms;
+}
+
+struct dl_lease *dl_lease_add(struct dl_client *c, uint32_t ino,
+			      uint64_t offset, uint64_t length,
+			      bool exclusive, uint32_t timeout_ms)
+{
+	struct dl_server *srv = c->srv;
+	struct dl_lease *l;
+
+	if (c->nleases >= DL_LEASES_PER_CLIENT)
+		return NULL;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return NULL;
+	l->client = c;
+	l->id = ++srv->next_lease_id;
+	l->ino = ino;
+	l->offset = offset;
+	l->length = length;
+	l->exclusive = exclusive;
+	l->timeout_ms = timeout_ms;
+	l->since_ns = dl_server_now_ns();
+	l->next = srv->leases;
+	srv->leases = l;
+	c->nleases++;
+	return l;
+}
+
+static void lease_unlink(struct dl_server *srv, struct dl_lease *l)
+{
+	struct dl_lease **pp = &srv->leases;
+
+	while (*pp != l)
+		pp = &(*pp)->next;
+	*pp = l->next;
+	l->client->nleases--;
+	free(l);
+	srv->kick = true;	/* a change or a grant may go now */
+}
+
+int dl_lease_release(struct dl_client *c, uint64_t id)
+{
+	for (struct dl_lease *l = c->srv->leases; l; l = l->next)
+		if (l->id == id && l->client == c) {
+			lease_unlink(c->srv, l);
+			return 0;
+		}
+	return -EINVAL;
+}
+
+void dl_leases_drop_client(struct dl_client *c)
+{
+	struct dl_server *srv = c->srv;
+	struct dl_lease *l = srv->leases, *next;
+
+	for (; l; l = next) {
+		next = l->next;
+		if (l->client == c)
+			lease_unlink(srv, l);
+	}
+}
+
+bool dl_leases_cover(struct dl_client *c, uint32_t ino, uint64_t offset,
+		     uint64_t length)
+{
+	/* one lease must cover it all: leases are few per client */
+	for (struct dl_lease *l = c->srv->leases; l; l = l->next) {
+		uint64_t end = l->length > UINT64_MAX - l->offset ?
+			       UINT64_MAX : l->offset + l->length;
+
+		if (l->client == c && l->ino == ino &&
+		    l->state != DL_LEASE_REVOKED && l->offset <= offset &&
+		    length <= end - offset)
+			return true;
+	}
+	return false;
+}
+
+static void lease_event(struct dl_lease *l, uint16_t opcode,
+			const struct dl_lease_break *why)
+{
+	struct {
+		struct dl_msg_hdr h;
+		struct dl_ev_lease ev;
+	} m = { 0 };
+	int64_t left = l->deadline_ns - dl_server_now_ns();
+
+	m.h = (struct dl_msg_hdr){
+		.magic = DL_PROTO_MAGIC,
+		.version = l->client->version,
+		.opcode = opcode,
+		.flags = DL_MSG_EVENT,
+		.length = sizeof(m.ev),
+	};
+	m.ev.lease_id = l->id;
+	m.ev.opcode = why->opcode;
+	m.ev.pid = why->pid;
+	m.ev.uid = why->uid;
+	memcpy(m.ev.comm, why->comm, sizeof(m.ev.comm));
+	m.ev.remaining_ms = left > 0 ? (uint32_t)(left / 1000000) : 0;
+	m.ev.ino = l->ino;
+	m.ev.offset = why->offset;
+	m.ev.length = why->length;
+	m.ev.deadline_ns = l->deadline_ns;
+	dl_conn_send(l->client, &m, sizeof(m), NULL, 0);
+}
+
+uint32_t dl_leases_break(struct dl_server *srv, const struct dl_lease_break *why)
+{
+	int64_t now = dl_server_now_ns();
+	uint32_t breaking = 0;
+
+	for (struct dl_lease *l = srv->leases; l; l = l->next) {
+		if (!lease_overlaps(l, why->ino, why->offset, why->length) ||
+		    l->state == DL_LEASE_REVOKED)
+			continue;
+		breaking++;
+		if (l->state == DL_LEASE_BREAKING)
+			continue;
+		l->state = DL_LEASE_BREAKING;
+		l->deadline_ns = now + (int64_t)l->timeout_ms * 1000000;
+		l->why = *why;
+		log_info("lease %llu of %s: break for opcode %u by pid %u (%s)",
+			 (unsigned long long)l->id, dl_conn_who(l->client),
+			 why->opcode, why->pid, why->comm);
+		/* the send may drop a client that reads nothing: its
+		 * leases go with it, and the change does not wait for them */
+		lease_event(l, DL_EV_LEASE_BREAK, why);
+	}
+	return breaking;
+}
+
+uint32_t dl_leases_breaking(struct dl_server *srv, uint32_t ino,
+			    uint64_t offset, uint64_t length, uint64_t *ids,
+			    uint32_t max)
+{
+	uint32_t n = 0;
+
+	for (struct dl_lease *l = srv->leases; l; l = l->next)
+		if (l->state == DL_LEASE_BREAKING &&
+		    lease_overlaps(l, ino, offset, length)) {
+			if (ids && n < max)
+				ids[n] = l->id;
+			n++;
+		}
+	return n;
+}
+
+int64_t dl_leases_first_deadline(struct dl_server *srv)
+{
+	int64_t first = 0;
+
+	for (struct dl_lease *l = srv->leases; l; l = l->next)
+		if (l->state == DL_LEASE_BREAKING &&
+		    (!first || l->deadline_ns < first))
+			first = l->deadline_ns;
+	return first;
+}
+
+static void lease_revoke(struct dl_server *srv, struct dl_lease *l)
+{
+	log_warn("lease %llu of %s revoked: no return by its deadline "
+		 "(%u ms) for opcode %u asked by pid %u uid %u comm %s",
+		 (unsigned long long)l->id, dl_conn_who(l->client),
+		 l->timeout_ms, l->why.opcode, l->why.pid, l->why.uid,
+		 l->why.comm);
+	l->state = DL_LEASE_REVOKED;
+	srv->kick = true;
+	lease_event(l, DL_EV_LEASE_REVOKED, &l->why);
+}
+
+void dl_leases_expire(struct dl_server *srv)
+{
+	int64_t now = dl_server_now_ns();
+	struct dl_lease *l = srv->leases;
+
+	/* a revocation's send may drop its client and free leases: start
+	 * over after each */
+	while (l) {
+		if (l->state == DL_LEASE_BREAKING && l->deadline_ns <= now) {
+			lease_revoke(srv, l);
+			l = srv->leases;
+			continue;
+		}
+		l = l->next;
+	}
+}
+
+void dl_lease_to_wire(const struct dl_lease *l, int64_t now,
+		      struct dl_wire_lease *w)
+{
+	const struct dl_client *c = l->client;
+
+	memset(w, 0, sizeof(*w));
+	w->lease_id = l->id;
+	w->pid = (uint32_t)c->cred.pid;
+	w->uid = c->cred.uid;
+	memcpy(w->comm, c->comm, strnlen(c->comm, sizeof(w->comm) - 1));
+	w->ino = l->ino;
+	w->offset = l->offset;
+	w->length = l->length;
+	w->type = l->exclusive ? DL_LEASE_EXCLUSIVE : DL_LEASE_SHARED;
+	w->state = l->state;
+	w->timeout_ms = l->timeout_ms;
+	if (l->state == DL_LEASE_BREAKING)
+		w->deadline_ns = l->deadline_ns;
+	w->age_ns = (uint64_t)(now - l->since_ns);
+}
+
+/* The lease with the smallest id above cursor (of c, or any with NULL). */
+const struct dl_lease *dl_lease_after(const struct dl_server *srv,
+				      const struct dl_client *c,
+				      uint64_t cursor)
+{
+	const struct dl_lease *best = NULL;
+
+	for (const struct dl_lease *l = srv->leases; l; l = l->next)
+		if ((!c || l->client == c) && l->id > cursor &&
+		    (!best || l->id < best->id))
+			best = l;
+	return best;
+}
+
+void dl_leases_free_all(struct dl_server *srv)
+{
+	while (srv->leases) {
+		struct dl_lease *l = srv->leases;
+
+		srv->leases = l->next;
+		free(l);
+	}
+}
