@@ -42,7 +42,7 @@ int dl_handle_lease_acquire(struct dl_client *c, const struct dl_request *rq,
 	struct dl_lease_rep *o = rp->payload;
 	struct dl_server *srv = c->srv;
 	bool excl = r->type == DL_LEASE_EXCLUSIVE;
-	uint64_t length = r->length ? r->length : UINT64_MAX - r->offset;
+	uint64_t length = r->length ? r->length : UINT64_MAX;
 	struct dl_lease *l;
 	struct dl_stat st;
 	struct dl_fh *h;

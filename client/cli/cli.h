@@ -72,6 +72,7 @@ int cmd_busy(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_blocked(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_quarantine(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_dirty(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_leases(int argc, char **argv, struct cli_ctx *ctx);
 
 /* ---- util.c: messages and argument parsing ------------------------------- */
 
@@ -175,6 +176,9 @@ struct json_object *cli_json_busy(const struct daxlease_busy *b,
 				  unsigned flags);
 struct json_object *cli_json_blocked(const struct daxlease_blocked *b,
 				     unsigned flags);
+struct daxlease_lease;
+struct json_object *cli_json_lease(const struct daxlease_lease *l,
+				   unsigned flags);
 struct daxlease_quarantine;
 struct json_object *cli_json_quarantine(const struct daxlease_quarantine *q,
 					unsigned flags);

@@ -332,6 +332,41 @@ static int view(int argc, char **argv, struct cli_ctx *ctx,
 	return rc;
 }
 
+static const char leases_usage[] =
+	"usage: daxlease [--socket PATH] leases [-u]\n"
+	"\n"
+	"Every layout lease as a JSON array: file (ino), range, type, state\n"
+	"(held, breaking, revoked), the holder (pid, uid, comm), its break\n"
+	"timeout and, while breaking, its deadline.  Needs root or\n"
+	"daxleased's --admin-group.\n"
+	"\n"
+	"  -u, --human        sizes with units, offsets in hex\n"
+	"  -h, --help         this text\n";
+
+static int leases_pages(struct daxlease_ctx *dl, struct json_object *arr,
+			unsigned flags)
+{
+	struct daxlease_lease *l = calloc(VIEW_PAGE, sizeof(*l));
+	uint64_t cursor = 0;
+	int n = 0;
+
+	if (!l)
+		return -ENOMEM;
+	do {
+		n = daxlease_leases(dl, &cursor, l, VIEW_PAGE);
+		for (int i = 0; i < n; i++)
+			if (cli_json_add(arr, NULL, cli_json_lease(&l[i], flags)))
+				n = -ENOMEM;
+	} while (n >= 0 && cursor);
+	free(l);
+	return n < 0 ? n : 0;
+}
+
+int cmd_leases(int argc, char **argv, struct cli_ctx *ctx)
+{
+	return view(argc, argv, ctx, leases_usage, leases_pages);
+}
+
 int cmd_busy(int argc, char **argv, struct cli_ctx *ctx)
 {
 	return view(argc, argv, ctx, busy_usage, busy_pages);

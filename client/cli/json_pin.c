@@ -12,6 +12,8 @@
 #include <daxlease/libdaxlease.h>
 #include <daxlease/proto.h>
 
+#include <time.h>
+
 #include "cli.h"
 
 static const char *const leaf_names[] = { "pte", "pmd", "pud" };
@@ -46,6 +48,8 @@ static const char *op_name(unsigned opcode)
 		return "map";
 	case DL_OP_PIN:
 		return "pin";
+	case DL_OP_LEASE_ACQUIRE:
+		return "lease";
 	default:
 		return "other";
 	}
@@ -137,8 +141,9 @@ struct json_object *cli_json_blocked(const struct daxlease_blocked *b,
 	    cli_json_add(o, "pid", cli_json_count((uint64_t)b->pid)) ||
 	    cli_json_add(o, "uid", cli_json_count(b->uid)) ||
 	    cli_json_add(o, "comm", cli_json_string(b->comm)) ||
-	    cli_json_add(o, "waits_for", cli_json_string(b->on_pins ? "pins" :
-							 "queue")) ||
+	    cli_json_add(o, "waits_for", cli_json_string(b->on_leases ?
+							 "leases" : b->on_pins ?
+							 "pins" : "queue")) ||
 	    cli_json_add(o, "pins", pin_ids(b)) ||
 	    cli_json_add(o, "npins", cli_json_count(b->npins)) ||
 	    cli_json_add(o, "age", json_age(b->age_ns, flags)) ||
@@ -173,3 +178,50 @@ struct json_object *cli_json_quarantine(const struct daxlease_quarantine *q,
 	return o;
 }
 #endif
+
+static const char *const lease_types[] = { "?", "shared", "exclusive" };
+static const char *const lease_states[] = { "held", "breaking", "revoked" };
+
+/* Nanoseconds left until a CLOCK_MONOTONIC deadline (0: none). */
+static uint64_t left_ns(int64_t deadline_ns)
+{
+	struct timespec ts;
+	int64_t now;
+
+	if (!deadline_ns)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return deadline_ns > now ? (uint64_t)(deadline_ns - now) : 0;
+}
+
+struct json_object *cli_json_lease(const struct daxlease_lease *l,
+				   unsigned flags)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	if (cli_json_add(o, "lease_id", cli_json_count(l->lease_id)) ||
+	    cli_json_add(o, "ino", cli_json_count(l->ino)) ||
+	    cli_json_add(o, "offset", cli_json_offset(l->offset, flags)) ||
+	    cli_json_add(o, "length", json_length(l->length, flags)) ||
+	    cli_json_add(o, "type", cli_json_string(l->type < 3 ?
+						    lease_types[l->type] :
+						    "?")) ||
+	    cli_json_add(o, "state", cli_json_string(l->state < 3 ?
+						     lease_states[l->state] :
+						     "?")) ||
+	    cli_json_add(o, "pid", cli_json_count((uint64_t)l->pid)) ||
+	    cli_json_add(o, "uid", cli_json_count(l->uid)) ||
+	    cli_json_add(o, "comm", cli_json_string(l->comm)) ||
+	    cli_json_add(o, "break_timeout_ms", cli_json_count(l->timeout_ms)) ||
+	    cli_json_add(o, "deadline_ns", json_object_new_int64(l->deadline_ns)) ||
+	    cli_json_add(o, "deadline_left", json_age(left_ns(l->deadline_ns),
+						      flags)) ||
+	    cli_json_add(o, "age", json_age(l->age_ns, flags))) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}

@@ -44,6 +44,8 @@ static const struct cli_cmd commands[] = {
 	{ "quarantine", cmd_quarantine,
 	  "detached blocks pins still hold (admin, --detach)" },
 	{ "dirty", cmd_dirty, "ranges written through write pins (admin)" },
+	{ "leases", cmd_leases,
+	  "layout leases: holders, state, deadline (admin)" },
 	{ "rm", cmd_rm, "remove a file" },
 	{ "mv", cmd_mv, "rename a file" },
 #endif

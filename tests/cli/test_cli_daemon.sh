@@ -249,6 +249,12 @@ run dirty
 expect_json 'len(d) == 1 and d[0]["offset"] == 0 and d[0]["length"] == 8192' "the write pin's range is dirty"
 run pin --help
 expect_rc 0 "pin --help"
+run leases
+expect_json 'd == []' "leases: none held"
+run leases -u
+expect_rc 0 "leases -u"
+run leases --help
+expect_rc 0 "leases --help"
 
 # ---- mv, rm ---------------------------------------------------------------------
 
