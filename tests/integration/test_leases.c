@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -602,6 +603,66 @@ static void test_timeouts_capped(void)
 	daxlease_close(f);
 }
 
+struct event_thread {
+	struct daxlease_ctx *c;
+	uint64_t lease_id;
+	int ev;
+	int rc;
+};
+
+/* Waits in daxlease_next_event (receiving for the context) and returns
+ * the lease on its break, while the main thread makes calls. */
+static void *event_thread(void *arg)
+{
+	struct event_thread *t = arg;
+	struct daxlease_event e;
+
+	t->rc = daxlease_next_event(t->c, &e, -1);
+	if (t->rc == 1 && (e.type != DAXLEASE_EVENT_LEASE_BREAK ||
+			   e.lease_id != t->lease_id))
+		t->rc = -EPROTO;
+	if (write(t->ev, "R", 1) != 1)
+		t->rc = -EIO;
+	if (t->rc == 1)
+		t->rc = daxlease_lease_release(t->c, t->lease_id);
+	return NULL;
+}
+
+static void test_next_event_with_calls_in_flight(void)
+{
+	struct daxlease_file *f = make_file("thread", 64 * KiB), *g;
+	struct event_thread t = { .rc = 1 };
+	struct daxlease_stat st;
+	struct daxlease_event e;
+	pthread_t th;
+	pid_t tr;
+	int ev[2];
+
+	ev_pipe(ev);
+	t.ev = ev[1];
+	CU_ASSERT_EQUAL_FATAL(daxlease_new(&t.c, dmn.socket), 0);
+	CU_ASSERT_EQUAL_FATAL(daxlease_open(t.c, "thread", RW, 0, &g), 0);
+	CU_ASSERT_EQUAL(daxlease_next_event(t.c, &e, 0), 0);
+	CU_ASSERT_EQUAL_FATAL(daxlease_lease_acquire(g, 0, 0, EXCL, 5000,
+						     &t.lease_id), 0);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, event_thread, &t), 0);
+	/* replies reach this thread whoever receives them */
+	for (int i = 0; i < 200; i++)
+		CU_ASSERT_EQUAL(daxlease_fstat(g, &st), 0);
+	tr = start_truncate("thread", 0, ev[1]);
+	CU_ASSERT_EQUAL(ev_next(ev[0]), 'R');
+	CU_ASSERT_EQUAL(ev_next(ev[0]), 'T');
+	CU_ASSERT_EQUAL(wait_exit(tr), 0);
+	pthread_join(th, NULL);
+	CU_ASSERT_EQUAL(t.rc, 0);
+	CU_ASSERT_EQUAL(file_size(f), 0);
+	daxlease_close(g);
+	daxlease_unref(t.c);
+	close(ev[0]);
+	close(ev[1]);
+	daxlease_close(f);
+}
+
 static void test_clean_stop(void)
 {
 	daxlease_unref(ctx);
@@ -618,6 +679,8 @@ static CU_TestInfo tests[] = {
 	{ "exclusive and shared conflicts", test_conflicts },
 	{ "grants wait behind a break", test_grant_waits_behind_break },
 	{ "timeouts are capped; LEASE_QUERY pages", test_timeouts_capped },
+	{ "next_event while calls are in flight",
+	  test_next_event_with_calls_in_flight },
 	{ "clean stop", test_clean_stop },
 	CU_TEST_INFO_NULL,
 };
