@@ -285,6 +285,8 @@ int dl_handle_map(struct dl_client *c, const struct dl_request *rq,
 	if (!rc)
 		rc = dl_wait_gate(c, rq, h->ino, r->offset, r->length);
 	if (!rc)
+		rc = dl_lease_required(c, h->ino, r->offset, r->length);
+	if (!rc)
 		rc = ensure_table(c);
 	if (!rc)
 		rc = map_reserve(c, r, h->ino, &first, &reserved);

@@ -43,6 +43,8 @@ int dl_handle_pin(struct dl_client *c, const struct dl_request *rq,
 		return rc;
 	/* a layout change waiting on this range goes first */
 	rc = dl_wait_gate(c, rq, h->ino, r->offset, r->length);
+	if (!rc)
+		rc = dl_lease_required(c, h->ino, r->offset, r->length);
 	if (rc)
 		return rc;
 	if (r->flags & DL_PIN_WRITE) {

@@ -148,6 +148,17 @@ bool dl_leases_cover(struct dl_client *c, uint32_t ino, uint64_t offset,
 	return false;
 }
 
+int dl_lease_required(struct dl_client *c, uint32_t ino, uint64_t offset,
+		      uint64_t length)
+{
+	/* checked after the gate: a MAP or PIN that queued behind a
+	 * change is checked against what the change left of its lease */
+	if (!c->srv->opt.require_leases ||
+	    dl_leases_cover(c, ino, offset, length))
+		return 0;
+	return -ENOLCK;
+}
+
 static void lease_event(struct dl_lease *l, uint16_t opcode,
 			const struct dl_lease_break *why)
 {

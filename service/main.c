@@ -36,6 +36,8 @@ static void usage(FILE *f)
 		"      --lease-timeout MS   break timeout of a lease that asks none\n"
 		"                           (default %u)\n"
 		"      --lease-max-timeout MS  the most a lease may ask (default %u)\n"
+		"      --require-leases     MAP and PIN fail with ENOLCK unless the\n"
+		"                           caller holds a lease covering the range\n"
 		"  -h, --help               this help\n"
 		"  -V, --version            print the version\n",
 		DEFAULT_TABLE_ENTRIES, DEFAULT_LEASE_TIMEOUT,
@@ -98,7 +100,7 @@ static int parse_level(const char *s)
 }
 
 enum { OPT_DAX_GROUP = 256, OPT_ADMIN_GROUP, OPT_TABLE_ENTRIES, OPT_DETACH,
-       OPT_LEASE_TIMEOUT, OPT_LEASE_MAX_TIMEOUT };
+       OPT_LEASE_TIMEOUT, OPT_LEASE_MAX_TIMEOUT, OPT_REQUIRE_LEASES };
 
 static const struct option long_opts[] = {
 	{ "image", required_argument, NULL, 'i' },
@@ -111,6 +113,7 @@ static const struct option long_opts[] = {
 	{ "detach", no_argument, NULL, OPT_DETACH },
 	{ "lease-timeout", required_argument, NULL, OPT_LEASE_TIMEOUT },
 	{ "lease-max-timeout", required_argument, NULL, OPT_LEASE_MAX_TIMEOUT },
+	{ "require-leases", no_argument, NULL, OPT_REQUIRE_LEASES },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -146,6 +149,9 @@ static int parse_one(int opt, struct dl_options *o)
 	case OPT_LEASE_MAX_TIMEOUT:
 		return parse_ms("lease-max-timeout", optarg,
 				&o->lease_max_timeout_ms) ? -1 : 0;
+	case OPT_REQUIRE_LEASES:
+		o->require_leases = true;
+		return 0;
 	case 'h':
 		usage(stdout);
 		return 1;

@@ -39,6 +39,7 @@ struct dl_options {
 	bool detach;			/* busy policy: quarantine, never wait */
 	uint32_t lease_timeout_ms;	/* break timeout when none is asked */
 	uint32_t lease_max_timeout_ms;	/* the most a lease may ask */
+	bool require_leases;		/* MAP and PIN need a covering lease */
 };
 
 /* The layout change that breaks a lease, and who asked for it. */
@@ -269,6 +270,9 @@ void dl_leases_drop_client(struct dl_client *c);
 /* Does one unrevoked lease of c cover the whole range? */
 bool dl_leases_cover(struct dl_client *c, uint32_t ino, uint64_t offset,
 		     uint64_t length);
+/* MAP, PIN: 0, or -ENOLCK with --require-leases and no covering lease. */
+int dl_lease_required(struct dl_client *c, uint32_t ino, uint64_t offset,
+		      uint64_t length);
 /* Break every unrevoked lease overlapping why's range (events sent to
  * those not breaking yet); how many are breaking now. */
 uint32_t dl_leases_break(struct dl_server *srv,

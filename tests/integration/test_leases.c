@@ -603,6 +603,48 @@ static void test_timeouts_capped(void)
 	daxlease_close(f);
 }
 
+/* daxleased --require-leases: MAP and PIN need a covering lease. */
+static void test_require_leases(void)
+{
+	struct dlh_opts o = { .name = "require",
+			      .extra = { "--require-leases" } };
+	struct dlh_daemon d;
+	struct daxlease_ctx *c;
+	struct daxlease_file *f;
+	struct daxlease_map *m = NULL;
+	uint64_t id, pin;
+
+	CU_ASSERT_EQUAL_FATAL(dlh_start(&d, &o), 0);
+	CU_ASSERT_EQUAL_FATAL(daxlease_new(&c, d.socket), 0);
+	CU_ASSERT_EQUAL_FATAL(daxlease_open(c, "f", CREATE, 0644, &f), 0);
+	{
+		static uint8_t buf[64 * KiB];
+
+		CU_ASSERT_EQUAL(daxlease_pwrite(f, buf, sizeof(buf), 0),
+				(ssize_t)sizeof(buf));
+	}
+	CU_ASSERT_EQUAL(daxlease_map(f, 0, 8 * KiB, DAXLEASE_PROT_READ, &m),
+			-ENOLCK);
+	CU_ASSERT_EQUAL(daxlease_pin(f, 0, 8 * KiB, 0, &pin), -ENOLCK);
+	/* a lease of part of the range is not enough */
+	CU_ASSERT_EQUAL(daxlease_lease_acquire(f, 0, 4096, SHARED, 0, &id), 0);
+	CU_ASSERT_EQUAL(daxlease_map(f, 0, 8 * KiB, DAXLEASE_PROT_READ, &m),
+			-ENOLCK);
+	CU_ASSERT_EQUAL(daxlease_lease_release(c, id), 0);
+	/* any type covering it all is */
+	CU_ASSERT_EQUAL(daxlease_lease_acquire(f, 0, 0, SHARED, 0, &id), 0);
+	CU_ASSERT_EQUAL(daxlease_map(f, 0, 8 * KiB, DAXLEASE_PROT_READ, &m), 0);
+	CU_ASSERT_EQUAL(daxlease_pin(f, 0, 8 * KiB, 0, &pin), 0);
+	CU_ASSERT_EQUAL(daxlease_unpin(c, pin), 0);
+	CU_ASSERT_EQUAL(daxlease_unmap(m), 0);
+	/* released: gone again */
+	CU_ASSERT_EQUAL(daxlease_lease_release(c, id), 0);
+	CU_ASSERT_EQUAL(daxlease_pin(f, 0, 8 * KiB, 0, &pin), -ENOLCK);
+	daxlease_close(f);
+	daxlease_unref(c);
+	CU_ASSERT_EQUAL(dlh_stop(&d), 0);
+}
+
 struct event_thread {
 	struct daxlease_ctx *c;
 	uint64_t lease_id;
@@ -679,6 +721,8 @@ static CU_TestInfo tests[] = {
 	{ "exclusive and shared conflicts", test_conflicts },
 	{ "grants wait behind a break", test_grant_waits_behind_break },
 	{ "timeouts are capped; LEASE_QUERY pages", test_timeouts_capped },
+	{ "--require-leases: MAP/PIN without a lease: ENOLCK",
+	  test_require_leases },
 	{ "next_event while calls are in flight",
 	  test_next_event_with_calls_in_flight },
 	{ "clean stop", test_clean_stop },
