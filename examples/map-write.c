@@ -5,10 +5,11 @@
  *   example-map-write [--socket PATH] [FILE [MESSAGE]]
  *
  * Connects to daxleased, creates FILE (default "hello.txt") or opens it,
- * makes it one 2 MiB chunk long, maps it for writing, stores MESSAGE at
- * offset 0 with a plain memcpy - no request to the service, the store goes
- * straight to the namespace's blocks - makes the store durable, unmaps and
- * closes.  `daxlease get FILE -` then shows the message.
+ * makes it one 2 MiB chunk long, takes a layout lease on it (a mapping
+ * needs one with daxleased --require-leases), maps it for writing, stores
+ * MESSAGE at offset 0 with a plain memcpy - no request to the service, the
+ * store goes straight to the namespace's blocks - makes the store durable,
+ * unmaps, returns the lease and closes.  `daxlease get FILE -` then shows the message.
  *
  * Build your own copy with:
  *   cc map-write.c $(pkg-config --cflags --libs libdaxlease)
@@ -29,7 +30,7 @@ static int fail(const char *what, int rc)
 }
 
 /* Map the file, store the message, persist, unmap. */
-static int write_through_map(struct daxlease_file *f, const char *msg)
+static int map_and_store(struct daxlease_file *f, const char *msg)
 {
 	struct daxlease_map *m;
 	uint64_t pte, pmd, pud;
@@ -60,6 +61,28 @@ static int write_through_map(struct daxlease_file *f, const char *msg)
 	return 0;
 }
 
+/*
+ * Under a shared lease of the whole file: nobody changes its layout
+ * without telling us first (a break event; this short program does not
+ * wait for events - see lease-holder.c for one that does).
+ */
+static int write_through_map(struct daxlease_ctx *ctx,
+			     struct daxlease_file *f, const char *msg)
+{
+	uint64_t lease;
+	int rc;
+
+	rc = daxlease_lease_acquire(f, 0, FILE_SIZE, DAXLEASE_LEASE_SHARED, 0,
+				    &lease);
+	if (rc)
+		return fail("lease", rc);
+	printf("leased\n");
+	rc = map_and_store(f, msg);
+	if (daxlease_lease_release(ctx, lease) && !rc)
+		return fail("release the lease", -EIO);
+	return rc;
+}
+
 static int run(struct daxlease_ctx *ctx, const char *name, const char *msg)
 {
 	struct daxlease_file *f;
@@ -81,7 +104,7 @@ static int run(struct daxlease_ctx *ctx, const char *name, const char *msg)
 	}
 	printf("size set to %u bytes\n", FILE_SIZE);
 
-	rc = write_through_map(f, msg);
+	rc = write_through_map(ctx, f, msg);
 	if (rc) {
 		daxlease_close(f);
 		return rc;
