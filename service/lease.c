@@ -188,29 +188,36 @@ static void lease_event(struct dl_lease *l, uint16_t opcode,
 	dl_conn_send(l->client, &m, sizeof(m), NULL, 0);
 }
 
+/* The first unrevoked, not yet breaking lease of why's range. */
+static struct dl_lease *next_to_break(struct dl_server *srv,
+				      const struct dl_lease_break *why)
+{
+	for (struct dl_lease *l = srv->leases; l; l = l->next)
+		if (l->state == DL_LEASE_HELD &&
+		    lease_overlaps(l, why->ino, why->offset, why->length))
+			return l;
+	return NULL;
+}
+
 uint32_t dl_leases_break(struct dl_server *srv, const struct dl_lease_break *why)
 {
 	int64_t now = dl_server_now_ns();
-	uint32_t breaking = 0;
+	struct dl_lease *l;
 
-	for (struct dl_lease *l = srv->leases; l; l = l->next) {
-		if (!lease_overlaps(l, why->ino, why->offset, why->length) ||
-		    l->state == DL_LEASE_REVOKED)
-			continue;
-		breaking++;
-		if (l->state == DL_LEASE_BREAKING)
-			continue;
+	/* look again from the start after each event: a send may drop a
+	 * client that reads nothing, and its leases with it (the change
+	 * then does not wait for them) */
+	while ((l = next_to_break(srv, why))) {
 		l->state = DL_LEASE_BREAKING;
 		l->deadline_ns = now + (int64_t)l->timeout_ms * 1000000;
 		l->why = *why;
 		log_info("lease %llu of %s: break for opcode %u by pid %u (%s)",
 			 (unsigned long long)l->id, dl_conn_who(l->client),
 			 why->opcode, why->pid, why->comm);
-		/* the send may drop a client that reads nothing: its
-		 * leases go with it, and the change does not wait for them */
 		lease_event(l, DL_EV_LEASE_BREAK, why);
 	}
-	return breaking;
+	return dl_leases_breaking(srv, why->ino, why->offset, why->length,
+				  NULL, 0);
 }
 
 uint32_t dl_leases_breaking(struct dl_server *srv, uint32_t ino,
