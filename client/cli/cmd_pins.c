@@ -6,9 +6,11 @@
 #ifdef DAXLEASE_HAVE_CLIENT
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,10 +26,14 @@ static const char pin_usage[] =
 	"usage: daxlease [--socket PATH] pin [--write] [--hold SECONDS] [-u]\n"
 	"                PATH OFFSET LENGTH\n"
 	"\n"
-	"Pin [OFFSET, OFFSET+LENGTH) of file PATH (4 KiB multiples), print\n"
-	"the pin as JSON, hold it, then unpin.  Layout changes of the range\n"
-	"wait meanwhile (see daxlease busy, daxlease blocked).  SIGTERM or\n"
-	"SIGINT unpins and exits 0.\n"
+	"Take a shared layout lease on [OFFSET, OFFSET+LENGTH) of file PATH\n"
+	"(4 KiB multiples), pin the range, print the pin as JSON, hold it,\n"
+	"then unpin and return the lease.  Layout changes of the range wait\n"
+	"meanwhile (see daxlease busy, daxlease blocked, daxlease leases).\n"
+	"A lease break is reported on stderr but not obeyed - the pin holds\n"
+	"the range on purpose - so the lease is revoked at its deadline, and\n"
+	"the change still waits for the pin.  SIGTERM or SIGINT unpins and\n"
+	"exits 0.\n"
 	"\n"
 	"  -w, --write        a write pin: the range is made writable first\n"
 	"                     and marked dirty when unpinned\n"
@@ -106,14 +112,60 @@ static int print_pin(const struct pin_args *a, uint64_t id)
 	return rc;
 }
 
-/* Wait for SIGTERM/SIGINT (blocked before the pin), or the hold time. */
-static void hold(const sigset_t *set, long seconds)
+/* A lease event on stderr: the pin keeps holding (see the usage). */
+static void report_event(const struct daxlease_event *e)
 {
-	struct timespec ts = { .tv_sec = seconds };
+	fprintf(stderr, "daxlease pin: lease %llu %s: opcode %u by pid %d "
+		"(%s, uid %u) on [%llu, +%llu), %u ms left%s\n",
+		(unsigned long long)e->lease_id,
+		e->type == DAXLEASE_EVENT_LEASE_REVOKED ? "revoked" : "break",
+		e->opcode, e->pid, e->comm, e->uid,
+		(unsigned long long)e->offset, (unsigned long long)e->length,
+		e->remaining_ms,
+		e->type == DAXLEASE_EVENT_LEASE_REVOKED ? "" :
+		"; still holding the pin");
+}
 
-	while ((seconds < 0 ? sigwaitinfo(set, NULL) :
-		sigtimedwait(set, NULL, &ts)) < 0 && errno == EINTR)
-		;
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Wait for SIGTERM/SIGINT (blocked before the pin; a signalfd here), or
+ * the hold time, reporting lease events meanwhile.
+ */
+static void hold(struct daxlease_ctx *dl, const sigset_t *set, long seconds)
+{
+	int64_t end = now_ms() + (seconds < 0 ? 0 : seconds * 1000);
+	struct pollfd p[2] = {
+		{ .fd = signalfd(-1, set, SFD_CLOEXEC), .events = POLLIN },
+		{ .fd = daxlease_get_event_fd(dl), .events = POLLIN },
+	};
+	struct daxlease_event e;
+
+	for (;;) {
+		int left = seconds < 0 ? -1 : (int)(end - now_ms());
+
+		while (daxlease_next_event(dl, &e, 0) == 1)
+			report_event(&e);
+		if (seconds >= 0 && left <= 0)
+			break;
+		if (poll(p, p[1].fd >= 0 ? 2 : 1, left) < 0 && errno != EINTR)
+			break;
+		if (p[0].revents)
+			break;
+		if (p[1].revents & (POLLHUP | POLLERR))
+			p[1].fd = -1;	/* gone: wait for the rest alone */
+	}
+	/* what came before the signal is reported too */
+	while (daxlease_next_event(dl, &e, 0) == 1)
+		report_event(&e);
+	if (p[0].fd >= 0)
+		close(p[0].fd);
 }
 
 static int pin_and_hold(const struct cli_ctx *ctx, const struct pin_args *a,
@@ -123,20 +175,29 @@ static int pin_and_hold(const struct cli_ctx *ctx, const struct pin_args *a,
 			      (a->pin_flags & DAXLEASE_PIN_WRITE ?
 			       DAXLEASE_O_WRITE : 0);
 	struct daxlease_file *f;
-	uint64_t id;
+	uint64_t id, lease;
 	int rc;
 
 	rc = daxlease_open(dl, a->path, open_flags, 0, &f);
 	if (rc)
 		return cli_fail(ctx, a->path, rc);
+	rc = daxlease_lease_acquire(f, a->offset, a->length,
+				    DAXLEASE_LEASE_SHARED, 0, &lease);
+	if (rc) {
+		daxlease_close(f);
+		return cli_fail(ctx, "lease", rc);
+	}
 	rc = daxlease_pin(f, a->offset, a->length, a->pin_flags, &id);
 	if (rc) {
+		daxlease_lease_release(dl, lease);
 		daxlease_close(f);
 		return cli_fail(ctx, "pin", rc);
 	}
 	print_pin(a, id);
-	hold(set, a->hold);
+	hold(dl, set, a->hold);
 	rc = daxlease_unpin(dl, id);
+	/* a revoked lease is returned too */
+	daxlease_lease_release(dl, lease);
 	daxlease_close(f);
 	return rc ? cli_fail(ctx, "unpin", rc) : CLI_EXIT_OK;
 }

@@ -98,7 +98,7 @@ expect_err "daxlease: cannot reach daxleased at $sock" "the message names the so
 # ---- start one ---------------------------------------------------------------
 
 "$cli" create-namespace --size 1G --align 2M --name clitest "$image" >/dev/null
-"$daemon" --image "$image" --socket "$sock" 2>"$tmp/daemon.log" &
+"$daemon" --image "$image" --socket "$sock" --lease-timeout 1 2>"$tmp/daemon.log" &
 daemon_pid=$!
 for _ in $(seq 100); do
 	if DAXLEASE_SOCKET=$sock "$cli" status >/dev/null 2>&1; then
@@ -247,6 +247,10 @@ run busy
 expect_json 'd == []' "no pin is left"
 run dirty
 expect_json 'len(d) == 1 and d[0]["offset"] == 0 and d[0]["length"] == 8192' "the write pin's range is dirty"
+cp "$tmp/pin.err" "$tmp/err"
+last_cmd="(pin's stderr)"
+expect_err "break: opcode 20 by pid" "pin reports the lease break (the punch with a deadline)"
+expect_err "revoked: opcode 20 by pid" "pin reports the revocation (daxleased --lease-timeout 1)"
 run pin --help
 expect_rc 0 "pin --help"
 run leases
