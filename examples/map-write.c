@@ -6,7 +6,7 @@
  *
  * Connects to daxleased, creates FILE (default "hello.txt") or opens it,
  * makes it one 2 MiB chunk long, takes a layout lease on it (a mapping
- * needs one with daxleased --require-leases), maps it for writing, stores
+ * needs one: -ENOLCK otherwise), maps it for writing, stores
  * MESSAGE at offset 0 with a plain memcpy - no request to the service, the
  * store goes straight to the namespace's blocks - makes the store durable,
  * unmaps, returns the lease and closes.  `daxlease get FILE -` then shows the message.

@@ -36,8 +36,9 @@ static void usage(FILE *f)
 		"      --lease-timeout MS   break timeout of a lease that asks none\n"
 		"                           (default %u)\n"
 		"      --lease-max-timeout MS  the most a lease may ask (default %u)\n"
-		"      --require-leases     MAP and PIN fail with ENOLCK unless the\n"
-		"                           caller holds a lease covering the range\n"
+		"      --advisory-leases    MAP and PIN need no lease (by default they\n"
+		"                           fail with ENOLCK unless the caller holds a\n"
+		"                           lease covering the range)\n"
 		"  -h, --help               this help\n"
 		"  -V, --version            print the version\n",
 		DEFAULT_TABLE_ENTRIES, DEFAULT_LEASE_TIMEOUT,
@@ -100,7 +101,7 @@ static int parse_level(const char *s)
 }
 
 enum { OPT_DAX_GROUP = 256, OPT_ADMIN_GROUP, OPT_TABLE_ENTRIES, OPT_DETACH,
-       OPT_LEASE_TIMEOUT, OPT_LEASE_MAX_TIMEOUT, OPT_REQUIRE_LEASES };
+       OPT_LEASE_TIMEOUT, OPT_LEASE_MAX_TIMEOUT, OPT_ADVISORY_LEASES };
 
 static const struct option long_opts[] = {
 	{ "image", required_argument, NULL, 'i' },
@@ -113,7 +114,7 @@ static const struct option long_opts[] = {
 	{ "detach", no_argument, NULL, OPT_DETACH },
 	{ "lease-timeout", required_argument, NULL, OPT_LEASE_TIMEOUT },
 	{ "lease-max-timeout", required_argument, NULL, OPT_LEASE_MAX_TIMEOUT },
-	{ "require-leases", no_argument, NULL, OPT_REQUIRE_LEASES },
+	{ "advisory-leases", no_argument, NULL, OPT_ADVISORY_LEASES },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -149,8 +150,8 @@ static int parse_one(int opt, struct dl_options *o)
 	case OPT_LEASE_MAX_TIMEOUT:
 		return parse_ms("lease-max-timeout", optarg,
 				&o->lease_max_timeout_ms) ? -1 : 0;
-	case OPT_REQUIRE_LEASES:
-		o->require_leases = true;
+	case OPT_ADVISORY_LEASES:
+		o->require_leases = false;
 		return 0;
 	case 'h':
 		usage(stdout);
@@ -202,6 +203,7 @@ int main(int argc, char **argv)
 	srv.opt.table_entries = DEFAULT_TABLE_ENTRIES;
 	srv.opt.lease_timeout_ms = DEFAULT_LEASE_TIMEOUT;
 	srv.opt.lease_max_timeout_ms = DEFAULT_LEASE_MAX_TIMEOUT;
+	srv.opt.require_leases = true;
 	rc = parse_args(argc, argv, &srv.opt);
 	if (rc)
 		return rc > 0 ? 0 : 2;

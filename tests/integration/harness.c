@@ -194,6 +194,10 @@ static void child_exec(const struct dlh_daemon *d, const struct dlh_opts *o,
 		argv[n++] = "--socket";
 		argv[n++] = d->socket;
 	}
+	/* a test that changes a range it leased itself waits 1 ms for its
+	 * own lease, not the default 10 s (extra arguments may override) */
+	argv[n++] = "--lease-timeout";
+	argv[n++] = "1";
 	for (int i = 0; i < DLH_MAX_ARGS && o->extra[i]; i++)
 		argv[n++] = o->extra[i];
 	argv[n] = NULL;

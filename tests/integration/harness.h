@@ -6,6 +6,10 @@
  * directory (dl_nvdimm_create + dl_fs_format), starts the daemon binary
  * named by $DAXLEASE_DAEMON on it with its socket beside it and its
  * stderr in a file, and waits until the socket accepts a connection.
+ * The daemon runs with --lease-timeout 1 (before the test's own extra
+ * arguments, which may override it): MAP and PIN need a lease
+ * (leased.h), and a test that changes a range it leased itself then
+ * waits a millisecond for its own lease, not ten seconds.
  * dlh_stop() sends SIGTERM and checks what a clean stop means: exit
  * status 0, the image marked clean (no new unsafe shutdown) and
  * check-namespace finding nothing.

@@ -23,6 +23,7 @@
 #include "cunit_run.h"
 #include "daxlease/libdaxlease.h"
 #include "harness.h"
+#include "leased.h"
 
 #define NOBODY 65534
 #define RW (DAXLEASE_O_READ | DAXLEASE_O_WRITE)
@@ -119,7 +120,7 @@ static int as_nobody(void)
 		EXPECT(daxlease_setattr(f, DAXLEASE_ATTR_MODE, 0666, 0, 0) ==
 		       -EPERM);
 		/* no DAX access, not even for reading */
-		EXPECT(daxlease_map(f, 0, 4096, DAXLEASE_PROT_READ, &m) ==
+		EXPECT(leased_map(f, 0, 4096, DAXLEASE_PROT_READ, &m) ==
 		       -EACCES);
 		EXPECT(daxlease_close(f) == 0);
 	}
@@ -142,9 +143,9 @@ static int as_nobody(void)
 		EXPECT(daxlease_pwrite(g, "mine", 4, 0) == 4);
 		EXPECT(daxlease_truncate(g, 8192) == 0);
 		EXPECT(daxlease_fallocate(g, 0, 0, 16384) == 0);
-		EXPECT(daxlease_map(g, 0, 4096, DAXLEASE_PROT_READ |
+		EXPECT(leased_map(g, 0, 4096, DAXLEASE_PROT_READ |
 				    DAXLEASE_PROT_WRITE, &m) == -EACCES);
-		EXPECT(daxlease_map(g, 0, 4096, DAXLEASE_PROT_READ, &m) ==
+		EXPECT(leased_map(g, 0, 4096, DAXLEASE_PROT_READ, &m) ==
 		       -EACCES);
 		/* giving the file away is root's business */
 		EXPECT(daxlease_setattr(g, DAXLEASE_ATTR_UID, 0, 0, 0) ==
@@ -203,7 +204,7 @@ static void test_root_may(void)
 	CU_ASSERT_EQUAL(daxlease_pread(f, buf, 4, 0), 4);
 	CU_ASSERT_EQUAL(memcmp(buf, "mine", 4), 0);
 	CU_ASSERT_EQUAL(daxlease_pwrite(f, "root", 4, 0), 4);
-	CU_ASSERT_EQUAL(daxlease_map(f, 0, 4096, DAXLEASE_PROT_READ |
+	CU_ASSERT_EQUAL(leased_map(f, 0, 4096, DAXLEASE_PROT_READ |
 				     DAXLEASE_PROT_WRITE, &m), 0);
 	if (m) {
 		CU_ASSERT_EQUAL(memcmp(daxlease_map_addr(m), "root", 4), 0);
@@ -252,7 +253,7 @@ static int as_member(gid_t gid, int supplementary)
 			     RW | DAXLEASE_O_CREATE, 0600, &f) == 0);
 	if (f) {
 		EXPECT(daxlease_truncate(f, 4096) == 0);
-		EXPECT(daxlease_map(f, 0, 4096, DAXLEASE_PROT_READ |
+		EXPECT(leased_map(f, 0, 4096, DAXLEASE_PROT_READ |
 				    DAXLEASE_PROT_WRITE, &m) == 0);
 		if (m) {
 			memcpy(daxlease_map_addr(m), "mapped", 6);

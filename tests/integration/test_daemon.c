@@ -30,6 +30,7 @@
 #include "daxlease/table.h"
 #include "fs.h"
 #include "harness.h"
+#include "leased.h"
 
 #define MiB (1ULL << 20)
 #define KiB 1024ULL
@@ -710,7 +711,7 @@ static void test_enospc(void)
 		struct daxlease_map *m = NULL;
 
 		CU_ASSERT_EQUAL(daxlease_truncate(f, 12 * MiB), 0);
-		CU_ASSERT_EQUAL(daxlease_map(f, 8 * MiB, 64 * KiB,
+		CU_ASSERT_EQUAL(leased_map(f, 8 * MiB, 64 * KiB,
 					     DAXLEASE_PROT_READ |
 					     DAXLEASE_PROT_WRITE, &m), -ENOSPC);
 		CU_ASSERT_EQUAL(daxlease_fstat(f, &st2), 0);
@@ -797,7 +798,7 @@ static void test_map_write_read(void)
 	f = xopen(ctx, "mapped", CREATE | DAXLEASE_O_TRUNC);
 	CU_ASSERT_EQUAL(daxlease_truncate(f, 1 * MiB), 0);
 	/* a hole mapped for write gets blocks first */
-	CU_ASSERT_EQUAL_FATAL(daxlease_map(f, 64 * KiB, 512 * KiB,
+	CU_ASSERT_EQUAL_FATAL(leased_map(f, 64 * KiB, 512 * KiB,
 					   DAXLEASE_PROT_READ |
 					   DAXLEASE_PROT_WRITE, &m), 0);
 	CU_ASSERT_EQUAL(daxlease_map_length(m), 512 * KiB);
@@ -826,21 +827,21 @@ static void test_map_write_read(void)
 	/* a read mapping sees what pwrite wrote */
 	fill(buf, 4096, 11, 0);
 	CU_ASSERT_EQUAL(daxlease_pwrite(f, buf, 4096, 128 * KiB), 4096);
-	CU_ASSERT_EQUAL_FATAL(daxlease_map(f, 128 * KiB, 4096,
+	CU_ASSERT_EQUAL_FATAL(leased_map(f, 128 * KiB, 4096,
 					   DAXLEASE_PROT_READ, &m), 0);
 	CU_ASSERT_TRUE(check(daxlease_map_addr(m), 4096, 11, 0));
 	CU_ASSERT_EQUAL(daxlease_unmap(m), 0);
 
 	/* the range rules */
-	CU_ASSERT_EQUAL(daxlease_map(f, 100, 4096, DAXLEASE_PROT_READ, &m),
+	CU_ASSERT_EQUAL(leased_map(f, 100, 4096, DAXLEASE_PROT_READ, &m),
 			-EINVAL);
-	CU_ASSERT_EQUAL(daxlease_map(f, 0, 100, DAXLEASE_PROT_READ, &m),
+	CU_ASSERT_EQUAL(leased_map(f, 0, 100, DAXLEASE_PROT_READ, &m),
 			-EINVAL);
 	/* beyond EOF: -ENXIO (docs/protocol.md) */
-	CU_ASSERT_EQUAL(daxlease_map(f, 0, 2 * MiB, DAXLEASE_PROT_READ, &m),
+	CU_ASSERT_EQUAL(leased_map(f, 0, 2 * MiB, DAXLEASE_PROT_READ, &m),
 			-ENXIO);
 	/* a read mapping of a hole: -ENXIO, documented (no block to map) */
-	CU_ASSERT_EQUAL(daxlease_map(f, 768 * KiB, 4096, DAXLEASE_PROT_READ,
+	CU_ASSERT_EQUAL(leased_map(f, 768 * KiB, 4096, DAXLEASE_PROT_READ,
 				     &m), -ENXIO);
 	CU_ASSERT_EQUAL(daxlease_close(f), 0);
 	CU_ASSERT_EQUAL(daxlease_unlink(ctx, "mapped"), 0);
@@ -854,7 +855,7 @@ static void leaves_of_4m(struct daxlease_ctx *c, uint64_t *pte, uint64_t *pmd,
 
 	*pte = *pmd = *pud = ~0ULL;
 	CU_ASSERT_EQUAL(daxlease_truncate(f, 4 * MiB), 0);
-	CU_ASSERT_EQUAL(daxlease_map(f, 0, 4 * MiB, DAXLEASE_PROT_READ |
+	CU_ASSERT_EQUAL(leased_map(f, 0, 4 * MiB, DAXLEASE_PROT_READ |
 				     DAXLEASE_PROT_WRITE, &m), 0);
 	if (m) {
 		daxlease_map_leaves(m, pte, pmd, pud);
@@ -956,7 +957,7 @@ static void test_table_read_only(void)
 	f = xopen(ctx, "table", CREATE | DAXLEASE_O_TRUNC);
 	CU_ASSERT_EQUAL(daxlease_pwrite(f, buf, sizeof(buf), 0),
 			(ssize_t)sizeof(buf));
-	CU_ASSERT_EQUAL_FATAL(daxlease_map(f, 0, 64 * KiB, DAXLEASE_PROT_READ,
+	CU_ASSERT_EQUAL_FATAL(leased_map(f, 0, 64 * KiB, DAXLEASE_PROT_READ,
 					   &m), 0);
 	fd = open_table_memfd();
 	CU_ASSERT_FATAL(fd >= 0);
@@ -1041,9 +1042,9 @@ static void test_layout_change_invalidates(void)
 	CU_ASSERT_EQUAL(daxlease_truncate(g, 1 * MiB), 0);
 	CU_ASSERT_EQUAL(daxlease_pwrite(g, buf, 16 * KiB, 512 * KiB),
 			16 * KiB);
-	CU_ASSERT_EQUAL_FATAL(daxlease_map(f, 0, 16 * KiB, DAXLEASE_PROT_READ,
+	CU_ASSERT_EQUAL_FATAL(leased_map(f, 0, 16 * KiB, DAXLEASE_PROT_READ,
 					   &mf), 0);
-	CU_ASSERT_EQUAL_FATAL(daxlease_map(g, 512 * KiB, 16 * KiB,
+	CU_ASSERT_EQUAL_FATAL(leased_map(g, 512 * KiB, 16 * KiB,
 					   DAXLEASE_PROT_READ, &mg), 0);
 	fd = open_table_memfd();
 	CU_ASSERT_FATAL(fd >= 0);
@@ -1071,7 +1072,7 @@ static void test_layout_change_invalidates(void)
 	CU_ASSERT_EQUAL(valid_entries(h, 512 * KiB, 528 * KiB, after, 16), 4);
 	/* the stale mapping can be unmapped, and the range mapped again */
 	CU_ASSERT_EQUAL(daxlease_unmap(mf), 0);
-	CU_ASSERT_EQUAL(daxlease_map(f, 0, 4096, DAXLEASE_PROT_READ |
+	CU_ASSERT_EQUAL(leased_map(f, 0, 4096, DAXLEASE_PROT_READ |
 				     DAXLEASE_PROT_WRITE, &mf), 0);
 	if (mf) {
 		CU_ASSERT_EQUAL(valid_entries(h, 0, 4096, after, 16), 1);
@@ -1160,7 +1161,7 @@ static int cross_child(ino_t parent_table, int ready, int go)
 
 	if (daxlease_new(&c, dmn.socket) ||
 	    daxlease_open(c, "xc", DAXLEASE_O_READ, 0, &f) ||
-	    daxlease_map(f, 0, 16 * KiB, DAXLEASE_PROT_READ, &m))
+	    leased_map(f, 0, 16 * KiB, DAXLEASE_PROT_READ, &m))
 		return 10;
 	h = map_table_except(parent_table, &size);
 	if (!h || valid_entries(h, 0, 16 * KiB, ptes, 8) != 4)
@@ -1278,7 +1279,7 @@ static void test_mapping_client_killed(void)
 		if (daxlease_new(&c2, dmn.socket) ||
 		    daxlease_open(c2, "killed-mapper", CREATE, 0644, &g) ||
 		    daxlease_truncate(g, 64 * KiB) ||
-		    daxlease_map(g, 0, 64 * KiB, DAXLEASE_PROT_READ |
+		    leased_map(g, 0, 64 * KiB, DAXLEASE_PROT_READ |
 				 DAXLEASE_PROT_WRITE, &m))
 			_exit(1);
 		fill(daxlease_map_addr(m), 64 * KiB, 21, 0);
@@ -1440,7 +1441,7 @@ static void test_shared_ctx_unpin_while_truncate_waits(void)
 	f = xopen(c, "pinned", CREATE);
 	memset(blk, 1, sizeof(blk));
 	CU_ASSERT_EQUAL(daxlease_pwrite(f, blk, sizeof(blk), 0), 8192);
-	CU_ASSERT_EQUAL_FATAL(daxlease_pin(f, 0, 8192, 0, &un.pin_id), 0);
+	CU_ASSERT_EQUAL_FATAL(leased_pin(f, 0, 8192, 0, &un.pin_id), 0);
 	tr.c = un.c = c;
 	tr.f = un.f = f;
 	CU_ASSERT_FATAL(pthread_create(&t1, NULL, shared_truncate, &tr) == 0);
@@ -1515,7 +1516,7 @@ static void test_killed_and_restarted(void)
 		CU_ASSERT_EQUAL(daxlease_new(&cm, d.socket), 0);
 		CU_ASSERT_EQUAL(daxlease_open(cm, "durable", DAXLEASE_O_READ, 0,
 					      &fm), 0);
-		CU_ASSERT_EQUAL(daxlease_map(fm, 0, 64 * KiB,
+		CU_ASSERT_EQUAL(leased_map(fm, 0, 64 * KiB,
 					     DAXLEASE_PROT_READ, &m), 0);
 	}
 	CU_ASSERT_FATAL(pipe(p) == 0);
@@ -1650,16 +1651,16 @@ static void test_table_full(void)
 	CU_ASSERT_EQUAL(daxlease_pwrite(f, buf, sizeof(buf), 0),
 			(ssize_t)sizeof(buf));
 	/* 4K align: one entry per page; 8 + 8 fill the table */
-	CU_ASSERT_EQUAL_FATAL(daxlease_map(f, 0, 32 * KiB, DAXLEASE_PROT_READ,
+	CU_ASSERT_EQUAL_FATAL(leased_map(f, 0, 32 * KiB, DAXLEASE_PROT_READ,
 					   &m1), 0);
-	CU_ASSERT_EQUAL_FATAL(daxlease_map(f, 32 * KiB, 32 * KiB,
+	CU_ASSERT_EQUAL_FATAL(leased_map(f, 32 * KiB, 32 * KiB,
 					   DAXLEASE_PROT_READ, &m2), 0);
-	CU_ASSERT_EQUAL(daxlease_map(f, 0, 4096, DAXLEASE_PROT_READ, &m3),
+	CU_ASSERT_EQUAL(leased_map(f, 0, 4096, DAXLEASE_PROT_READ, &m3),
 			-ENOSPC);
 	/* a mapping larger than the whole table */
 	CU_ASSERT_EQUAL(daxlease_truncate(f, 128 * KiB), 0);
 	CU_ASSERT_EQUAL(daxlease_unmap(m1), 0);
-	CU_ASSERT_EQUAL(daxlease_map(f, 0, 128 * KiB, DAXLEASE_PROT_READ |
+	CU_ASSERT_EQUAL(leased_map(f, 0, 128 * KiB, DAXLEASE_PROT_READ |
 				     DAXLEASE_PROT_WRITE, &m3), -ENOSPC);
 	/*
 	 * A refused MAP leaves nothing behind: the table room is taken
@@ -1672,7 +1673,7 @@ static void test_table_full(void)
 		CU_ASSERT_EQUAL(st.blocks, 16);
 	}
 	/* the freed run is reused */
-	CU_ASSERT_EQUAL_FATAL(daxlease_map(f, 0, 32 * KiB, DAXLEASE_PROT_READ,
+	CU_ASSERT_EQUAL_FATAL(leased_map(f, 0, 32 * KiB, DAXLEASE_PROT_READ,
 					   &m1), 0);
 	CU_ASSERT_TRUE(check(daxlease_map_addr(m1), 32 * KiB, 41, 0));
 	CU_ASSERT_TRUE(check(daxlease_map_addr(m2), 32 * KiB, 41, 32 * KiB));

@@ -206,8 +206,10 @@ static int do_op(enum op op, struct rec *r)
 	struct daxlease_map *m = NULL;
 	long long krc, drc;
 	int mode = 0;
+	uint64_t lease = 0;
 
 	struct daxlease_file *f = rnd() & 1 ? df : df2;
+	struct daxlease_ctx *fc = f == df ? ctx : ctx2;
 
 	off = pick(MAXSZ);
 	len = 1 + pick(MAXLEN);
@@ -262,9 +264,17 @@ static int do_op(enum op op, struct rec *r)
 	case OP_MAPWRITE:
 		if (!can_map || !map_range(size, &off, &len))
 			return -1;
+		drc = daxlease_lease_acquire(f, off, len,
+					     DAXLEASE_LEASE_SHARED, 0, &lease);
+		if (drc) {
+			krc = 0;
+			break;
+		}
 		drc = daxlease_map(f, off, len, op == OP_MAPREAD ?
 				   DAXLEASE_PROT_READ : DAXLEASE_PROT_READ |
 				   DAXLEASE_PROT_WRITE, &m);
+		if (drc)
+			daxlease_lease_release(fc, lease);
 		if (drc == -ENXIO && op == OP_MAPREAD) {
 			/* documented: a read mapping must cover written
 			 * blocks only (docs/protocol.md) */
@@ -290,6 +300,8 @@ static int do_op(enum op op, struct rec *r)
 		{
 			int urc = daxlease_unmap(m);
 
+			if (!urc)
+				urc = daxlease_lease_release(fc, lease);
 			if (urc && !drc)
 				drc = urc;
 		}

@@ -603,11 +603,10 @@ static void test_timeouts_capped(void)
 	daxlease_close(f);
 }
 
-/* daxleased --require-leases: MAP and PIN need a covering lease. */
+/* MAP and PIN need a covering lease (unless --advisory-leases). */
 static void test_require_leases(void)
 {
-	struct dlh_opts o = { .name = "require",
-			      .extra = { "--require-leases" } };
+	struct dlh_opts o = { .name = "require" };
 	struct dlh_daemon d;
 	struct daxlease_ctx *c;
 	struct daxlease_file *f;
@@ -721,7 +720,7 @@ static CU_TestInfo tests[] = {
 	{ "exclusive and shared conflicts", test_conflicts },
 	{ "grants wait behind a break", test_grant_waits_behind_break },
 	{ "timeouts are capped; LEASE_QUERY pages", test_timeouts_capped },
-	{ "--require-leases: MAP/PIN without a lease: ENOLCK",
+	{ "MAP/PIN without a lease: ENOLCK",
 	  test_require_leases },
 	{ "next_event while calls are in flight",
 	  test_next_event_with_calls_in_flight },

@@ -28,6 +28,7 @@
 #include "daxlease/libdaxlease.h"
 #include "fs.h"
 #include "harness.h"
+#include "leased.h"
 #include "namespace.h"
 
 #define KiB 1024ULL
@@ -126,7 +127,7 @@ static void pinner_main(const char *name, uint64_t off, uint64_t len,
 	uint64_t id = 0;
 	char b;
 
-	if (daxlease_pin(f, off, len, flags, &id))
+	if (leased_pin(f, off, len, flags, &id))
 		_exit(3);
 	if (write(ready, &id, sizeof(id)) != sizeof(id))
 		_exit(4);
@@ -226,7 +227,7 @@ static pid_t start_op(const char *name, enum layout_op op, uint64_t a,
 			rc = daxlease_rename(c, (char *)buf, name, 0);
 			break;
 		case OP_PIN_READ:
-			rc = daxlease_pin(f, a, b, 0, &id);
+			rc = leased_pin(f, a, b, 0, &id);
 			if (!rc && daxlease_pread(f, buf, sizeof(buf), a) !=
 				   (ssize_t)sizeof(buf))
 				rc = 1;
@@ -594,7 +595,7 @@ static void test_busy_paging(void)
 	int n;
 
 	for (int i = 0; i < 100; i++)
-		CU_ASSERT_EQUAL_FATAL(daxlease_pin(f, i * 4096ULL, 4096, 0,
+		CU_ASSERT_EQUAL_FATAL(leased_pin(f, i * 4096ULL, 4096, 0,
 						   &ids[i]), 0);
 	do {
 		n = daxlease_busy(ctx, &cursor, b, 7);
@@ -629,7 +630,7 @@ static void test_blocked_paging(void)
 	unsigned total = 0;
 	int s, n;
 
-	CU_ASSERT_EQUAL_FATAL(daxlease_pin(f, 0, 4096, 0, &id), 0);
+	CU_ASSERT_EQUAL_FATAL(leased_pin(f, 0, 4096, 0, &id), 0);
 	s = dlh_connect(dmn.socket);
 	CU_ASSERT_FATAL(s >= 0);
 	CU_ASSERT_EQUAL_FATAL(dlh_raw_hello(s, NULL), 1);
@@ -679,7 +680,7 @@ static void test_wait_bound(void)
 	uint64_t id;
 	int s;
 
-	CU_ASSERT_EQUAL_FATAL(daxlease_pin(f, 0, 4096, 0, &id), 0);
+	CU_ASSERT_EQUAL_FATAL(leased_pin(f, 0, 4096, 0, &id), 0);
 	s = dlh_connect(dmn.socket);
 	CU_ASSERT_FATAL(s >= 0);
 	CU_ASSERT_EQUAL_FATAL(dlh_raw_hello(s, NULL), 1);
