@@ -630,3 +630,27 @@ int dlh_peer_closed(int sock)
 		/* a message (an error reply?) before the close: read on */
 	}
 }
+
+int dlh_ev_pipe(int ev[2])
+{
+	if (pipe(ev))
+		return -errno;
+	return fcntl(ev[0], F_SETFL, O_NONBLOCK) ? -errno : 0;
+}
+
+bool dlh_ev_empty(int ev)
+{
+	char b;
+
+	return read(ev, &b, 1) < 0 && errno == EAGAIN;
+}
+
+char dlh_ev_next(int ev)
+{
+	struct pollfd p = { .fd = ev, .events = POLLIN };
+	char b = 0;
+
+	if (poll(&p, 1, 30000) == 1 && read(ev, &b, 1) != 1)
+		b = 0;
+	return b;
+}

@@ -117,4 +117,15 @@ int dlh_raw_call(int sock, uint16_t opcode, const void *req, size_t len,
 /* Would a recv() on sock see EOF (the peer closed), waiting up to 10 s? */
 int dlh_peer_closed(int sock);
 
+/*
+ * Ordering pipes: processes write one byte per event as it happens and the
+ * test reads them in order, so tests assert the order of events, never
+ * times.  dlh_ev_pipe makes the read end non-blocking (0 or -errno);
+ * dlh_ev_empty says no byte has arrived yet; dlh_ev_next returns the next
+ * byte, waiting up to 30 s (0 if none came).
+ */
+int dlh_ev_pipe(int ev[2]);
+bool dlh_ev_empty(int ev);
+char dlh_ev_next(int ev);
+
 #endif

@@ -103,29 +103,6 @@ static int wait_exit(pid_t pid)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-static void ev_pipe(int ev[2])
-{
-	CU_ASSERT_FATAL(pipe(ev) == 0);
-	fcntl(ev[0], F_SETFL, O_NONBLOCK);
-}
-
-static bool ev_empty(int ev)
-{
-	char b;
-
-	return read(ev, &b, 1) < 0 && errno == EAGAIN;
-}
-
-static char ev_next(int ev)
-{
-	struct pollfd p = { .fd = ev, .events = POLLIN };
-	char b = 0;
-
-	if (poll(&p, 1, 30000) == 1 && read(ev, &b, 1) != 1)
-		b = 0;
-	return b;
-}
-
 /* ---- the holder: a child with a lease and a mapping of the range ---------- */
 
 enum holder_mode {
@@ -396,11 +373,11 @@ static void test_cooperative_holder(void)
 	pid_t t;
 	int ev[2];
 
-	ev_pipe(ev);
+	CU_ASSERT_FATAL(dlh_ev_pipe(ev) == 0);
 	start_holder(&h, "coop", 0, 256 * KiB, SHARED, 0, HOLD_COOP, ev[1]);
 	t = start_truncate("coop", 0, ev[1]);
-	CU_ASSERT_EQUAL(ev_next(ev[0]), 'R');
-	CU_ASSERT_EQUAL(ev_next(ev[0]), 'T');
+	CU_ASSERT_EQUAL(dlh_ev_next(ev[0]), 'R');
+	CU_ASSERT_EQUAL(dlh_ev_next(ev[0]), 'T');
 	CU_ASSERT_EQUAL(wait_exit(t), 0);
 	CU_ASSERT_EQUAL(wait_exit(h.pid), 0);
 	CU_ASSERT_EQUAL(file_size(f), 0);
@@ -419,13 +396,13 @@ static void test_ignoring_holder_revoked(void)
 	pid_t t;
 	int ev[2];
 
-	ev_pipe(ev);
+	CU_ASSERT_FATAL(dlh_ev_pipe(ev) == 0);
 	start_holder(&h, "ignore", 0, 256 * KiB, EXCL, 200, HOLD_IGNORE,
 		     ev[1]);
 	t = start_truncate("ignore", 0, ev[1]);
-	CU_ASSERT_EQUAL(ev_next(ev[0]), 'B');
+	CU_ASSERT_EQUAL(dlh_ev_next(ev[0]), 'B');
 	/* the truncate went on only after the revocation */
-	CU_ASSERT_EQUAL(ev_next(ev[0]) + ev_next(ev[0]), 'V' + 'T');
+	CU_ASSERT_EQUAL(dlh_ev_next(ev[0]) + dlh_ev_next(ev[0]), 'V' + 'T');
 	CU_ASSERT_EQUAL(wait_exit(t), 0);
 	CU_ASSERT_EQUAL_FATAL(find_lease(h.lease_id, &l), 0);
 	CU_ASSERT_EQUAL(l.state, DAXLEASE_LEASE_REVOKED);
@@ -449,11 +426,11 @@ static void test_breaking_view_and_sigkill(void)
 	pid_t t;
 	int ev[2];
 
-	ev_pipe(ev);
+	CU_ASSERT_FATAL(dlh_ev_pipe(ev) == 0);
 	start_holder(&h, "kill", 64 * KiB, 64 * KiB, SHARED, 5000, HOLD_GO,
 		     ev[1]);
 	t = start_truncate("kill", 0, ev[1]);
-	CU_ASSERT_EQUAL(ev_next(ev[0]), 'B');
+	CU_ASSERT_EQUAL(dlh_ev_next(ev[0]), 'B');
 	CU_ASSERT_EQUAL_FATAL(wait_state(h.lease_id, DAXLEASE_LEASE_BREAKING),
 			      0);
 	CU_ASSERT_EQUAL_FATAL(find_lease(h.lease_id, &l), 0);
@@ -467,10 +444,10 @@ static void test_breaking_view_and_sigkill(void)
 	CU_ASSERT_TRUE(b[0].on_leases);
 	CU_ASSERT_EQUAL(b[0].npins, 1);
 	CU_ASSERT_EQUAL(b[0].pin_ids[0], h.lease_id);
-	CU_ASSERT_TRUE(ev_empty(ev[0]));
+	CU_ASSERT_TRUE(dlh_ev_empty(ev[0]));
 	/* its death drops the lease at once: the truncate goes */
 	kill(h.pid, SIGKILL);
-	CU_ASSERT_EQUAL(ev_next(ev[0]), 'T');
+	CU_ASSERT_EQUAL(dlh_ev_next(ev[0]), 'T');
 	CU_ASSERT_EQUAL(wait_exit(t), 0);
 	CU_ASSERT_EQUAL(wait_exit(h.pid), 128 + SIGKILL);
 	CU_ASSERT_EQUAL(count_leases(), 0);
@@ -492,7 +469,7 @@ static void test_conflicts(void)
 	pid_t q;
 	int ev[2];
 
-	ev_pipe(ev);
+	CU_ASSERT_FATAL(dlh_ev_pipe(ev) == 0);
 	CU_ASSERT_EQUAL_FATAL(daxlease_new(&c2, dmn.socket), 0);
 	CU_ASSERT_EQUAL_FATAL(daxlease_open(c2, "conflict", RW, 0, &g), 0);
 	CU_ASSERT_EQUAL(daxlease_lease_acquire(f, 0, 32 * KiB, SHARED, 0, &a),
@@ -516,13 +493,13 @@ static void test_conflicts(void)
 	/* a waiting exclusive acquire is granted after the releases */
 	q = start_acquire("conflict", EXCL, 64 * KiB, ev[1]);
 	CU_ASSERT_EQUAL_FATAL(wait_blocked(1), 0);
-	CU_ASSERT_TRUE(ev_empty(ev[0]));
+	CU_ASSERT_TRUE(dlh_ev_empty(ev[0]));
 	CU_ASSERT_EQUAL(daxlease_lease_release(ctx, a), 0);
-	CU_ASSERT_TRUE(ev_empty(ev[0]));
+	CU_ASSERT_TRUE(dlh_ev_empty(ev[0]));
 	CU_ASSERT_EQUAL(write(ev[1], "X", 1), 1);
 	CU_ASSERT_EQUAL(daxlease_lease_release(c2, b), 0);
-	CU_ASSERT_EQUAL(ev_next(ev[0]), 'X');
-	CU_ASSERT_EQUAL(ev_next(ev[0]), 'G');
+	CU_ASSERT_EQUAL(dlh_ev_next(ev[0]), 'X');
+	CU_ASSERT_EQUAL(dlh_ev_next(ev[0]), 'G');
 	CU_ASSERT_EQUAL(wait_exit(q), 0);
 	CU_ASSERT_EQUAL(daxlease_lease_release(c2, b), -EINVAL);
 	daxlease_close(g);
@@ -541,11 +518,11 @@ static void test_grant_waits_behind_break(void)
 	pid_t t, q;
 	int ev[2];
 
-	ev_pipe(ev);
+	CU_ASSERT_FATAL(dlh_ev_pipe(ev) == 0);
 	start_holder(&h, "behind", 0, 64 * KiB, SHARED, 5000, HOLD_GO,
 		     ev[1]);
 	t = start_truncate("behind", 0, ev[1]);
-	CU_ASSERT_EQUAL(ev_next(ev[0]), 'B');
+	CU_ASSERT_EQUAL(dlh_ev_next(ev[0]), 'B');
 	CU_ASSERT_EQUAL_FATAL(wait_state(h.lease_id, DAXLEASE_LEASE_BREAKING),
 			      0);
 	CU_ASSERT_EQUAL_FATAL(find_lease(h.lease_id, &before), 0);
@@ -557,10 +534,10 @@ static void test_grant_waits_behind_break(void)
 	CU_ASSERT_EQUAL(count_leases(), 1);
 	CU_ASSERT_EQUAL_FATAL(find_lease(h.lease_id, &after), 0);
 	CU_ASSERT_EQUAL(after.deadline_ns, before.deadline_ns);
-	CU_ASSERT_TRUE(ev_empty(ev[0]));
+	CU_ASSERT_TRUE(dlh_ev_empty(ev[0]));
 	holder_go(&h);
-	CU_ASSERT_EQUAL(ev_next(ev[0]), 'R');
-	CU_ASSERT_EQUAL(ev_next(ev[0]) + ev_next(ev[0]), 'T' + 'G');
+	CU_ASSERT_EQUAL(dlh_ev_next(ev[0]), 'R');
+	CU_ASSERT_EQUAL(dlh_ev_next(ev[0]) + dlh_ev_next(ev[0]), 'T' + 'G');
 	CU_ASSERT_EQUAL(wait_exit(t), 0);
 	CU_ASSERT_EQUAL(wait_exit(q), 0);
 	CU_ASSERT_EQUAL(wait_exit(h.pid), 0);
@@ -679,7 +656,7 @@ static void test_next_event_with_calls_in_flight(void)
 	pid_t tr;
 	int ev[2];
 
-	ev_pipe(ev);
+	CU_ASSERT_FATAL(dlh_ev_pipe(ev) == 0);
 	t.ev = ev[1];
 	CU_ASSERT_EQUAL_FATAL(daxlease_new(&t.c, dmn.socket), 0);
 	CU_ASSERT_EQUAL_FATAL(daxlease_open(t.c, "thread", RW, 0, &g), 0);
@@ -691,8 +668,8 @@ static void test_next_event_with_calls_in_flight(void)
 	for (int i = 0; i < 200; i++)
 		CU_ASSERT_EQUAL(daxlease_fstat(g, &st), 0);
 	tr = start_truncate("thread", 0, ev[1]);
-	CU_ASSERT_EQUAL(ev_next(ev[0]), 'R');
-	CU_ASSERT_EQUAL(ev_next(ev[0]), 'T');
+	CU_ASSERT_EQUAL(dlh_ev_next(ev[0]), 'R');
+	CU_ASSERT_EQUAL(dlh_ev_next(ev[0]), 'T');
 	CU_ASSERT_EQUAL(wait_exit(tr), 0);
 	pthread_join(th, NULL);
 	CU_ASSERT_EQUAL(t.rc, 0);

@@ -262,30 +262,6 @@ static int wait_blocked(unsigned n, bool on_pins)
 	return -1;
 }
 
-/* Nothing written to ev yet (it is non-blocking). */
-static bool ev_empty(int ev)
-{
-	char b;
-
-	return read(ev, &b, 1) < 0 && errno == EAGAIN;
-}
-
-static char ev_next(int ev)
-{
-	struct pollfd p = { .fd = ev, .events = POLLIN };
-	char b = 0;
-
-	if (poll(&p, 1, 30000) == 1 && read(ev, &b, 1) != 1)
-		b = 0;
-	return b;
-}
-
-static void ev_pipe(int ev[2])
-{
-	CU_ASSERT_FATAL(pipe(ev) == 0);
-	fcntl(ev[0], F_SETFL, O_NONBLOCK);
-}
-
 /* ---- tests ------------------------------------------------------------------ */
 
 static void test_truncate_waits_for_unpin(void)
@@ -298,11 +274,11 @@ static void test_truncate_waits_for_unpin(void)
 	pid_t t;
 	int ev[2];
 
-	ev_pipe(ev);
+	CU_ASSERT_FATAL(dlh_ev_pipe(ev) == 0);
 	start_pinner(&p, "wait", 64 * KiB, 64 * KiB, DAXLEASE_PIN_WRITE, ev[1]);
 	t = start_op("wait", OP_TRUNCATE, 0, 0, ev[1], 'T');
 	CU_ASSERT_EQUAL_FATAL(wait_blocked(1, true), 0);
-	CU_ASSERT_TRUE(ev_empty(ev[0]));
+	CU_ASSERT_TRUE(dlh_ev_empty(ev[0]));
 
 	/* the admin views name the pinner and the waiting truncate */
 	CU_ASSERT_EQUAL_FATAL(daxlease_busy(ctx, &cursor, busy, 4), 1);
@@ -323,8 +299,8 @@ static void test_truncate_waits_for_unpin(void)
 	CU_ASSERT_EQUAL(file_size(f), 256 * KiB);
 
 	release_pinner(&p);
-	CU_ASSERT_EQUAL(ev_next(ev[0]), 'U');
-	CU_ASSERT_EQUAL(ev_next(ev[0]), 'T');
+	CU_ASSERT_EQUAL(dlh_ev_next(ev[0]), 'U');
+	CU_ASSERT_EQUAL(dlh_ev_next(ev[0]), 'T');
 	CU_ASSERT_EQUAL(wait_exit(t), 0);
 	CU_ASSERT_EQUAL(file_size(f), 0);
 	/* the write pin left its range in the dirty record */
@@ -415,15 +391,15 @@ static void test_killed_pinner(void)
 	pid_t t;
 	int ev[2];
 
-	ev_pipe(ev);
+	CU_ASSERT_FATAL(dlh_ev_pipe(ev) == 0);
 	start_pinner(&p, "kill", 0, 128 * KiB, DAXLEASE_PIN_WRITE, -1);
 	t = start_op("kill", OP_TRUNCATE, 4096, 0, ev[1], 'T');
 	CU_ASSERT_EQUAL_FATAL(wait_blocked(1, true), 0);
-	CU_ASSERT_TRUE(ev_empty(ev[0]));
+	CU_ASSERT_TRUE(dlh_ev_empty(ev[0]));
 	kill(p.pid, SIGKILL);
 	CU_ASSERT_EQUAL(wait_exit(p.pid), 128 + SIGKILL);
 	close(p.go);
-	CU_ASSERT_EQUAL(ev_next(ev[0]), 'T');
+	CU_ASSERT_EQUAL(dlh_ev_next(ev[0]), 'T');
 	CU_ASSERT_EQUAL(wait_exit(t), 0);
 	CU_ASSERT_EQUAL(file_size(f), 4096);
 	CU_ASSERT_EQUAL(daxlease_busy(ctx, &cursor, busy, 4), 0);
@@ -440,7 +416,7 @@ static void test_disjoint_do_not_wait(void)
 	pid_t t;
 	int ev[2];
 
-	ev_pipe(ev);
+	CU_ASSERT_FATAL(dlh_ev_pipe(ev) == 0);
 	start_pinner(&p, "dja", 0, 64 * KiB, 0, ev[1]);
 	t = start_op("dja", OP_PUNCH, 0, 64 * KiB, ev[1], 'T');
 	CU_ASSERT_EQUAL_FATAL(wait_blocked(1, true), 0);
@@ -451,10 +427,10 @@ static void test_disjoint_do_not_wait(void)
 					   64 * KiB), 0);
 	CU_ASSERT_EQUAL(daxlease_fallocate(a, FALLOC_FL_ZERO_RANGE,
 					   128 * KiB, 64 * KiB), 0);
-	CU_ASSERT_TRUE(ev_empty(ev[0]));
+	CU_ASSERT_TRUE(dlh_ev_empty(ev[0]));
 	release_pinner(&p);
-	CU_ASSERT_EQUAL(ev_next(ev[0]), 'U');
-	CU_ASSERT_EQUAL(ev_next(ev[0]), 'T');
+	CU_ASSERT_EQUAL(dlh_ev_next(ev[0]), 'U');
+	CU_ASSERT_EQUAL(dlh_ev_next(ev[0]), 'T');
 	CU_ASSERT_EQUAL(wait_exit(t), 0);
 	close(ev[0]);
 	close(ev[1]);
@@ -473,7 +449,7 @@ static void test_unlink_rename_wait(void)
 	pid_t t;
 	int ev[2];
 
-	ev_pipe(ev);
+	CU_ASSERT_FATAL(dlh_ev_pipe(ev) == 0);
 	start_pinner(&p, "ul", 0, 4096, 0, ev[1]);
 	/* a rename over the pinned file waits; its process dies waiting */
 	t = start_op("ul", OP_RENAME_OVER, 0, 0, ev[1], 'R');
@@ -497,11 +473,11 @@ static void test_unlink_rename_wait(void)
 	/* an unlink waits, and goes once the pin does */
 	t = start_op("ul", OP_UNLINK, 0, 0, ev[1], 'D');
 	CU_ASSERT_EQUAL_FATAL(wait_blocked(1, true), 0);
-	CU_ASSERT_TRUE(ev_empty(ev[0]));
+	CU_ASSERT_TRUE(dlh_ev_empty(ev[0]));
 	CU_ASSERT_EQUAL(daxlease_stat(ctx, "ul", &st), 0);
 	release_pinner(&p);
-	CU_ASSERT_EQUAL(ev_next(ev[0]), 'U');
-	CU_ASSERT_EQUAL(ev_next(ev[0]), 'D');
+	CU_ASSERT_EQUAL(dlh_ev_next(ev[0]), 'U');
+	CU_ASSERT_EQUAL(dlh_ev_next(ev[0]), 'D');
 	CU_ASSERT_EQUAL(wait_exit(t), 0);
 	CU_ASSERT_EQUAL(daxlease_stat(ctx, "ul", &st), -ENOENT);
 	close(ev[0]);
@@ -519,15 +495,15 @@ static void test_new_pin_queues(void)
 	pid_t t, q;
 	int ev[2];
 
-	ev_pipe(ev);
+	CU_ASSERT_FATAL(dlh_ev_pipe(ev) == 0);
 	start_pinner(&p, "q", 0, 64 * KiB, 0, ev[1]);
 	t = start_op("q", OP_PUNCH, 0, 64 * KiB, ev[1], 'T');
 	CU_ASSERT_EQUAL_FATAL(wait_blocked(1, true), 0);
 	q = start_op("q", OP_PIN_READ, 0, 4096, ev[1], 'Q');
 	CU_ASSERT_EQUAL_FATAL(wait_blocked(2, false), 0);
-	CU_ASSERT_TRUE(ev_empty(ev[0]));
+	CU_ASSERT_TRUE(dlh_ev_empty(ev[0]));
 	release_pinner(&p);
-	CU_ASSERT_EQUAL(ev_next(ev[0]), 'U');
+	CU_ASSERT_EQUAL(dlh_ev_next(ev[0]), 'U');
 	/* the pin was granted after the punch: it read zeros */
 	CU_ASSERT_EQUAL(wait_exit(t), 0);
 	CU_ASSERT_EQUAL(wait_exit(q), 0);
