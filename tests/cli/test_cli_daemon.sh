@@ -38,22 +38,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-passed=0
-failed=0
-
-ok() {
-	passed=$((passed + 1))
-	echo "ok - $1"
-}
-
-not_ok() {
-	failed=$((failed + 1))
-	echo "not ok - $1"
-	echo "  command: daxlease ${last_cmd:-}"
-	echo "  exit status: ${rc:-}"
-	sed 's/^/  stdout: /' "$tmp/out" 2>/dev/null | head -40 || true
-	sed 's/^/  stderr: /' "$tmp/err" 2>/dev/null | head -20 || true
-}
+# shellcheck source=tests/cli/report.sh
+. "$(dirname "${BASH_SOURCE[0]}")/report.sh"
 
 # run ARGS...: the CLI on our socket; status in $rc, output in $tmp/out, err.
 run() {
@@ -61,10 +47,6 @@ run() {
 	rc=0
 	DAXLEASE_SOCKET=$sock "$cli" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null ||
 		rc=$?
-}
-
-expect_rc() {
-	if [[ $rc -eq $1 ]]; then ok "$2"; else not_ok "$2 (want exit $1)"; fi
 }
 
 # expect_json PYTHON-EXPR DESCRIPTION: EXPR over d, the parsed stdout.

@@ -654,3 +654,13 @@ char dlh_ev_next(int ev)
 		b = 0;
 	return b;
 }
+
+int dlh_prepare(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	if (!dlh_daemon_path()) {
+		printf("skip: DAXLEASE_DAEMON is not set\n");
+		return DL_TEST_SKIP;
+	}
+	return 0;
+}

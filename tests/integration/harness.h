@@ -128,4 +128,12 @@ int dlh_ev_pipe(int ev[2]);
 bool dlh_ev_empty(int ev);
 char dlh_ev_next(int ev);
 
+/*
+ * What every integration test's main() does first: ignore SIGPIPE (a
+ * daemon that drops us must show as an error, not kill the test) and check
+ * that CMake told us where the daemon is.  Returns 0, or DL_TEST_SKIP with
+ * the reason printed.
+ */
+int dlh_prepare(void);
+
 #endif

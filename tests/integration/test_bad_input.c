@@ -1215,10 +1215,7 @@ static CU_SuiteInfo suites[] = {
 
 int main(void)
 {
-	signal(SIGPIPE, SIG_IGN);
-	if (!dlh_daemon_path()) {
-		printf("skip: DAXLEASE_DAEMON is not set\n");
+	if (dlh_prepare())
 		return DL_TEST_SKIP;
-	}
 	return dl_cunit_main(suites);
 }

@@ -479,11 +479,8 @@ int main(void)
 {
 	const char *why;
 
-	signal(SIGPIPE, SIG_IGN);
-	if (!dlh_daemon_path()) {
-		printf("skip: DAXLEASE_DAEMON is not set\n");
+	if (dlh_prepare())
 		return DL_TEST_SKIP;
-	}
 	why = kernel_file();
 	if (why) {
 		printf("skip: %s\n", why);

@@ -712,11 +712,8 @@ static CU_SuiteInfo suites[] = {
 
 int main(void)
 {
-	signal(SIGPIPE, SIG_IGN);
-	if (!dlh_daemon_path()) {
-		printf("skip: DAXLEASE_DAEMON is not set\n");
+	if (dlh_prepare())
 		return DL_TEST_SKIP;
-	}
 	if (geteuid() != 0) {
 		printf("skip: mapping needs root\n");
 		return DL_TEST_SKIP;
