@@ -167,6 +167,61 @@ int daxlease_pin(struct daxlease_file *f, uint64_t offset, uint64_t length,
 		 unsigned flags, uint64_t *pin_id);
 int daxlease_unpin(struct daxlease_ctx *ctx, uint64_t pin_id);
 
+/*
+ * The lockless pin path.  daxlease_map_pin() pins [offset, offset+length)
+ * of the file (4 KiB multiples, inside m's range; all or nothing).  While
+ * m's entries for the range are valid it never talks to the service: per
+ * entry, an atomic increment of this client's counter, then one full
+ * fence, then a re-read of every entry used (docs/pin-protocol.md).  If
+ * any changed - a layout change got there first - it undoes its counts
+ * and pins through the socket instead (daxlease_pin), which waits for the
+ * change to finish.  DAXLEASE_PIN_WRITE needs a write mapping.
+ *
+ * "DMA" goes where daxlease_pin_dma() says, as a NIC writes to the pages
+ * get_user_pages() returned: into the library's mapping of the whole
+ * namespace, never through m's address, which a layout change leaves
+ * stale.  Unpin before unmapping m: daxlease_unmap() fails with -EBUSY
+ * while it has lockless pins.  Thread-safe: any number of threads may pin
+ * and unpin on one mapping.
+ */
+#define DAXLEASE_PINNED_FAST 0x100u	/* pin->flags: through the counters */
+
+struct daxlease_pin {		/* filled by daxlease_map_pin(); opaque */
+	struct daxlease_map *map;
+	uint64_t offset, length;
+	uint64_t first_entry;		/* lockless: the counters it holds */
+	uint32_t nentries;
+	uint32_t flags;			/* DAXLEASE_PIN_WRITE, _PINNED_FAST */
+	uint64_t pin_id;		/* socket path: the service's pin */
+	void *segs;			/* socket path: where its blocks are */
+	uint32_t nsegs;
+	uint32_t reserved0;
+	uint64_t reserved[2];
+};
+
+int daxlease_map_pin(struct daxlease_map *m, uint64_t offset, uint64_t length,
+		     unsigned flags, struct daxlease_pin *pin);
+int daxlease_map_unpin(struct daxlease_pin *pin);
+/*
+ * The namespace address of file byte `offset` inside the pin, and in
+ * *contig how many bytes from there are contiguous on the namespace (to
+ * the end of the pin at most).  NULL with errno: ERANGE outside the pin,
+ * ENODATA in a hole of a read pin (it reads as zeros), or the error of
+ * mapping the namespace (done once per context, on first use).
+ */
+void *daxlease_pin_dma(const struct daxlease_pin *pin, uint64_t offset,
+		       uint64_t *contig);
+
+/* What this context's pins did (counts since it was created). */
+struct daxlease_pin_stats {
+	uint64_t fast;		/* lockless pins */
+	uint64_t backoffs;	/* lockless tries undone by a re-read */
+	uint64_t slow;		/* pins through the socket */
+	uint64_t wakeups;	/* unpins that woke the service */
+};
+void daxlease_get_pin_stats(struct daxlease_ctx *ctx,
+			    struct daxlease_pin_stats *out);
+
 /* A pin that holds up a layout change. */
 struct daxlease_blocker {
 	int pid;
@@ -175,6 +230,8 @@ struct daxlease_blocker {
 	uint64_t pin_id;
 	uint64_t offset, length;
 	bool write;
+	bool lockless;		/* counter pins: pin_id is the table entry */
+	bool corrupt;		/* its counter is negative or huge */
 };
 
 /*
@@ -281,6 +338,7 @@ struct daxlease_busy {
 	uint64_t ns_offset;	/* UINT64_MAX: not allocated */
 	unsigned level;		/* 0 PTE, 1 PMD, 2 PUD */
 	uint64_t age_ns;
+	int64_t refs;		/* 1 for a socket pin; a counter's value */
 };
 struct daxlease_blocked {
 	uint64_t wait_id;

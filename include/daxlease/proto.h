@@ -274,7 +274,9 @@ struct dl_setattr_req {
 #define DL_MAP_PROT_WRITE 0x2u
 
 /* dl_map_rep.flags */
-#define DL_MAP_FDS 0x1u		/* SCM_RIGHTS carries [table memfd, ns fd] */
+#define DL_MAP_FDS 0x1u		/* SCM_RIGHTS carries [table memfd, ns fd,
+				 * counter memfd, wake eventfd] (table.h) */
+#define DL_MAP_NFDS 4
 
 struct dl_map_req {
 	uint64_t fh;
@@ -309,8 +311,23 @@ struct dl_pin_req {
 	uint32_t reserved;
 };
 
-struct dl_pin_rep {
+/*
+ * Where a pinned range's blocks are, in file order: the "DMA addresses"
+ * (bytes from the namespace start).  A range of more than
+ * DL_PROTO_PIN_SEGS_MAX extents is refused with -E2BIG: pin it in pieces.
+ */
+#define DL_PROTO_PIN_SEGS_MAX 256
+
+struct dl_wire_seg {
+	uint64_t ns_offset;	/* UINT64_MAX: a hole of a read pin (zeros) */
+	uint64_t length;
+};
+
+struct dl_pin_rep {			/* always sent whole */
 	uint64_t pin_id;
+	uint32_t nsegs;		/* segments that follow, covering the range */
+	uint32_t reserved;
+	struct dl_wire_seg seg[DL_PROTO_PIN_SEGS_MAX];
 };
 
 struct dl_unpin_req {
@@ -328,8 +345,13 @@ struct dl_wire_blocker {
 	uint64_t offset;	/* file range pinned */
 	uint64_t length;
 	uint32_t write;		/* 1: a write pin */
-	uint32_t reserved;
+	uint32_t flags;		/* DL_BLOCKER_* */
 };
+
+/* dl_wire_blocker.flags */
+#define DL_BLOCKER_COUNTER 0x1u	/* lockless pins: pin_id is the table entry
+				 * index, offset/length the entry's leaf */
+#define DL_BLOCKER_CORRUPT 0x2u	/* its counter is negative or huge */
 
 struct dl_blockers_rep {
 	uint32_t count;		/* entries that follow (<= BLOCKERS_MAX) */
@@ -360,7 +382,8 @@ struct dl_wire_busy {
 	uint64_t ns_offset;	/* of the first pinned block; ~0: a hole */
 	uint32_t level;		/* enum dl_leaf_level a mapping would use */
 	uint32_t reserved;
-	uint64_t age_ns;
+	uint64_t age_ns;	/* lockless pins: since the service saw it */
+	int64_t refs;		/* 1 for a socket pin; the counter's value */
 	char name[DL_PROTO_NAME_SIZE];
 };
 

@@ -16,6 +16,19 @@
  * after taking a reference: the service changes it (clears VALID and bumps
  * the generation) before it changes anything the entry points to.  The
  * word is written with a single aligned 64-bit store.
+ *
+ * Next to the table, each client gets a *counter region* (a second
+ * memfd, the one shared page set the client writes): counter i counts the
+ * client's lockless pins of table entry i.  The first MAP reply carries
+ * four fds: [table memfd, namespace fd, counter memfd, wake eventfd].
+ * docs/pin-protocol.md gives the memory-ordering argument; in short:
+ *
+ *   client pin:    v = load(pte); refs += 1; fence; if load(pte) != v undo
+ *   service:       pte &= ~VALID (gen+1); fence; scan refs; free if all 0
+ *   client unpin:  if (refs -= 1) == 0 and load(waiting): write(wake fd)
+ *
+ * Entries whose counter is not zero are never reused for another mapping,
+ * so a reference always names the blocks it was taken on.
  */
 #ifndef DAXLEASE_TABLE_H
 #define DAXLEASE_TABLE_H
@@ -23,7 +36,7 @@
 #include <stdint.h>
 
 #define DL_TABLE_MAGIC 0x454c4254454c4144ULL	/* "DALETBLE" */
-#define DL_TABLE_VERSION 1
+#define DL_TABLE_VERSION 2	/* 2: the counter region and wake fd */
 #define DL_TABLE_HDR_SIZE 4096
 
 enum dl_leaf_level {
@@ -74,5 +87,44 @@ struct dl_table_entry {
 	uint64_t reserved;
 };
 _Static_assert(sizeof(struct dl_table_entry) == 32, "");
+
+/* ---- the counter region -------------------------------------------------- */
+
+#define DL_COUNTERS_MAGIC 0x53544e434e495044ULL	/* "DPINCNTS" */
+#define DL_COUNTERS_VERSION 1
+#define DL_COUNTER_STRIDE 64		/* one cache line per counter */
+
+struct dl_counters_hdr {
+	uint64_t magic;		/* DL_COUNTERS_MAGIC */
+	uint32_t version;	/* DL_COUNTERS_VERSION */
+	uint32_t stride;	/* DL_COUNTER_STRIDE */
+	uint64_t nentries;	/* the table's capacity */
+	uint8_t pad0[40];
+	/*
+	 * Written by the service only (a client that changes it only delays
+	 * its own wake-ups): nonzero while a layout change or a quarantine
+	 * hold waits for this client's counters.  An unpin that takes a
+	 * counter to zero then writes 1 to the wake eventfd.
+	 */
+	uint64_t waiting;	/* at offset 64: a cache line of its own */
+	uint8_t reserved[DL_TABLE_HDR_SIZE - 72];
+};
+_Static_assert(sizeof(struct dl_counters_hdr) == DL_TABLE_HDR_SIZE, "");
+
+/*
+ * refs: the client's lockless pins of the entry with the same index.  The
+ * service reads it as untrusted: any value but 0 keeps the blocks (a
+ * negative or huge one is reported as corrupt in the BUSY view).
+ */
+struct dl_pin_counter {
+	int64_t refs;
+	uint8_t pad[DL_COUNTER_STRIDE - 8];
+};
+_Static_assert(sizeof(struct dl_pin_counter) == DL_COUNTER_STRIDE, "");
+
+static inline uint64_t dl_counters_size(uint64_t nentries)
+{
+	return DL_TABLE_HDR_SIZE + nentries * DL_COUNTER_STRIDE;
+}
 
 #endif
