@@ -127,18 +127,21 @@ static int watch_pid(struct dl_client *c)
 }
 
 /*
- * The client's wake-up eventfd: a client that drops a pin counter to zero
- * while the service waits for it will signal here (the leases issue hands
- * the fd out with the counter region).  Nothing waits yet: drain it.
+ * The client's wake-up eventfd (sent with its counter region): an unpin
+ * that takes a counter to zero while we asked for wake-ups (the region's
+ * `waiting` word) writes it.  A layout change waiting for pins, or a
+ * quarantine hold on a lockless pin, then looks again - from the loop's
+ * after-batch hook, like every other retry.  A client that writes it for
+ * nothing only costs itself a rescan.
  */
 static void conn_wake(struct dl_source *src, uint32_t events)
 {
+	struct dl_client *c = src->data;
 	uint64_t n;
 
 	(void)events;
 	if (read(src->fd, &n, sizeof(n)) == sizeof(n))
-		log_debug("%s: wake-up (%llu)", dl_conn_who(src->data),
-			  (unsigned long long)n);
+		c->srv->kick = true;
 }
 
 static int watch_wake(struct dl_client *c)
@@ -285,7 +288,7 @@ static int send_one(struct dl_client *c, const void *msg, size_t len,
 		    const int *fds, int nfds)
 {
 	union {
-		char buf[CMSG_SPACE(2 * sizeof(int))];
+		char buf[CMSG_SPACE(DL_MAP_NFDS * sizeof(int))];
 		struct cmsghdr align;
 	} ctl;
 	struct iovec iov = { (void *)msg, len };

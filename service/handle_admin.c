@@ -66,6 +66,7 @@ static void busy_fill(struct dl_server *srv, const struct dl_pin *p,
 
 	memset(b, 0, sizeof(*b));
 	dl_pin_to_wire(p, &b->pin);
+	b->refs = 1;
 	b->ino = p->ino;
 	b->age_ns = (uint64_t)(now - p->since_ns);
 	if (!dl_fs_stat(srv->fs, p->ino, &st))
@@ -85,16 +86,27 @@ int dl_handle_busy(struct dl_client *c, const struct dl_request *rq,
 	int64_t now = dl_server_now_ns();
 	uint64_t cursor = r->cursor;
 	const struct dl_pin *p;
+	struct dl_client *pc;
+	uint64_t idx;
 
 	if (!(c->server_flags & DL_SRV_ADMIN))
 		return -EPERM;
-	while (n < max && (p = pin_after(c->srv, cursor))) {
+	/* socket pins in id order, then lockless ones by (client, entry) */
+	while (n < max && !(cursor & DL_BUSY_COUNTERS) &&
+	       (p = pin_after(c->srv, cursor))) {
 		busy_fill(c->srv, p, now, &b[n++]);
 		cursor = p->id;
 	}
+	while (n < max && dl_counters_next(c->srv, cursor, &pc, &idx)) {
+		dl_counters_to_busy(c->srv, pc, idx, &b[n++]);
+		cursor = dl_counters_cursor(pc, idx);
+	}
 	memset(v, 0, sizeof(*v));
 	v->count = n;
-	v->next_cursor = n == max && pin_after(c->srv, cursor) ? cursor : 0;
+	v->next_cursor = n == max && ((!(cursor & DL_BUSY_COUNTERS) &&
+				       pin_after(c->srv, cursor)) ||
+				      dl_counters_next(c->srv, cursor, &pc,
+						       &idx)) ? cursor : 0;
 	rp->len = sizeof(*v) + n * sizeof(*b);
 	return 0;
 }

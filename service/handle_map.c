@@ -239,7 +239,9 @@ static void map_reply(struct dl_client *c, const struct dl_mapping *m,
 		o->flags = DL_MAP_FDS;
 		rp->fds[0] = c->table->fd;
 		rp->fds[1] = c->srv->client_ns_fd;
-		rp->nfds = 2;
+		rp->fds[2] = c->table->cnt_fd;
+		rp->fds[3] = c->wake.fd;
+		rp->nfds = DL_MAP_NFDS;
 		c->fds_sent = true;
 	}
 	rp->len = sizeof(*o);
@@ -317,10 +319,40 @@ int dl_handle_map(struct dl_client *c, const struct dl_request *rq,
 	return 0;
 }
 
+/*
+ * Entries are never reused while a lockless pin holds one (the pin's
+ * blocks are found through its entry), so an UNMAP with pins is refused.
+ * Checked like a layout change: invalidate, fence, read the counters - a
+ * pin racing with us either sees the invalid entry and backs off, or is
+ * seen here.  When refused, the entries that were valid are valid again,
+ * under a new generation.
+ */
+static int unmap_check(struct dl_client *c, const struct dl_mapping *m)
+{
+	struct dl_maptable *t = c->table;
+	uint64_t *old = malloc(m->nentries * sizeof(*old));
+	bool busy;
+
+	if (!old)
+		return -ENOMEM;
+	for (uint64_t i = 0; i < m->nentries; i++) {
+		old[i] = t->ent[m->first + i].pte;
+		dl_maptable_invalidate(t, m->first + i);
+	}
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	busy = dl_counters_busy(c, m);
+	if (busy)
+		for (uint64_t i = 0; i < m->nentries; i++)
+			dl_maptable_revalidate(t, m->first + i, old[i]);
+	free(old);
+	return busy ? -EBUSY : 0;
+}
+
 int dl_handle_unmap(struct dl_client *c, const struct dl_request *rq,
 		    struct dl_reply *rp)
 {
 	const struct dl_unmap_req *r = rq->payload;
+	int rc;
 
 	(void)rp;
 	for (struct dl_mapping **p = &c->maps; *p; p = &(*p)->next) {
@@ -328,6 +360,9 @@ int dl_handle_unmap(struct dl_client *c, const struct dl_request *rq,
 
 		if (m->id != r->map_id)
 			continue;
+		rc = unmap_check(c, m);
+		if (rc)
+			return rc;
 		*p = m->next;
 		dl_maptable_release(c->table, m->first, m->nentries);
 		free(m);

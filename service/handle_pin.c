@@ -1,7 +1,12 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /*
- * handle_pin.c - PIN and UNPIN over the socket (the lockless pin path
- * through the shared counters comes later).
+ * handle_pin.c - PIN and UNPIN over the socket: the slow path of
+ * pinning (the lockless one goes through the counters, counters.c), and
+ * the one that waits for a layout change of the range to finish.
+ *
+ * The reply says where the pinned blocks are - the "DMA addresses" - as
+ * get_user_pages() hands back pages: the client's mapping of the range
+ * may be stale by then, the blocks the pin holds are not.
  *
  * A write pin first makes its range writable (dl_fs_prepare_write, the
  * page_mkwrite step: holes get zeroed blocks, unwritten extents become
@@ -9,6 +14,7 @@
  * own; its range is recorded dirty when it is dropped (pin.c).
  */
 #include <errno.h>
+#include <string.h>
 
 #include "log.h"
 #include "server.h"
@@ -26,6 +32,51 @@ static int pin_check(struct dl_client *c, const struct dl_pin_req *r,
 	if (((*h)->access & want) != want)
 		return -EACCES;
 	return r->offset + r->length > st.size ? -ENXIO : 0;
+}
+
+/* The segments of [offset, offset+length): -E2BIG past the reply's room. */
+static int pin_segments(struct dl_server *srv, uint32_t ino, uint64_t offset,
+			uint64_t length, bool write, struct dl_pin_rep *o)
+{
+	struct dl_extent e[DL_PROTO_PIN_SEGS_MAX];
+	uint64_t pos = offset, end = offset + length;
+	size_t n = 0;
+	int rc;
+
+	rc = dl_fs_extents(srv->fs, ino, offset, length, e,
+			   DL_PROTO_PIN_SEGS_MAX, &n);
+	if (rc)
+		return rc;
+	if (n > DL_PROTO_PIN_SEGS_MAX)
+		return -E2BIG;
+	o->nsegs = 0;
+	for (size_t i = 0; pos < end; ) {
+		struct dl_wire_seg *g;
+		uint64_t to = end;
+		bool hole = i >= n || e[i].file_offset > pos;
+
+		if (o->nsegs == DL_PROTO_PIN_SEGS_MAX)
+			return -E2BIG;
+		g = &o->seg[o->nsegs++];
+		if (hole) {
+			if (i < n && e[i].file_offset < end)
+				to = e[i].file_offset;
+			/* a read pin of a hole reads zeros; a write pin
+			 * has none (prepare_write filled them) */
+			if (write)
+				return -EIO;
+			g->ns_offset = UINT64_MAX;
+		} else {
+			if (e[i].file_offset + e[i].length < end)
+				to = e[i].file_offset + e[i].length;
+			g->ns_offset = e[i].unwritten && !write ? UINT64_MAX :
+				       e[i].ns_offset + (pos - e[i].file_offset);
+			i++;
+		}
+		g->length = to - pos;
+		pos = to;
+	}
+	return 0;
 }
 
 int dl_handle_pin(struct dl_client *c, const struct dl_request *rq,
@@ -53,6 +104,11 @@ int dl_handle_pin(struct dl_client *c, const struct dl_request *rq,
 		if (rc)
 			return dl_fs_failed(c, "prepare_write", rc, &err);
 	}
+	memset(o, 0, sizeof(*o));
+	rc = pin_segments(c->srv, h->ino, r->offset, r->length,
+			  r->flags & DL_PIN_WRITE, o);
+	if (rc)
+		return rc;
 	p = dl_pin_add(c, h->ino, h->generation, r->offset, r->length,
 		       r->flags & DL_PIN_WRITE);
 	if (!p)

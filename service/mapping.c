@@ -3,10 +3,9 @@
  * mapping.c - the cross-client side of mappings: invalidating every entry
  * that maps a range whose layout changes, and a client's teardown.
  *
- * Until leases exist, invalidation is all a layout change does: it clears
- * VALID (and bumps the generation) in every table that maps the range,
- * then fences, then lets the filesystem move blocks.  Waiting for mapping
- * holders and pins is the leases issue's job.
+ * A layout change clears VALID (and bumps the generation) in every table
+ * that maps its range, then fences; only then does wait.c read the pin
+ * counters (counters.c) - the order the lockless pin path relies on.
  */
 #include <stdlib.h>
 
@@ -49,6 +48,10 @@ void dl_mappings_invalidate(struct dl_server *srv, uint32_t ino,
 
 void dl_mappings_free_client(struct dl_client *c)
 {
+	/* its lockless pins go with its counter region */
+	dl_quarantine_drop_client(c);
+	if (c->table)
+		c->srv->kick = true;
 	while (c->maps) {
 		struct dl_mapping *m = c->maps;
 

@@ -13,9 +13,9 @@
 #define F_SEAL_FUTURE_WRITE 0x0010	/* Linux 5.1 */
 #endif
 
-static int table_memfd(size_t len, struct dl_err *err)
+static int table_memfd(const char *name, size_t len, struct dl_err *err)
 {
-	int fd = memfd_create("daxlease-table", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 
 	if (fd < 0)
 		return dl_err_set(err, errno, "memfd_create: %s",
@@ -35,11 +35,8 @@ static int table_memfd(size_t len, struct dl_err *err)
  * later writable mapping (the client's) but keeps ours; SEAL_SEAL stops
  * anyone from loosening it.
  */
-static int table_seal(int fd, struct dl_err *err)
+static int table_seal(int fd, int seals, struct dl_err *err)
 {
-	int seals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE |
-		    F_SEAL_SEAL;
-
 	if (fcntl(fd, F_ADD_SEALS, seals))
 		return dl_err_set(err, errno,
 				  "cannot seal the table memfd (Linux >= 5.1 needed): %s",
@@ -55,6 +52,47 @@ static void table_fill_hdr(struct dl_maptable *t)
 	t->hdr->nentries = t->cap;
 }
 
+static void counters_fill_hdr(struct dl_maptable *t)
+{
+	t->chdr->magic = DL_COUNTERS_MAGIC;
+	t->chdr->version = DL_COUNTERS_VERSION;
+	t->chdr->stride = DL_COUNTER_STRIDE;
+	t->chdr->nentries = t->cap;
+}
+
+/*
+ * The counter region: written by the client too, so only SHRINK (a
+ * client's ftruncate would make our loads fault), GROW and SEAL.
+ */
+static int counters_new(struct dl_maptable *t, struct dl_err *err)
+{
+	void *p;
+	int rc;
+
+	t->cnt_len = dl_counters_size(t->cap);
+	t->cnt_fd = table_memfd("daxlease-counters", t->cnt_len, err);
+	if (t->cnt_fd < 0)
+		return t->cnt_fd;
+	p = mmap(NULL, t->cnt_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 t->cnt_fd, 0);
+	if (p == MAP_FAILED) {
+		rc = dl_err_set(err, errno, "mmap counters: %s",
+				strerror(errno));
+		close(t->cnt_fd);
+		return rc;
+	}
+	t->chdr = p;
+	t->cnt = (struct dl_pin_counter *)((char *)p + DL_TABLE_HDR_SIZE);
+	counters_fill_hdr(t);
+	rc = table_seal(t->cnt_fd, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL,
+			err);
+	if (rc) {
+		munmap(p, t->cnt_len);
+		close(t->cnt_fd);
+	}
+	return rc;
+}
+
 int dl_maptable_new(uint64_t cap, struct dl_maptable **out, struct dl_err *err)
 {
 	struct dl_maptable *t = calloc(1, sizeof(*t));
@@ -66,7 +104,7 @@ int dl_maptable_new(uint64_t cap, struct dl_maptable **out, struct dl_err *err)
 	}
 	t->cap = cap;
 	t->map_len = DL_TABLE_HDR_SIZE + cap * sizeof(struct dl_table_entry);
-	t->fd = table_memfd(t->map_len, err);
+	t->fd = table_memfd("daxlease-table", t->map_len, err);
 	if (t->fd < 0) {
 		rc = t->fd;
 		goto err_free;
@@ -80,7 +118,10 @@ int dl_maptable_new(uint64_t cap, struct dl_maptable **out, struct dl_err *err)
 	t->hdr = t->base;
 	t->ent = (struct dl_table_entry *)((char *)t->base + DL_TABLE_HDR_SIZE);
 	table_fill_hdr(t);
-	rc = table_seal(t->fd, err);
+	rc = table_seal(t->fd, F_SEAL_SHRINK | F_SEAL_GROW |
+			F_SEAL_FUTURE_WRITE | F_SEAL_SEAL, err);
+	if (!rc)
+		rc = counters_new(t, err);
 	if (rc)
 		goto err_unmap;
 	*out = t;
@@ -102,6 +143,8 @@ void dl_maptable_free(struct dl_maptable *t)
 		return;
 	munmap(t->base, t->map_len);
 	close(t->fd);
+	munmap(t->chdr, t->cnt_len);
+	close(t->cnt_fd);
 	free(t->used);
 	free(t);
 }
@@ -181,6 +224,18 @@ void dl_maptable_invalidate(struct dl_maptable *t, uint64_t idx)
 		return;
 	pte = (pte & ~(DL_PTE_VALID | DL_PTE_GEN_MASK)) | next_gen(pte);
 	__atomic_store_n(&e->pte, pte, __ATOMIC_RELEASE);
+}
+
+void dl_maptable_revalidate(struct dl_maptable *t, uint64_t idx,
+			    uint64_t old_pte)
+{
+	struct dl_table_entry *e = &t->ent[idx];
+
+	if (!(old_pte & DL_PTE_VALID))
+		return;
+	/* a new generation: a pin that read the word before sees a change */
+	__atomic_store_n(&e->pte, (old_pte & ~DL_PTE_GEN_MASK) |
+			 next_gen(e->pte), __ATOMIC_RELEASE);
 }
 
 void dl_maptable_release(struct dl_maptable *t, uint64_t first, uint64_t n)

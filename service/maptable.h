@@ -6,6 +6,11 @@
  * A sealed memfd: the service keeps its own writable mapping (made before
  * sealing), the client can only map it read-only.  Entries are handed out
  * as contiguous runs, first fit.
+ *
+ * Next to it, the counter region: a second memfd, writable by both, where
+ * the client counts its lockless pins, one counter per entry.  It is
+ * sealed against shrinking, so a client cannot make the service fault on
+ * it; everything the service reads there is untrusted.
  */
 #ifndef DAXLEASED_MAPTABLE_H
 #define DAXLEASED_MAPTABLE_H
@@ -26,7 +31,14 @@ struct dl_maptable {
 	uint64_t cap;
 	uint8_t *used;			/* one byte per entry */
 	uint64_t hint;			/* where the next search starts */
+	int cnt_fd;			/* the counter memfd */
+	size_t cnt_len;
+	struct dl_counters_hdr *chdr;
+	struct dl_pin_counter *cnt;	/* cap of them */
 };
+
+/* A counter value no correct client reaches: reported as corrupt. */
+#define DL_REFS_SANE (1LL << 32)
 
 int dl_maptable_new(uint64_t cap, struct dl_maptable **out,
 		    struct dl_err *err);
@@ -43,5 +55,31 @@ void dl_maptable_set(struct dl_maptable *t, uint64_t idx, uint64_t file_offset,
 void dl_maptable_invalidate(struct dl_maptable *t, uint64_t idx);
 /* Invalidate and free n entries from first. */
 void dl_maptable_release(struct dl_maptable *t, uint64_t first, uint64_t n);
+/* Valid again, as it was before an invalidate (a new generation): for a
+ * change that was called off. */
+void dl_maptable_revalidate(struct dl_maptable *t, uint64_t idx,
+			    uint64_t old_pte);
+
+/* The client's lockless pins of entry idx, as it wrote them (untrusted). */
+static inline int64_t dl_maptable_refs(const struct dl_maptable *t,
+				       uint64_t idx)
+{
+	return __atomic_load_n(&t->cnt[idx].refs, __ATOMIC_RELAXED);
+}
+
+static inline bool dl_refs_corrupt(int64_t refs)
+{
+	return refs < 0 || refs > DL_REFS_SANE;
+}
+
+/*
+ * Ask the client to write its wake eventfd when an unpin takes a counter
+ * to zero (on), or stop asking (off).  The caller fences between setting
+ * it and scanning the counters (table.h: the Dekker pairing with unpin).
+ */
+static inline void dl_maptable_want_wakeups(struct dl_maptable *t, bool on)
+{
+	__atomic_store_n(&t->chdr->waiting, on ? 1 : 0, __ATOMIC_SEQ_CST);
+}
 
 #endif

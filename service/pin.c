@@ -131,7 +131,10 @@ uint32_t dl_pins_scan(struct dl_server *srv, uint32_t ino, uint64_t offset,
 			dl_pin_to_wire(p, &out[n]);
 		n++;
 	}
-	return n;
+	/* and the lockless ones, after the socket pins in the reply */
+	return n + dl_counters_scan(srv, ino, offset, length,
+				    out ? out + (n < max ? n : max) : NULL,
+				    n < max ? max - n : 0);
 }
 
 void dl_dirty_forget(struct dl_server *srv, uint32_t ino)

@@ -66,10 +66,65 @@ static void hold_pin(struct dl_server *srv, uint64_t tag, struct dl_pin *p)
 	}
 }
 
+/*
+ * Hold the block a lockless pin references: the one its entry's pte word
+ * names, which is exactly where the client's "DMA" goes.
+ */
+static void hold_counter(struct dl_server *srv, uint64_t tag,
+			 struct dl_client *c, uint64_t idx)
+{
+	const struct dl_table_entry *e = &c->table->ent[idx];
+	struct dl_chold *h = calloc(1, sizeof(*h));
+
+	if (!h) {
+		log_warn("out of memory: blocks of tag %llu stay detached",
+			 (unsigned long long)tag);
+		return;
+	}
+	h->client = c;
+	h->idx = idx;
+	h->pin_id = ++srv->next_pin_id;
+	h->next = srv->cholds;
+	srv->cholds = h;
+	hold_add(srv, tag, h->pin_id, dl_pte_ns_offset(e->pte),
+		 dl_leaf_size(dl_pte_level(e->pte)));
+	log_info("%s: lockless pin of entry %llu keeps its blocks in quarantine (tag %llu)",
+		 dl_conn_who(c), (unsigned long long)idx,
+		 (unsigned long long)tag);
+}
+
+static void hold_counters(struct dl_server *srv, uint64_t tag, uint32_t ino,
+			  uint64_t offset, uint64_t length)
+{
+	for (struct dl_client *c = srv->clients; c; c = c->next) {
+		if (!c->table)
+			continue;
+		for (struct dl_mapping *m = c->maps; m; m = m->next) {
+			if (m->ino != ino ||
+			    !dl_range_overlaps(m->offset, m->length, offset,
+					       length))
+				continue;
+			for (uint64_t i = m->first;
+			     i < m->first + m->nentries; i++) {
+				const struct dl_table_entry *e =
+					&c->table->ent[i];
+
+				if (dl_maptable_refs(c->table, i) &&
+				    dl_range_overlaps(e->file_offset,
+					dl_leaf_size(dl_pte_level(e->pte)),
+					offset, length))
+					hold_counter(srv, tag, c, i);
+			}
+		}
+	}
+}
+
 uint64_t dl_quarantine_begin(struct dl_server *srv, uint32_t ino,
 			     uint64_t offset, uint64_t length, bool file_goes)
 {
 	uint64_t tag = ++srv->next_tag;
+
+	hold_counters(srv, tag, ino, offset, length);
 
 	for (struct dl_pin *p = srv->pins; p; p = p->next) {
 		if (p->ino != ino ||
@@ -161,6 +216,47 @@ void dl_quarantine_unpin(struct dl_server *srv, uint64_t pin_id)
 	}
 }
 
+/* Drop the holds of lockless pins for which done() says so. */
+static void drop_cholds(struct dl_server *srv,
+			bool (*done)(const struct dl_chold *, const void *),
+			const void *arg)
+{
+	struct dl_chold **l = &srv->cholds;
+
+	while (*l) {
+		struct dl_chold *h = *l;
+
+		if (!done(h, arg)) {
+			l = &h->next;
+			continue;
+		}
+		*l = h->next;
+		dl_quarantine_unpin(srv, h->pin_id);
+		free(h);
+	}
+}
+
+static bool counter_is_zero(const struct dl_chold *h, const void *arg)
+{
+	(void)arg;
+	return !dl_maptable_refs(h->client->table, h->idx);
+}
+
+static bool of_client(const struct dl_chold *h, const void *c)
+{
+	return h->client == c;
+}
+
+void dl_quarantine_check_counters(struct dl_server *srv)
+{
+	drop_cholds(srv, counter_is_zero, NULL);
+}
+
+void dl_quarantine_drop_client(struct dl_client *c)
+{
+	drop_cholds(c->srv, of_client, c);
+}
+
 void dl_quarantine_init(struct dl_server *srv)
 {
 	struct dl_detached *d;
@@ -182,6 +278,12 @@ void dl_quarantine_init(struct dl_server *srv)
 
 void dl_quarantine_free(struct dl_server *srv)
 {
+	while (srv->cholds) {
+		struct dl_chold *h = srv->cholds;
+
+		srv->cholds = h->next;
+		free(h);
+	}
 	while (srv->holds) {
 		struct dl_hold *h = srv->holds;
 
@@ -222,6 +324,10 @@ static void quarantine_fill(struct dl_server *srv, const struct dl_detached *d,
 		     p = p->next)
 			if (p->id == h->pin_id)
 				q->pid = (uint32_t)p->client->cred.pid;
+		for (const struct dl_chold *ch = srv->cholds; ch && !q->pid;
+		     ch = ch->next)
+			if (ch->pin_id == h->pin_id)
+				q->pid = (uint32_t)ch->client->cred.pid;
 	}
 }
 

@@ -74,6 +74,15 @@ struct dl_hold {
 	uint64_t ns_offset, length;
 };
 
+/* A lockless pin (a non-zero counter) that holds detached blocks
+ * (quarantine.c): released when the counter is back to zero. */
+struct dl_chold {
+	struct dl_chold *next;
+	struct dl_client *client;
+	uint64_t idx;			/* the table entry */
+	uint64_t pin_id;		/* its holds' id (from next_pin_id) */
+};
+
 /* One pin: a file range held for a client (pin.c). */
 struct dl_pin {
 	struct dl_pin *next;
@@ -135,7 +144,7 @@ struct dl_mapping {
 struct dl_outmsg {
 	struct dl_outmsg *next;
 	size_t len;
-	int fds[2];
+	int fds[DL_MAP_NFDS];
 	int nfds;
 	uint8_t buf[];
 };
@@ -145,7 +154,8 @@ struct dl_client {
 	struct dl_client *prev, *next;
 	struct dl_source sock;
 	struct dl_source pidfd;
-	struct dl_source wake;		/* eventfd: pin counters reached zero */
+	struct dl_source wake;		/* eventfd: a counter it was asked
+					 * about reached zero (table.h) */
 	uint64_t id;
 	struct dl_cred cred;
 	gid_t *groups;
@@ -197,6 +207,7 @@ struct dl_server {
 	struct dl_lease *leases;	/* newest first */
 	uint64_t next_lease_id;
 	struct dl_hold *holds;
+	struct dl_chold *cholds;
 	uint64_t next_tag;
 	int64_t start_ns;
 	void *rx;			/* one received message */
@@ -208,7 +219,7 @@ struct dl_reply {
 	void *payload;
 	uint32_t len;
 	bool with_error;		/* send the payload with a -errno too */
-	int fds[2];
+	int fds[DL_MAP_NFDS];
 	int nfds;
 };
 
@@ -299,7 +310,8 @@ struct dl_pin *dl_pin_add(struct dl_client *c, uint32_t ino, uint32_t gen,
 /* Drop one pin of c (-EINVAL if c has no such pin); wakes waiters. */
 int dl_pin_drop(struct dl_client *c, uint64_t pin_id);
 void dl_pins_drop_client(struct dl_client *c);
-/* Pins of ino overlapping the range: how many; the first max to out. */
+/* Pins of ino overlapping the range, socket pins and then lockless ones
+ * (counters.c): how many; the first max to out. */
 uint32_t dl_pins_scan(struct dl_server *srv, uint32_t ino, uint64_t offset,
 		      uint64_t length, struct dl_wire_blocker *out,
 		      uint32_t max);
@@ -307,6 +319,29 @@ void dl_pin_to_wire(const struct dl_pin *p, struct dl_wire_blocker *w);
 void dl_dirty_free_all(struct dl_server *srv);
 /* The file is gone (unlink, rename over): its dirty record goes too. */
 void dl_dirty_forget(struct dl_server *srv, uint32_t ino);
+
+/* ---- counters.c: lockless pins (the clients' counter regions) ------------------ */
+/* Non-zero counters of entries mapping ino's range: how many; the first
+ * max to out (DL_BLOCKER_COUNTER).  Call after invalidate + fence. */
+uint32_t dl_counters_scan(struct dl_server *srv, uint32_t ino,
+			  uint64_t offset, uint64_t length,
+			  struct dl_wire_blocker *out, uint32_t max);
+/* Does any entry of m have a non-zero counter? */
+bool dl_counters_busy(const struct dl_client *c, const struct dl_mapping *m);
+/* Ask every client for wake-ups (or not), then a full fence. */
+void dl_counters_want_wakeups(struct dl_server *srv, bool on);
+/* Wake-ups on while something waits for counters, off otherwise. */
+void dl_counters_settle_wakeups(struct dl_server *srv);
+const struct dl_mapping *dl_counters_mapping_of(const struct dl_client *c,
+						uint64_t idx);
+/* BUSY view cursors above this are (client id, entry) of counters. */
+#define DL_BUSY_COUNTERS (1ULL << 63)
+/* The next non-zero counter after cursor (any client, any entry). */
+bool dl_counters_next(struct dl_server *srv, uint64_t cursor,
+		      struct dl_client **c, uint64_t *idx);
+uint64_t dl_counters_cursor(const struct dl_client *c, uint64_t idx);
+void dl_counters_to_busy(struct dl_server *srv, const struct dl_client *c,
+			 uint64_t idx, struct dl_wire_busy *b);
 
 /* ---- wait.c: requests that wait for pins or behind a layout change ------------ */
 /* Must a request on this file range queue behind an earlier waiter? */
@@ -354,6 +389,10 @@ uint64_t dl_quarantine_begin(struct dl_server *srv, uint32_t ino,
 void dl_quarantine_settle(struct dl_server *srv, uint64_t tag);
 /* A pin is gone: release the blocks only it held. */
 void dl_quarantine_unpin(struct dl_server *srv, uint64_t pin_id);
+/* Release the holds of lockless pins whose counter is back to zero. */
+void dl_quarantine_check_counters(struct dl_server *srv);
+/* The client goes: its lockless pins' holds go with it. */
+void dl_quarantine_drop_client(struct dl_client *c);
 /* A tag no detached block on the namespace uses yet. */
 void dl_quarantine_init(struct dl_server *srv);
 void dl_quarantine_free(struct dl_server *srv);

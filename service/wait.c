@@ -262,22 +262,30 @@ int dl_layout_begin(struct dl_client *c, const struct dl_request *rq,
 	/* entries invalid (and fenced) before the scan: a client either
 	 * sees the invalid entry or we see its pin (DESIGN.md) */
 	dl_mappings_invalidate(srv, ino, offset, length);
+	/* asked before the counters are read: an unpin after our read
+	 * then sees the request and wakes us (table.h) */
+	dl_counters_want_wakeups(srv, true);
 	npins = dl_pins_scan(srv, ino, offset, length, NULL, 0);
 #ifdef DAXLEASE_UNSAFE_NO_BUSY_WAIT
 	/* TEST ONLY (-DDAXLEASE_NEGATIVE_CONTROL=no-busy-wait): free pinned
 	 * blocks anyway, to show the torture test catches DMA-after-free */
 	npins = 0;
 #endif
-	if (!npins)
+	if (!npins) {
+		dl_counters_settle_wakeups(srv);
 		return 0;
+	}
 	if (srv->opt.detach) {
 		/* go now; the pinned blocks wait in quarantine instead */
 		*detach_tag = dl_quarantine_begin(srv, ino, offset, length,
 						  policy & DL_LAYOUT_FILE_GOES);
+		dl_counters_settle_wakeups(srv);
 		return 0;
 	}
-	if (policy & DL_POLICY_NONBLOCK)
+	if (policy & DL_POLICY_NONBLOCK) {
+		dl_counters_settle_wakeups(srv);
 		return busy_reply(srv, ino, offset, length, rp);
+	}
 	return change_suspend(c, rq, ino, offset, length, true, false,
 			      deadline_ms);
 }
@@ -335,6 +343,9 @@ void dl_wait_kick(struct dl_server *srv)
 		return;
 	srv->kick = false;
 	srv->wait_pass++;
+	/* lockless pins that held quarantined blocks may be gone */
+	if (srv->cholds)
+		dl_quarantine_check_counters(srv);
 	/* restart from the head after each run: a run may free others */
 	while (ran) {
 		ran = false;
@@ -349,6 +360,7 @@ void dl_wait_kick(struct dl_server *srv)
 		}
 	}
 	srv->kick = false;
+	dl_counters_settle_wakeups(srv);
 	dl_wait_arm_timer(srv);
 }
 

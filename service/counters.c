@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/*
+ * counters.c - lockless pins: the counters clients keep in their counter
+ * regions (include/daxlease/table.h), as the busy-page scan reads them.
+ *
+ * A client pins without asking us: it reads a table entry, increments its
+ * counter for that entry, fences, and reads the entry again.  A layout
+ * change invalidates the entries of its range in every table, fences
+ * (dl_mappings_invalidate), asks for wake-ups, fences, and only then
+ * counts here.  Either the client's second read sees the invalid entry and
+ * it backs off, or we see its count and wait (docs/pin-protocol.md).
+ *
+ * Counters are the client's memory: every value is read once, never
+ * trusted for anything but "not zero means pinned".  A negative or huge
+ * one only ever holds the liar's own blocks longer, and is reported.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "server.h"
+
+static uint64_t entry_size(const struct dl_table_entry *e)
+{
+	return dl_leaf_size(dl_pte_level(e->pte));
+}
+
+static void counter_to_wire(const struct dl_client *c, uint64_t idx,
+			    int64_t refs, struct dl_wire_blocker *w)
+{
+	const struct dl_table_entry *e = &c->table->ent[idx];
+
+	memset(w, 0, sizeof(*w));
+	w->pid = (uint32_t)c->cred.pid;
+	w->uid = c->cred.uid;
+	memcpy(w->comm, c->comm, strnlen(c->comm, sizeof(w->comm) - 1));
+	w->pin_id = idx;
+	w->offset = e->file_offset;
+	w->length = entry_size(e);
+	w->write = (e->pte & DL_PTE_WRITE) != 0;
+	w->flags = DL_BLOCKER_COUNTER |
+		   (dl_refs_corrupt(refs) ? DL_BLOCKER_CORRUPT : 0);
+}
+
+/* Pinned entries of m overlapping the range: counted, the first to out. */
+static uint32_t scan_mapping(const struct dl_client *c,
+			     const struct dl_mapping *m, uint64_t offset,
+			     uint64_t length, struct dl_wire_blocker *out,
+			     uint32_t max, uint32_t n)
+{
+	const struct dl_maptable *t = c->table;
+
+	for (uint64_t i = m->first; i < m->first + m->nentries; i++) {
+		const struct dl_table_entry *e = &t->ent[i];
+		int64_t refs;
+
+		if (!dl_range_overlaps(e->file_offset, entry_size(e), offset,
+				       length))
+			continue;
+		refs = dl_maptable_refs(t, i);
+		if (!refs)
+			continue;
+		if (out && n < max)
+			counter_to_wire(c, i, refs, &out[n]);
+		n++;
+	}
+	return n;
+}
+
+uint32_t dl_counters_scan(struct dl_server *srv, uint32_t ino,
+			  uint64_t offset, uint64_t length,
+			  struct dl_wire_blocker *out, uint32_t max)
+{
+	uint32_t n = 0;
+
+	for (struct dl_client *c = srv->clients; c; c = c->next) {
+		if (!c->table)
+			continue;
+		for (struct dl_mapping *m = c->maps; m; m = m->next)
+			if (m->ino == ino &&
+			    dl_range_overlaps(m->offset, m->length, offset,
+					      length))
+				n = scan_mapping(c, m, offset, length, out,
+						 max, n);
+	}
+	return n;
+}
+
+bool dl_counters_busy(const struct dl_client *c, const struct dl_mapping *m)
+{
+	for (uint64_t i = m->first; i < m->first + m->nentries; i++)
+		if (dl_maptable_refs(c->table, i))
+			return true;
+	return false;
+}
+
+/* ---- wake-ups --------------------------------------------------------------- */
+
+void dl_counters_want_wakeups(struct dl_server *srv, bool on)
+{
+	for (struct dl_client *c = srv->clients; c; c = c->next)
+		if (c->table)
+			dl_maptable_want_wakeups(c->table, on);
+	/* set before the counters are read (the caller scans after this) */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+void dl_counters_settle_wakeups(struct dl_server *srv)
+{
+	bool want = srv->cholds != NULL;
+
+	for (struct dl_waiter *w = srv->wait_head; w && !want; w = w->next)
+		want = w->on_pins;
+	for (struct dl_client *c = srv->clients; c; c = c->next)
+		if (c->table && !c->table->chdr->waiting != !want)
+			dl_maptable_want_wakeups(c->table, want);
+}
+
+/* ---- the BUSY view -------------------------------------------------------------- */
+
+const struct dl_mapping *dl_counters_mapping_of(const struct dl_client *c,
+					        uint64_t idx)
+{
+	for (const struct dl_mapping *m = c->maps; m; m = m->next)
+		if (idx >= m->first && idx < m->first + m->nentries)
+			return m;
+	return NULL;
+}
+
+/* The client with the smallest id >= id, or NULL. */
+static struct dl_client *client_from(struct dl_server *srv, uint64_t id)
+{
+	struct dl_client *best = NULL;
+
+	for (struct dl_client *c = srv->clients; c; c = c->next)
+		if (c->table && c->id >= id && (!best || c->id < best->id))
+			best = c;
+	return best;
+}
+
+bool dl_counters_next(struct dl_server *srv, uint64_t cursor,
+		      struct dl_client **cp, uint64_t *idxp)
+{
+	uint64_t cid = (cursor >> 32) & 0x7fffffffULL;
+	uint64_t from = cursor & 0xffffffffULL;	/* entry index + 1 */
+	struct dl_client *c;
+
+	if (!(cursor & DL_BUSY_COUNTERS))
+		cid = 0, from = 0;
+	for (c = client_from(srv, cid); c; c = client_from(srv, c->id + 1)) {
+		uint64_t i = c->id == cid ? from : 0;
+
+		/* every non-zero counter, in a mapping or not: a counter
+		 * of a free entry pins nothing, but it is shown as corrupt */
+		for (; i < c->table->cap; i++) {
+			if (dl_maptable_refs(c->table, i)) {
+				*cp = c;
+				*idxp = i;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+uint64_t dl_counters_cursor(const struct dl_client *c, uint64_t idx)
+{
+	return DL_BUSY_COUNTERS | (c->id & 0x7fffffffULL) << 32 | (idx + 1);
+}
+
+void dl_counters_to_busy(struct dl_server *srv, const struct dl_client *c,
+			 uint64_t idx, struct dl_wire_busy *b)
+{
+	const struct dl_mapping *m = dl_counters_mapping_of(c, idx);
+	const struct dl_table_entry *e = &c->table->ent[idx];
+	int64_t refs = dl_maptable_refs(c->table, idx);
+	struct dl_stat st;
+
+	memset(b, 0, sizeof(*b));
+	counter_to_wire(c, idx, refs, &b->pin);
+	b->refs = refs;
+	b->ns_offset = dl_pte_ns_offset(e->pte);
+	b->level = dl_pte_level(e->pte);
+	if (!m) {
+		/* no mapping owns the entry: the count is made up */
+		b->pin.flags |= DL_BLOCKER_CORRUPT;
+		b->pin.offset = b->pin.length = 0;
+		b->ns_offset = UINT64_MAX;
+		return;
+	}
+	b->ino = m->ino;
+	if (!dl_fs_stat(srv->fs, m->ino, &st))
+		memcpy(b->name, st.name, sizeof(st.name) < sizeof(b->name) ?
+		       sizeof(st.name) : sizeof(b->name));
+	b->name[sizeof(b->name) - 1] = 0;
+}
