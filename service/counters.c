@@ -150,10 +150,10 @@ bool dl_counters_next(struct dl_server *srv, uint64_t cursor,
 	for (c = client_from(srv, cid); c; c = client_from(srv, c->id + 1)) {
 		uint64_t i = c->id == cid ? from : 0;
 
-		/* every non-zero counter, in a mapping or not: a counter
-		 * of a free entry pins nothing, but it is shown as corrupt */
+		/* entries in use only: a counter of a free entry pins
+		 * nothing (and reading it would fault in memfd pages) */
 		for (; i < c->table->cap; i++) {
-			if (dl_maptable_refs(c->table, i)) {
+			if (c->table->used[i] && dl_maptable_refs(c->table, i)) {
 				*cp = c;
 				*idxp = i;
 				return true;
