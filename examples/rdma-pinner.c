@@ -1,0 +1,589 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * rdma-pinner.c - pin a file range for "DMA", as an RDMA NIC driver pins
+ * the pages of a memory region, and keep writing into it.
+ *
+ *   example-rdma-pinner [options] PATH OFFSET LENGTH
+ *
+ * Takes a shared layout lease on [OFFSET, OFFSET+LENGTH) of PATH, maps
+ * the range for writing, pins it for write and starts a "DMA" thread
+ * that writes pass after pass of a recognizable pattern into the pinned
+ * pages (32-byte records of 8-byte words: this pid, the pass's sequence
+ * number, the record's file offset, "RDMAPIN!").  The main thread waits
+ * with poll(2) on the connection's event fd, a signalfd and the DMA
+ * thread's eventfd.
+ *
+ * A layout change of the range (a truncate, a punch, ...) breaks the
+ * lease.  By default the pinner is cooperative: it returns the lease at
+ * once but, like a NIC that cannot abort a transfer halfway, keeps the
+ * pin and the DMA until the current transfer ends (--transfer-ms), then
+ * stops.  The change goes past the lease at once and then waits in the
+ * service's busy-page scan for the pin - the case that makes truncate
+ * safe.  With --ignore-breaks it keeps the lease and the DMA: the service
+ * revokes the lease at its deadline and the change still waits for the
+ * pin.  SIGTERM, SIGINT, --hold and --iterations stop it too.
+ *
+ * Before unpinning, it reads the range back through the service
+ * (daxlease_pread) and checks that it holds the last pass the DMA wrote:
+ * a mismatch means a block was freed or moved under a pin (exit 1).
+ * One line per event on stdout, flushed, so a script can wait for
+ * "pinned".
+ *
+ * Build your own copy with:
+ *   cc rdma-pinner.c $(pkg-config --cflags --libs libdaxlease) -pthread
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <daxlease/libdaxlease.h>
+#include <daxlease/proto.h>
+
+#define EXAMPLE_NAME "rdma-pinner"
+#include "example-util.h"
+
+#define PAGE 4096u
+#define RECORD_WORDS 4		/* pid, sequence, file offset, tag */
+#define RECORD_BYTES (RECORD_WORDS * 8u)
+#define RECORD_TAG 0x214e495041444452ull	/* "RDMAPIN!" in memory */
+#define PASS_PAUSE_NS 2000000	/* between passes: leave the CPU to others */
+#define VERIFY_CHUNK (1u << 20)
+
+static const char usage[] =
+	"usage: example-rdma-pinner [--socket PATH] [--ignore-breaks]\n"
+	"                           [--transfer-ms MS] [--hold SECONDS]\n"
+	"                           [--iterations N] PATH OFFSET LENGTH\n"
+	"\n"
+	"Lease, map and pin [OFFSET, OFFSET+LENGTH) of PATH (4 KiB multiples;\n"
+	"K, M, G suffixes and 0x hex accepted) for write, and keep a \"DMA\"\n"
+	"thread writing a pattern into the pinned pages until a signal\n"
+	"(SIGTERM, SIGINT), --hold, --iterations or a lease break stops it.\n"
+	"Then check through the service that the file holds what the DMA\n"
+	"wrote, unpin, unmap and return the lease.  The socket is --socket,\n"
+	"else $DAXLEASE_SOCKET, else the daemon's default.\n"
+	"\n"
+	"  -s, --socket PATH       daxleased's socket\n"
+	"  -i, --ignore-breaks     keep the lease and the DMA on a break (the\n"
+	"                          service revokes the lease at its deadline)\n"
+	"  -t, --transfer-ms MS    on a break, the lease goes back at once but\n"
+	"                          the DMA goes on until its current transfer,\n"
+	"                          MS long, ends (default 200)\n"
+	"  -H, --hold SECONDS      stop after this long\n"
+	"  -n, --iterations N      stop after N passes over the range\n"
+	"  -h, --help              this text\n"
+	"\n"
+	"Exit status: 0 done and verified, 1 error or the file does not hold\n"
+	"what the DMA wrote.\n";
+
+struct options {
+	const char *socket;
+	const char *path;
+	uint64_t offset, length;
+	bool ignore_breaks;
+	unsigned transfer_ms;
+	long hold_s;			/* -1: no limit */
+	uint64_t iterations;		/* 0: no limit */
+};
+
+/* What the "DMA engine" writes to, and how it is told to stop. */
+struct dma {
+	uint64_t *words;		/* the pinned range, mapped */
+	uint64_t offset, length;	/* its file range */
+	uint64_t pid;
+	unsigned transfer_ms;
+	uint64_t max_passes;		/* 0: no limit */
+	atomic_uint_fast64_t passes;	/* complete passes written */
+	atomic_bool stop_now;		/* stop after this pass */
+	atomic_bool end_transfer;	/* stop when this transfer ends */
+	int done_fd;			/* eventfd: the thread has stopped */
+};
+
+/* ---- the DMA thread ---------------------------------------------------- */
+
+static void write_pass(struct dma *d, uint64_t seq)
+{
+	uint64_t n = d->length / RECORD_BYTES;
+
+	for (uint64_t i = 0; i < n; i++) {
+		volatile uint64_t *r = d->words + i * RECORD_WORDS;
+
+		r[0] = d->pid;
+		r[1] = seq;
+		r[2] = d->offset + i * RECORD_BYTES;
+		r[3] = RECORD_TAG;
+	}
+}
+
+/* One transfer: passes for transfer_ms; false when told to stop now. */
+static bool transfer(struct dma *d)
+{
+	const struct timespec pause = { .tv_nsec = PASS_PAUSE_NS };
+	uint64_t end = ex_now_ns() + d->transfer_ms * 1000000ull;
+
+	do {
+		uint64_t seq;
+
+		if (atomic_load(&d->stop_now))
+			return false;
+		seq = atomic_load(&d->passes) + 1;
+		write_pass(d, seq);
+		atomic_store(&d->passes, seq);
+		if (d->max_passes && seq >= d->max_passes)
+			return false;
+		nanosleep(&pause, NULL);
+	} while (ex_now_ns() < end);
+	return true;
+}
+
+static void *dma_thread(void *arg)
+{
+	struct dma *d = arg;
+	uint64_t one = 1;
+
+	while (transfer(d) && !atomic_load(&d->end_transfer))
+		;
+	if (write(d->done_fd, &one, sizeof(one)) < 0)
+		perror("rdma-pinner: eventfd");
+	return NULL;
+}
+
+/* ---- checking what the DMA wrote ------------------------------------------ */
+
+/* The records of buf (file offset base) against pass seq: mismatches. */
+static uint64_t check_records(const struct dma *d, const uint64_t *buf,
+			      size_t len, uint64_t base, uint64_t seq)
+{
+	uint64_t bad = 0;
+
+	for (size_t i = 0; i < len / RECORD_BYTES; i++) {
+		const uint64_t *r = buf + i * RECORD_WORDS;
+		uint64_t off = base + i * RECORD_BYTES;
+
+		if (r[0] == d->pid && r[1] == seq && r[2] == off &&
+		    r[3] == RECORD_TAG)
+			continue;
+		if (!bad++)
+			printf("MISMATCH at file offset %" PRIu64 ": pid %" PRIu64
+			       " seq %" PRIu64 " offset %" PRIu64 " tag %#" PRIx64
+			       "; the DMA wrote pid %" PRIu64 " seq %" PRIu64
+			       " offset %" PRIu64 "\n", off, r[0], r[1], r[2],
+			       r[3], d->pid, seq, off);
+	}
+	return bad;
+}
+
+/* Read the range through the service: does it hold the last pass? */
+static int verify(struct daxlease_file *f, const struct dma *d)
+{
+	uint64_t seq = atomic_load(&d->passes), bad = 0;
+	uint64_t *buf = malloc(VERIFY_CHUNK);
+
+	if (!buf)
+		return ex_fail("verify", -ENOMEM);
+	for (uint64_t done = 0; done < d->length;) {
+		size_t len = d->length - done < VERIFY_CHUNK ?
+			     d->length - done : VERIFY_CHUNK;
+		ssize_t n = daxlease_pread(f, buf, len, d->offset + done);
+
+		if (n < 0) {
+			free(buf);
+			return ex_fail("read back", (int)n);
+		}
+		if (n < (ssize_t)len) {
+			printf("MISMATCH: the file ends at %" PRIu64 ", inside"
+			       " the pinned range: it was cut under the pin\n",
+			       d->offset + done + (uint64_t)n);
+			bad++;
+			break;
+		}
+		bad += check_records(d, buf, len, d->offset + done, seq);
+		done += len;
+	}
+	free(buf);
+	if (bad) {
+		printf("MISMATCH: the file does not hold what the DMA wrote"
+		       " into the pinned range (%" PRIu64 " bad records of %"
+		       PRIu64 ")\n", bad, d->length / RECORD_BYTES);
+		return 1;
+	}
+	printf("verified: the file holds pass %" PRIu64 " in all %" PRIu64
+	       " bytes\n", seq, d->length);
+	return 0;
+}
+
+/* ---- events --------------------------------------------------------------- */
+
+static const char *op_name(unsigned opcode)
+{
+	switch (opcode) {
+	case DL_OP_TRUNCATE:
+		return "truncate";
+	case DL_OP_FALLOCATE:
+		return "fallocate";
+	default:
+		return "layout change";
+	}
+}
+
+struct session {
+	struct daxlease_ctx *ctx;
+	const struct options *o;
+	struct dma *dma;
+	uint64_t lease;
+	bool lease_held;		/* not returned yet */
+};
+
+/* The end of the changed range: a truncate's goes to the end of file. */
+static const char *range_end(const struct daxlease_event *e, char *buf,
+			     size_t size)
+{
+	if (e->length > UINT64_MAX - e->offset)
+		return "end of file";
+	snprintf(buf, size, "%" PRIu64, e->offset + e->length);
+	return buf;
+}
+
+static void on_break(struct session *s, const struct daxlease_event *e)
+{
+	char end[24];
+	int rc;
+
+	printf("break: %s (opcode %u) by pid %d (%s, uid %u) on [%" PRIu64
+	       ", %s), %u ms left\n", op_name(e->opcode), e->opcode, e->pid,
+	       e->comm, e->uid, e->offset, range_end(e, end, sizeof(end)),
+	       e->remaining_ms);
+	if (s->o->ignore_breaks) {
+		printf("ignoring the break: the lease and the DMA stay\n");
+		return;
+	}
+	if (!s->lease_held)
+		return;		/* returned at an earlier break already */
+	rc = daxlease_lease_release(s->ctx, s->lease);
+	if (rc)
+		ex_fail("return the lease", rc);
+	else
+		printf("lease returned; the pin holds until the current "
+		       "transfer ends (at most %u ms)\n", s->o->transfer_ms);
+	s->lease_held = rc != 0;
+	atomic_store(&s->dma->end_transfer, true);
+}
+
+static void on_event(struct session *s, const struct daxlease_event *e)
+{
+	if (e->type == DAXLEASE_EVENT_LEASE_BREAK)
+		on_break(s, e);
+	else if (e->type == DAXLEASE_EVENT_LEASE_REVOKED)
+		printf("lease %" PRIu64 " revoked; the pin still holds the "
+		       "range\n", e->lease_id);
+	else
+		printf("event %u on lease %" PRIu64 "\n", e->type, e->lease_id);
+}
+
+static void stop_dma(struct session *s, const char *why)
+{
+	if (atomic_exchange(&s->dma->stop_now, true))
+		return;
+	printf("%s: stopping the DMA\n", why);
+}
+
+/*
+ * Until the DMA thread stops: events, signals, the hold time.  0, or
+ * -errno when the connection is lost (the DMA is stopped then too).
+ */
+static int event_loop(struct session *s, int sig_fd)
+{
+	int64_t end = (int64_t)(ex_now_ns() / 1000000) +
+		      (s->o->hold_s < 0 ? 0 : s->o->hold_s * 1000);
+	struct pollfd p[3] = {
+		{ .fd = s->dma->done_fd, .events = POLLIN },
+		{ .fd = sig_fd, .events = POLLIN },
+		{ .fd = daxlease_get_event_fd(s->ctx), .events = POLLIN },
+	};
+	struct daxlease_event e;
+	int rc, left;
+
+	for (;;) {
+		/* something may be queued already: look before sleeping */
+		while ((rc = daxlease_next_event(s->ctx, &e, 0)) == 1)
+			on_event(s, &e);
+		if (rc < 0) {
+			stop_dma(s, "connection lost");
+			return rc;
+		}
+		left = s->o->hold_s < 0 ? -1 :
+		       (int)(end - (int64_t)(ex_now_ns() / 1000000));
+		if (s->o->hold_s >= 0 && left <= 0) {
+			stop_dma(s, "hold time is up");
+			left = -1;
+		}
+		if (poll(p, 3, left) < 0 && errno != EINTR)
+			return -errno;
+		if (p[0].revents)
+			return 0;
+		if (p[1].revents) {
+			struct signalfd_siginfo si;
+
+			if (read(sig_fd, &si, sizeof(si)) == sizeof(si))
+				stop_dma(s, strsignal((int)si.ssi_signo));
+		}
+	}
+}
+
+/* ---- lease, map, pin, DMA, verify, unpin ---------------------------------- */
+
+static int run_dma(struct session *s, struct daxlease_file *f,
+		   struct daxlease_map *m, int sig_fd)
+{
+	struct dma *d = s->dma;
+	pthread_t thread;
+	int rc, verdict;
+
+	d->words = daxlease_map_addr(m);
+	rc = pthread_create(&thread, NULL, dma_thread, d);
+	if (rc)
+		return ex_fail("DMA thread", -rc);
+	rc = event_loop(s, sig_fd);
+	atomic_store(&d->stop_now, true);
+	pthread_join(thread, NULL);
+	printf("DMA stopped after %" PRIu64 " passes\n",
+	       (uint64_t)atomic_load(&d->passes));
+	if (rc)
+		return ex_fail("events", rc);
+	rc = daxlease_map_persist(m, 0, d->length);
+	if (rc)
+		return ex_fail("persist", rc);
+	verdict = verify(f, d);
+	return verdict;
+}
+
+static int pin_and_dma(struct session *s, struct daxlease_file *f,
+		       int sig_fd)
+{
+	const struct options *o = s->o;
+	struct daxlease_map *m;
+	uint64_t pin;
+	int rc, verdict;
+
+	rc = daxlease_map(f, o->offset, o->length,
+			  DAXLEASE_PROT_READ | DAXLEASE_PROT_WRITE, &m);
+	if (rc)
+		return ex_fail("map", rc);
+	rc = daxlease_pin(f, o->offset, o->length, DAXLEASE_PIN_WRITE, &pin);
+	if (rc) {
+		daxlease_unmap(m);
+		return ex_fail("pin", rc);
+	}
+	printf("pinned: pin %" PRIu64 " on [%" PRIu64 ", +%" PRIu64 ") of %s"
+	       " for write, pid %d; DMA running\n", pin, o->offset, o->length,
+	       o->path, getpid());
+
+	verdict = run_dma(s, f, m, sig_fd);
+	/* the pin goes before the mapping, as a driver deregisters an MR */
+	rc = daxlease_unpin(s->ctx, pin);
+	if (rc)
+		verdict = ex_fail("unpin", rc);
+	else
+		printf("unpinned\n");
+	rc = daxlease_unmap(m);
+	if (rc)
+		verdict = ex_fail("unmap", rc);
+	else
+		printf("unmapped\n");
+	return verdict;
+}
+
+static int lease_and_pin(struct session *s, struct daxlease_file *f,
+			 int sig_fd)
+{
+	const struct options *o = s->o;
+	int rc, verdict;
+
+	rc = daxlease_lease_acquire(f, o->offset, o->length,
+				    DAXLEASE_LEASE_SHARED, 0, &s->lease);
+	if (rc)
+		return ex_fail("lease", rc);
+	s->lease_held = true;
+	printf("leased: lease %" PRIu64 " on [%" PRIu64 ", +%" PRIu64 ")\n",
+	       s->lease, o->offset, o->length);
+
+	verdict = pin_and_dma(s, f, sig_fd);
+	if (s->lease_held) {
+		/* held, or revoked after an ignored break: returned either way */
+		rc = daxlease_lease_release(s->ctx, s->lease);
+		if (rc)
+			verdict = ex_fail("return the lease", rc);
+		else
+			printf("lease returned\n");
+	}
+	return verdict;
+}
+
+static int run(const struct options *o, int sig_fd)
+{
+	struct dma d = {
+		.offset = o->offset, .length = o->length,
+		.pid = (uint64_t)getpid(), .transfer_ms = o->transfer_ms,
+		.max_passes = o->iterations,
+	};
+	struct session s = { .o = o, .dma = &d };
+	struct daxlease_file *f;
+	int rc;
+
+	d.done_fd = eventfd(0, EFD_CLOEXEC);
+	if (d.done_fd < 0)
+		return ex_fail("eventfd", -errno);
+	rc = daxlease_new(&s.ctx, o->socket);
+	if (rc) {
+		close(d.done_fd);
+		return ex_unreachable(o->socket, rc);
+	}
+	rc = daxlease_open(s.ctx, o->path, DAXLEASE_O_READ | DAXLEASE_O_WRITE,
+			   0, &f);
+	if (rc) {
+		rc = ex_fail(o->path, rc);
+	} else {
+		rc = lease_and_pin(&s, f, sig_fd);
+		daxlease_close(f);
+	}
+	daxlease_unref(s.ctx);
+	close(d.done_fd);
+	return rc;
+}
+
+/* ---- options -------------------------------------------------------------- */
+
+/* Bytes: decimal or 0x hex, with an optional K, M or G (powers of 1024). */
+static int parse_bytes(const char *what, const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	unsigned shift = 0;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (*end == 'K' || *end == 'k')
+		shift = 10;
+	else if (*end == 'M' || *end == 'm')
+		shift = 20;
+	else if (*end == 'G' || *end == 'g')
+		shift = 30;
+	if (shift)
+		end++;
+	if (errno || end == s || *end || *s == '-' ||
+	    v > (UINT64_MAX >> shift)) {
+		fprintf(stderr, "rdma-pinner: %s: '%s' is not a size in "
+			"bytes\n", what, s);
+		return -1;
+	}
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+static int parse_range(struct options *o, char **arg)
+{
+	o->path = arg[0];
+	if (parse_bytes("OFFSET", arg[1], &o->offset) ||
+	    parse_bytes("LENGTH", arg[2], &o->length))
+		return -1;
+	if (o->offset % PAGE || o->length % PAGE || !o->length ||
+	    o->offset + o->length < o->offset) {
+		fprintf(stderr, "rdma-pinner: OFFSET and LENGTH must be "
+			"multiples of 4 KiB, LENGTH not 0\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* 0: go on; 1: exit 0 (--help); -1: exit 1. */
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "ignore-breaks", no_argument, NULL, 'i' },
+		{ "transfer-ms", required_argument, NULL, 't' },
+		{ "hold", required_argument, NULL, 'H' },
+		{ "iterations", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	uint64_t v;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "s:it:H:n:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			o->socket = optarg;
+			break;
+		case 'i':
+			o->ignore_breaks = true;
+			break;
+		case 't':
+			if (ex_parse_number("--transfer-ms", optarg, 0, 3600000,
+					    &v))
+				return -1;
+			o->transfer_ms = (unsigned)v;
+			break;
+		case 'H':
+			if (ex_parse_number("--hold", optarg, 0, 86400 * 365,
+					    &v))
+				return -1;
+			o->hold_s = (long)v;
+			break;
+		case 'n':
+			if (ex_parse_number("--iterations", optarg, 1,
+					    UINT64_MAX, &v))
+				return -1;
+			o->iterations = v;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 1;
+		default:
+			fputs(usage, stderr);
+			return -1;
+		}
+	}
+	if (argc - optind != 3) {
+		fprintf(stderr, "rdma-pinner: expected PATH OFFSET LENGTH "
+			"(--help for more)\n");
+		return -1;
+	}
+	return parse_range(o, argv + optind);
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = { .transfer_ms = 200, .hold_s = -1 };
+	sigset_t set;
+	int rc, sig_fd;
+
+	rc = parse_options(argc, argv, &o);
+	if (rc)
+		return rc > 0 ? 0 : 1;
+	/* a line as each thing happens, also into a pipe: scripts wait for
+	 * "pinned" */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* blocked before any thread starts, so only the signalfd sees them,
+	 * and a signal during the pin still unpins */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	sig_fd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (sig_fd < 0)
+		return ex_fail("signalfd", -errno);
+	rc = run(&o, sig_fd);
+	close(sig_fd);
+	return rc;
+}
