@@ -214,14 +214,21 @@ static uint32_t break_leases(struct dl_client *c, const struct dl_request *rq,
 	return dl_leases_break(c->srv, &why);
 }
 
+/* -EBUSY naming what is in the way: pins, then leases (not broken). */
 static int busy_reply(struct dl_server *srv, uint32_t ino, uint64_t offset,
 		      uint64_t length, struct dl_reply *rp)
 {
 	struct dl_blockers_rep *b = rp->payload;
+	uint32_t n;
 
 	memset(b, 0, sizeof(*b));
-	b->total = dl_pins_scan(srv, ino, offset, length, b->b,
-				DL_PROTO_BLOCKERS_MAX);
+	n = dl_pins_scan(srv, ino, offset, length, b->b,
+			 DL_PROTO_BLOCKERS_MAX);
+	b->total = n + dl_leases_conflicts(srv, NULL, ino, offset, length,
+					   true, n < DL_PROTO_BLOCKERS_MAX ?
+					   b->b + n : NULL,
+					   n < DL_PROTO_BLOCKERS_MAX ?
+					   DL_PROTO_BLOCKERS_MAX - n : 0);
 	b->count = b->total < DL_PROTO_BLOCKERS_MAX ? b->total :
 		   DL_PROTO_BLOCKERS_MAX;
 	rp->len = sizeof(*b);

@@ -232,6 +232,7 @@ struct daxlease_blocker {
 	bool write;
 	bool lockless;		/* counter pins: pin_id is the table entry */
 	bool corrupt;		/* its counter is negative or huge */
+	bool lease;		/* a lease: pin_id is its id, write exclusive */
 };
 
 /*

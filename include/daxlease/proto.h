@@ -352,6 +352,8 @@ struct dl_wire_blocker {
 #define DL_BLOCKER_COUNTER 0x1u	/* lockless pins: pin_id is the table entry
 				 * index, offset/length the entry's leaf */
 #define DL_BLOCKER_CORRUPT 0x2u	/* its counter is negative or huge */
+#define DL_BLOCKER_LEASE 0x4u	/* a lease (NONBLOCK layout changes, grants):
+				 * pin_id is the lease id, write exclusive */
 
 struct dl_blockers_rep {
 	uint32_t count;		/* entries that follow (<= BLOCKERS_MAX) */
