@@ -29,7 +29,7 @@
  * One line per event on stdout, flushed, so a script can wait for
  * "pinned".
  *
- * Build your own copy with:
+ * Build your own copy with (example-util.h beside it):
  *   cc rdma-pinner.c $(pkg-config --cflags --libs libdaxlease) -pthread
  */
 #include <errno.h>

@@ -10,8 +10,8 @@
  * range - 4 KiB aligned, the size put back after each change that moves
  * it.  Every change of a pinned range waits for the pin (the service's
  * busy-page scan), or, with --nonblock, fails at once with EBUSY naming
- * the pins in its way, or, with --deadline MS, gives up with ETIMEDOUT
- * after MS ms; the racer reports either and carries on.
+ * the pins and leases in its way, or, with --deadline MS, gives up with
+ * ETIMEDOUT after MS ms; the racer reports either and carries on.
  *
  * To count the changes that had to wait, each waiting change first asks
  * with the NONBLOCK policy: an EBUSY answer is counted as a wait, and the
@@ -20,7 +20,7 @@
  * At the end it prints a summary: ops, waits, EBUSY, ETIMEDOUT and the
  * median and longest time per op.
  *
- * Build your own copy with:
+ * Build your own copy with (example-util.h beside it):
  *   cc truncate-racer.c $(pkg-config --cflags --libs libdaxlease)
  */
 #include <errno.h>
@@ -56,7 +56,8 @@ static const char usage[] =
 	"  -o, --ops N          how many changes (default 100)\n"
 	"  -S, --seed S         the random seed (default 1)\n"
 	"  -n, --nonblock       fail at once with EBUSY when pins are in the\n"
-	"                       way; print them (pid, comm, range)\n"
+	"                       way; print them and the leases (pid, comm,\n"
+	"                       range)\n"
 	"  -d, --deadline MS    wait at most MS ms for pins, then ETIMEDOUT\n"
 	"  -h, --help           this text\n"
 	"\n"
@@ -145,20 +146,21 @@ static void report_ebusy(const struct change *c,
 
 	describe(c, what, sizeof(what));
 	if (!p->nblockers)
-		printf("EBUSY: %s: held by layout leases (no pin yet)\n",
-		       what);
+		printf("EBUSY: %s: held by layout leases\n", what);
 	for (size_t i = 0; i < n; i++) {
 		const struct daxlease_blocker *b = &p->blockers[i];
+		char len[24] = "eof";	/* a lease to the end of file */
 
-		printf("EBUSY: %s: pin %" PRIu64 " of pid %d (%s) on [%"
-		       PRIu64 ", +%" PRIu64 ")%s%s\n", what, b->pin_id, b->pid,
-		       b->comm, b->offset, b->length,
-		       b->write ? ", write" : "",
+		if (b->length != UINT64_MAX)
+			snprintf(len, sizeof(len), "%" PRIu64, b->length);
+		printf("EBUSY: %s: %s %" PRIu64 " of pid %d (%s) on [%" PRIu64
+		       ", +%s)%s%s\n", what, b->lease ? "lease" : "pin",
+		       b->pin_id, b->pid, b->comm, b->offset, len,
+		       b->write ? (b->lease ? ", exclusive" : ", write") : "",
 		       b->lockless ? ", lockless" : "");
 	}
 	if (p->nblockers > n)
-		printf("EBUSY: %s: and %zu more pins\n", what,
-		       p->nblockers - n);
+		printf("EBUSY: %s: and %zu more\n", what, p->nblockers - n);
 }
 
 /*
