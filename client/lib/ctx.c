@@ -85,7 +85,9 @@ static struct daxlease_ctx *ctx_alloc(void)
 	ctx->sock = -1;
 	ctx->table_fd = -1;
 	ctx->ns_fd = -1;
+	ctx->wake_fd = -1;
 	ctx->next_id = 1;
+	ctx->serial = dl_ctx_serial_next();
 	pthread_mutex_init(&ctx->lock, NULL);
 	pthread_cond_init(&ctx->cond, NULL);
 	pthread_mutex_init(&ctx->send_lock, NULL);
@@ -96,6 +98,7 @@ static struct daxlease_ctx *ctx_alloc(void)
 static void ctx_free(struct daxlease_ctx *ctx)
 {
 	dl_table_release(ctx);
+	dl_stats_release(ctx);
 	dl_event_free_all(ctx);
 	if (ctx->sock >= 0)
 		close(ctx->sock);

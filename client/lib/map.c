@@ -22,7 +22,7 @@ struct map_plan {
 	uint64_t offset, length;	/* file range */
 	int prot;			/* PROT_* */
 	struct dl_map_rep rep;
-	uint64_t max_leaf;
+	uint64_t min_leaf, max_leaf;
 };
 
 static uint64_t load_pte(const struct dl_table_entry *e)
@@ -65,24 +65,23 @@ static int plan_check(struct daxlease_ctx *ctx, struct map_plan *p)
 	    p->rep.first_entry > ctx->table_entries - p->rep.nentries)
 		return -EPROTO;
 	p->max_leaf = DL_PAGE_SIZE;
+	p->min_leaf = 1ULL << 30;
 	for (i = 0; i < p->rep.nentries; i++) {
 		size = check_entry(ctx, p, i, expect, &pte);
 		if (size < 0)
 			return (int)size;
 		if ((uint64_t)size > p->max_leaf)
 			p->max_leaf = (uint64_t)size;
+		if ((uint64_t)size < p->min_leaf)
+			p->min_leaf = (uint64_t)size;
 		expect += (uint64_t)size;
 	}
 	return expect == p->offset + p->length ? 0 : -EPROTO;
 }
 
-/*
- * Reserve length bytes at an address congruent to the file offset modulo
- * the largest leaf, and give the slack back.
- */
-static uint8_t *reserve(const struct map_plan *p)
+uint8_t *dl_reserve_aligned(uint64_t length, uint64_t align, uint64_t phase)
 {
-	uint64_t slack = 2 * p->max_leaf, len = p->length + slack;
+	uint64_t slack = 2 * align, len = length + slack;
 	uintptr_t start, base;
 	void *r;
 
@@ -91,14 +90,35 @@ static uint8_t *reserve(const struct map_plan *p)
 	if (r == MAP_FAILED)
 		return NULL;
 	start = (uintptr_t)r;
-	base = (start + p->max_leaf - 1) & ~(uintptr_t)(p->max_leaf - 1);
-	base += p->offset & (p->max_leaf - 1);
+	base = (start + align - 1) & ~(uintptr_t)(align - 1);
+	base += phase & (align - 1);
 	if (base > start)
 		munmap(r, base - start);
-	if (start + len > base + p->length)
-		munmap((void *)(base + p->length),
-		       start + len - (base + p->length));
+	if (start + len > base + length)
+		munmap((void *)(base + length), start + len - (base + length));
 	return (uint8_t *)base;
+}
+
+/*
+ * What the lockless pin needs (private.h): where the entries and their
+ * counters are, and how to find a leaf - by a shift when all leaves are
+ * one size, else by a binary search of their file offsets.
+ */
+static int record_leaves(struct daxlease_ctx *ctx, const struct map_plan *p,
+			 struct daxlease_map *m)
+{
+	m->first_entry = p->rep.first_entry;
+	m->nentries = p->rep.nentries;
+	m->entries = (const struct dl_table_entry *)
+		((const uint8_t *)ctx->table + DL_TABLE_HDR_SIZE) +
+		p->rep.first_entry;
+	m->counters = ctx->counters + p->rep.first_entry;
+	if (p->min_leaf == p->max_leaf) {
+		m->leaf_shift = (unsigned)__builtin_ctzll(p->max_leaf);
+		return 0;
+	}
+	m->leaf_off = calloc(p->rep.nentries, sizeof(*m->leaf_off));
+	return m->leaf_off ? 0 : -ENOMEM;
 }
 
 static int map_leaves(struct daxlease_ctx *ctx, const struct map_plan *p,
@@ -119,6 +139,8 @@ static int map_leaves(struct daxlease_ctx *ctx, const struct map_plan *p,
 		if (r == MAP_FAILED)
 			return -errno;
 		m->leaves[dl_pte_level(pte)]++;
+		if (m->leaf_off)
+			m->leaf_off[i] = expect;
 		expect += (uint64_t)size;
 	}
 	return 0;
@@ -130,11 +152,14 @@ static int map_build(struct daxlease_ctx *ctx, struct map_plan *p,
 	int rc;
 
 	rc = plan_check(ctx, p);
+	if (!rc)
+		rc = record_leaves(ctx, p, m);
 	if (rc)
 		return rc;
-	m->addr = reserve(p);
+	m->addr = dl_reserve_aligned(p->length, p->max_leaf, p->offset);
 	if (!m->addr)
 		return -ENOMEM;
+	m->offset = p->offset;
 	m->length = p->length;
 	rc = map_leaves(ctx, p, m);
 	if (rc) {
@@ -157,11 +182,14 @@ static int take_fds(struct daxlease_ctx *ctx, const struct map_plan *p,
 {
 	int i;
 
-	if ((p->rep.flags & DL_MAP_FDS) && nfds == 2)
+	if ((p->rep.flags & DL_MAP_FDS) && nfds == DL_MAP_NFDS)
 		return dl_table_install(ctx, fds);
 	for (i = 0; i < nfds; i++)
 		close(fds[i]);
-	/* the first MAP reply must carry them */
+	/* the first MAP reply must carry all of them (an older service
+	 * without the counter region sends two: refused cleanly) */
+	if (p->rep.flags & DL_MAP_FDS)
+		return -EPROTO;
 	return ctx->ns_fd < 0 ? -EPROTO : 0;
 }
 
@@ -179,12 +207,12 @@ static int map_request(struct daxlease_file *f, struct map_plan *p)
 	};
 	struct iovec riov = { &req, sizeof(req) };
 	struct iovec piov = { &p->rep, sizeof(p->rep) };
-	int fds[2];
+	int fds[DL_MAP_NFDS];
 	struct dl_call call = {
 		.opcode = DL_OP_MAP,
 		.req_iov = &riov, .req_niov = 1,
 		.rep_iov = &piov, .rep_niov = 1, .rep_min = sizeof(p->rep),
-		.fds = fds, .nfds_max = 2,
+		.fds = fds, .nfds_max = DL_MAP_NFDS,
 	};
 	int rc;
 
@@ -240,9 +268,12 @@ DAXLEASE_EXPORT int daxlease_map(struct daxlease_file *f, uint64_t offset,
 	}
 	m->ctx = daxlease_ref(f->ctx);
 	m->map_id = p.rep.map_id;
+	m->fh = f->fh;
+	m->writable = (prot & DAXLEASE_PROT_WRITE) != 0;
 	*out = m;
 	return 0;
 err:
+	free(m->leaf_off);
 	free(m);
 	return rc;
 }
@@ -289,15 +320,37 @@ DAXLEASE_EXPORT int daxlease_map_persist(struct daxlease_map *m,
 	return 0;
 }
 
+/*
+ * Whether m holds lockless pins: its own counters say so, so the pin
+ * path needs no per-mapping count (a cache line every pinning thread
+ * would write).  A pin racing with this is the caller's bug; the
+ * service refuses UNMAP with -EBUSY then, see below.
+ */
+static bool has_lockless_pins(const struct daxlease_map *m)
+{
+	for (uint64_t i = 0; i < m->nentries; i++)
+		if (__atomic_load_n(&m->counters[i].refs, __ATOMIC_RELAXED))
+			return true;
+	return false;
+}
+
 DAXLEASE_EXPORT int daxlease_unmap(struct daxlease_map *m)
 {
 	int rc;
 
 	if (!m)
 		return -EINVAL;
-	munmap(m->addr, m->length);
+	if (has_lockless_pins(m))
+		return -EBUSY;
+	/* no store through m may land after the service frees its blocks */
+	if (m->addr)
+		munmap(m->addr, m->length);
+	m->addr = NULL;
 	rc = unmap_request(m->ctx, m->map_id);
+	if (rc == -EBUSY)
+		return rc;	/* pinned after all: m stays, address gone */
 	daxlease_unref(m->ctx);
+	free(m->leaf_off);
 	free(m);
 	return rc;
 }

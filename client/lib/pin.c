@@ -13,22 +13,33 @@ _Static_assert(DAXLEASE_POLICY_NONBLOCK == DL_POLICY_NONBLOCK &&
 	       DAXLEASE_POLICY_DEADLINE == DL_POLICY_DEADLINE,
 	       "policy flags are the wire's");
 
+int dl_pin_call(struct daxlease_ctx *ctx, uint64_t fh, uint64_t offset,
+		uint64_t length, unsigned flags, struct dl_pin_rep *rep)
+{
+	struct dl_pin_req req = {
+		.fh = fh, .offset = offset, .length = length, .flags = flags,
+	};
+	int rc;
+
+	rc = dl_call_simple(ctx, DL_OP_PIN, &req, sizeof(req),
+			    rep, sizeof(*rep));
+	if (!rc && rep->nsegs > DL_PROTO_PIN_SEGS_MAX) {
+		daxlease_unpin(ctx, rep->pin_id);
+		rc = -EPROTO;
+	}
+	return rc;
+}
+
 DAXLEASE_EXPORT int daxlease_pin(struct daxlease_file *f, uint64_t offset,
 				 uint64_t length, unsigned flags,
 				 uint64_t *pin_id)
 {
-	struct dl_pin_req req = { 0 };
 	struct dl_pin_rep rep;
 	int rc;
 
 	if (!f || !pin_id || (flags & ~DAXLEASE_PIN_WRITE))
 		return -EINVAL;
-	req.fh = f->fh;
-	req.offset = offset;
-	req.length = length;
-	req.flags = flags;
-	rc = dl_call_simple(f->ctx, DL_OP_PIN, &req, sizeof(req),
-			    &rep, sizeof(rep));
+	rc = dl_pin_call(f->ctx, f->fh, offset, length, flags, &rep);
 	if (!rc)
 		*pin_id = rep.pin_id;
 	return rc;
@@ -54,6 +65,8 @@ void dl_blocker_from_wire(struct daxlease_blocker *out,
 	out->offset = w->offset;
 	out->length = w->length;
 	out->write = w->write != 0;
+	out->lockless = (w->flags & DL_BLOCKER_COUNTER) != 0;
+	out->corrupt = (w->flags & DL_BLOCKER_CORRUPT) != 0;
 }
 
 static void take_blockers(struct daxlease_policy *p,

@@ -13,6 +13,10 @@
  * io.c       pread/pwrite and the vectored forms, split to the limits
  * table.c    the per-client mapping table (read-only shared memory)
  * map.c      mappings: entries of the table become mmaps of the ns fd
+ * counters.c the per-client pin counter region and the wake eventfd
+ * pinfast.c  daxlease_map_pin/unpin: the lockless path, socket fallback
+ * pindma.c   the whole-namespace mapping and daxlease_pin_dma
+ * pinstats.c per-thread pin statistics, summed on read
  *
  * Nothing here prints; every int function returns 0 or a negative errno.
  */
@@ -37,10 +41,12 @@
 
 /* Events kept for a later reader; past this the oldest is dropped. */
 #define DL_EVENT_QUEUE_MAX 256
-/* SCM_RIGHTS fds a reply may carry (MAP: table memfd, ns fd). */
+/* SCM_RIGHTS fds a reply may carry (MAP: DL_MAP_NFDS of them). */
 #define DL_MAX_FDS 4
+_Static_assert(DL_MAP_NFDS <= DL_MAX_FDS, "a MAP reply's fds fit");
 
 struct dl_pending;
+struct dl_stat_slot;
 
 struct dl_event {
 	struct dl_event *next;
@@ -84,6 +90,23 @@ struct daxlease_ctx {
 	const void *table;		/* PROT_READ, MAP_SHARED */
 	size_t table_size;
 	uint64_t table_entries;
+	/*
+	 * The counter region (read-write, MAP_SHARED) and the wake eventfd
+	 * come with the table and, like it, never change afterwards: a
+	 * mapping made after the install may use them without a lock.
+	 */
+	struct dl_counters_hdr *counters_hdr;
+	struct dl_pin_counter *counters;	/* [table_entries] */
+	size_t counters_size;
+	int wake_fd;
+	/* the whole namespace for daxlease_pin_dma: created once, under
+	 * map_lock, published with a release store (pindma.c) */
+	uint8_t *ns_map;
+	size_t ns_map_size;
+
+	/* pin statistics: one slot per thread (pinstats.c) */
+	uint64_t serial;		/* unique for the process's lifetime */
+	struct dl_stat_slot *stat_slots;	/* under map_lock */
 };
 
 struct daxlease_file {
@@ -94,10 +117,52 @@ struct daxlease_file {
 struct daxlease_map {
 	struct daxlease_ctx *ctx;	/* a reference */
 	uint64_t map_id;
-	uint8_t *addr;
+	uint8_t *addr;			/* NULL once munmapped */
+	uint64_t offset;		/* file offset of addr */
 	uint64_t length;
 	uint64_t leaves[3];		/* by enum dl_leaf_level */
+	uint64_t fh;			/* the handle it was made through:
+					 * the socket pin fallback uses it */
+	bool writable;
+
+	/*
+	 * What the lockless pin needs to find the entries of a file range
+	 * in O(1) (all leaves one size) or O(log n) (leaf_off), recorded at
+	 * map time: the entries tile [offset, offset+length) in file order
+	 * and a mapping's entries are never refilled.
+	 */
+	uint64_t first_entry, nentries;
+	const struct dl_table_entry *entries;	/* the first one */
+	struct dl_pin_counter *counters;	/* the first one's counter */
+	unsigned leaf_shift;		/* log2 of the leaf size, or 0: */
+	uint64_t *leaf_off;		/* mixed sizes: each leaf's offset */
 };
+
+/* The index in m (not in the table) of the leaf holding file byte off. */
+static inline uint64_t dl_map_leaf_index(const struct daxlease_map *m,
+					 uint64_t off)
+{
+	uint64_t lo = 0, hi = m->nentries - 1, mid;
+
+	if (m->leaf_shift)
+		return (off - m->offset) >> m->leaf_shift;
+	while (lo < hi) {	/* the last leaf starting at or before off */
+		mid = lo + (hi - lo + 1) / 2;
+		if (m->leaf_off[mid] <= off)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return lo;
+}
+
+/* File offset of leaf i of m. */
+static inline uint64_t dl_map_leaf_offset(const struct daxlease_map *m,
+					  uint64_t i)
+{
+	return m->leaf_shift ? m->offset + (i << m->leaf_shift)
+			     : m->leaf_off[i];
+}
 
 /*
  * One round trip.  The request payload is the concatenation of req_iov;
@@ -155,9 +220,42 @@ void dl_stat_from_wire(struct daxlease_stat *out,
 /* pin.c */
 void dl_blocker_from_wire(struct daxlease_blocker *out,
 			  const struct dl_wire_blocker *w);
+/* A PIN round trip; rep is DL_PROTO_PIN_SEGS_MAX segments big. */
+int dl_pin_call(struct daxlease_ctx *ctx, uint64_t fh, uint64_t offset,
+		uint64_t length, unsigned flags, struct dl_pin_rep *rep);
+
+/* map.c */
+/*
+ * Reserve (PROT_NONE) length bytes at an address congruent to phase
+ * modulo align (a power of two), the slack given back; NULL: no room.
+ */
+uint8_t *dl_reserve_aligned(uint64_t length, uint64_t align, uint64_t phase);
+
+/* counters.c (callers hold ctx->map_lock) */
+int dl_counters_install(struct daxlease_ctx *ctx, int counters_fd);
+void dl_counters_release(struct daxlease_ctx *ctx);
+/*
+ * Drop one lockless reference on each of n counters from first (a table
+ * index); an unpin that takes one to zero while the service waits for
+ * this client writes the wake eventfd, once.
+ */
+void dl_counters_put(struct daxlease_ctx *ctx, uint64_t first, uint64_t n);
+
+/* pindma.c */
+void dl_ns_map_release(struct daxlease_ctx *ctx);
+
+/* pinstats.c */
+enum dl_pin_stat {
+	DL_STAT_FAST, DL_STAT_BACKOFFS, DL_STAT_SLOW, DL_STAT_WAKEUPS,
+	DL_STAT_NR
+};
+void dl_stat_inc(struct daxlease_ctx *ctx, enum dl_pin_stat which);
+uint64_t dl_ctx_serial_next(void);
+void dl_stats_release(struct daxlease_ctx *ctx);
 
 /* table.c */
-int dl_table_install(struct daxlease_ctx *ctx, const int fds[2]);
+/* Takes the DL_MAP_NFDS fds of the first MAP reply whatever happens. */
+int dl_table_install(struct daxlease_ctx *ctx, const int fds[DL_MAP_NFDS]);
 const struct dl_table_entry *dl_table_entry(struct daxlease_ctx *ctx,
 					    uint64_t index);
 int dl_ns_fd(struct daxlease_ctx *ctx);

@@ -2,10 +2,11 @@
 /*
  * table.c - the per-client mapping table (include/daxlease/table.h).
  *
- * The first MAP reply brings two fds: the table memfd, which the service
- * has sealed so that it can only be mapped read-only, and the namespace
- * fd.  Both live as long as the context.  The table is mapped PROT_READ
- * and MAP_SHARED: the service's later rewrites of entries show through.
+ * The first MAP reply brings four fds: the table memfd, which the service
+ * has sealed so that it can only be mapped read-only, the namespace fd,
+ * the counter memfd and the wake eventfd (counters.c).  All live as long
+ * as the context.  The table is mapped PROT_READ and MAP_SHARED: the
+ * service's later rewrites of entries show through.
  */
 #include <errno.h>
 #include <sys/mman.h>
@@ -51,25 +52,38 @@ static int table_map(struct daxlease_ctx *ctx, int table_fd)
 	return 0;
 }
 
-/* Takes the two fds whatever happens.  The caller holds ctx->map_lock. */
-int dl_table_install(struct daxlease_ctx *ctx, const int fds[2])
+static void close_all(const int fds[DL_MAP_NFDS])
+{
+	for (int i = 0; i < DL_MAP_NFDS; i++)
+		close(fds[i]);
+}
+
+/* The caller holds ctx->map_lock. */
+int dl_table_install(struct daxlease_ctx *ctx, const int fds[DL_MAP_NFDS])
 {
 	int rc;
 
 	if (ctx->table) {
 		/* a second copy: ours is the same table */
-		close(fds[0]);
-		close(fds[1]);
+		close_all(fds);
 		return 0;
 	}
 	rc = table_map(ctx, fds[0]);
+	if (!rc) {
+		rc = dl_counters_install(ctx, fds[2]);
+		if (rc) {
+			munmap((void *)ctx->table, ctx->table_size);
+			ctx->table = NULL;
+		}
+	}
 	if (rc) {
-		close(fds[0]);
-		close(fds[1]);
+		close_all(fds);
 		return rc;
 	}
+	close(fds[2]);		/* the mapping keeps the region */
 	ctx->table_fd = fds[0];
 	ctx->ns_fd = fds[1];
+	ctx->wake_fd = fds[3];
 	return 0;
 }
 
@@ -100,6 +114,11 @@ int dl_ns_fd(struct daxlease_ctx *ctx)
 
 void dl_table_release(struct daxlease_ctx *ctx)
 {
+	dl_ns_map_release(ctx);
+	dl_counters_release(ctx);
+	if (ctx->wake_fd >= 0)
+		close(ctx->wake_fd);
+	ctx->wake_fd = -1;
 	if (ctx->table)
 		munmap((void *)ctx->table, ctx->table_size);
 	if (ctx->table_fd >= 0)

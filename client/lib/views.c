@@ -47,6 +47,7 @@ static void busy_from_wire(void *out, const void *wire)
 	o->ns_offset = w->ns_offset;
 	o->level = w->level;
 	o->age_ns = w->age_ns;
+	o->refs = w->refs;
 }
 
 static void blocked_from_wire(void *out, const void *wire)
