@@ -315,6 +315,10 @@ int dl_handle_map(struct dl_client *c, const struct dl_request *rq,
 	}
 	m->next = c->maps;
 	c->maps = m;
+	/* stores through it, and lockless write pins' "DMA", never tell us
+	 * when they happen: the range is dirty from now on */
+	if (m->write)
+		dl_dirty_add(c->srv, m->ino, m->offset, m->length);
 	map_reply(c, m, rp);
 	return 0;
 }

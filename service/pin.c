@@ -45,24 +45,23 @@ struct dl_pin *dl_pin_add(struct dl_client *c, uint32_t ino, uint32_t gen,
 	return p;
 }
 
-/* A write pin's range may have been written by "DMA": remember it. */
-static void dirty_add(struct dl_server *srv, const struct dl_pin *p)
+void dl_dirty_add(struct dl_server *srv, uint32_t ino, uint64_t offset,
+		  uint64_t length)
 {
 	struct dl_dirty *d;
 
 	for (d = srv->dirty; d; d = d->next)
-		if (d->ino == p->ino && d->offset == p->offset &&
-		    d->length == p->length)
+		if (d->ino == ino && d->offset == offset && d->length == length)
 			return;
 	d = calloc(1, sizeof(*d));
 	if (!d) {
-		log_warn("out of memory: dirty range of inode %u lost", p->ino);
+		log_warn("out of memory: dirty range of inode %u lost", ino);
 		return;
 	}
 	d->id = ++srv->next_dirty_id;
-	d->ino = p->ino;
-	d->offset = p->offset;
-	d->length = p->length;
+	d->ino = ino;
+	d->offset = offset;
+	d->length = length;
 	d->next = srv->dirty;
 	srv->dirty = d;
 }
@@ -72,8 +71,9 @@ static void pin_free(struct dl_server *srv, struct dl_pin **link)
 	struct dl_pin *p = *link;
 
 	*link = p->next;
+	/* a write pin's range may have been written by "DMA" */
 	if (p->write)
-		dirty_add(srv, p);
+		dl_dirty_add(srv, p->ino, p->offset, p->length);
 	dl_quarantine_unpin(srv, p->id);
 	srv->npins--;
 	srv->kick = true;	/* a waiting layout change may go now */

@@ -316,6 +316,9 @@ uint32_t dl_pins_scan(struct dl_server *srv, uint32_t ino, uint64_t offset,
 		      uint64_t length, struct dl_wire_blocker *out,
 		      uint32_t max);
 void dl_pin_to_wire(const struct dl_pin *p, struct dl_wire_blocker *w);
+/* Record [offset, offset+length) of ino as written behind our back. */
+void dl_dirty_add(struct dl_server *srv, uint32_t ino, uint64_t offset,
+		  uint64_t length);
 void dl_dirty_free_all(struct dl_server *srv);
 /* The file is gone (unlink, rename over): its dirty record goes too. */
 void dl_dirty_forget(struct dl_server *srv, uint32_t ino);
