@@ -1,12 +1,31 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * daxlease_bench.c - daxlease-bench [--quick] [--json]
+ * daxlease_bench.c - daxlease-bench [--quick] [--json] [--only LIST]
+ *                                   [--daemon PATH]
  *
  * Times the operations whose cost the design argues about, each as the
- * median of many runs (with min, max and the run count), all measured in
- * this one process run so that a ratio compares numbers taken side by
- * side on the same machine, file system and load:
+ * median of many runs (with p10, p90, min, max and the run count), all
+ * measured in this one process run so that a ratio compares numbers
+ * taken side by side on the same machine, file system and load.  It
+ * prints numbers and never judges them: no timing is asserted.
  *
+ * How to run it (from a build directory, e.g. build/):
+ *
+ *   ./tests/bench/daxlease-bench                 everything, human table
+ *   ./tests/bench/daxlease-bench --json          one JSON object
+ *   ./tests/bench/daxlease-bench --only service,pin --json
+ *   ./tests/bench/daxlease-bench --quick         fewer runs, small sizes
+ *                                                (ctest's bench_smoke)
+ *
+ * The service and pin sections start their own daxleased (--daemon,
+ * else $DAXLEASE_DAEMON, else daxleased beside this program or in its
+ * build tree) on fresh fake NVDIMMs in a temporary directory, and talk
+ * to it through libdaxlease.  A full run takes a few minutes and writes
+ * about 8 GiB into the temporary images (deleted at the end): mapping a
+ * fallocated file zeroes its blocks.  Run it on an idle machine; on a
+ * shared one read the medians and ratios, not single runs.
+ *
+ * Section fs (this file):
  *   create-namespace  dl_nvdimm_create of a 1 TiB sparse image, then
  *                     dl_fs_format of it; the disk bytes each leaves used
  *   allocation        dl_alloc_get + dl_alloc_put of a 2 MiB extent on a
@@ -19,12 +38,26 @@
  *   check-namespace   dl_fs_check of a 4 GiB namespace (align 2M) holding
  *                     10,000 small files (1,000 with --quick)
  *
+ * Section service (bench_service.c; ratios to a bare SOCK_SEQPACKET echo
+ * round trip between two processes): lease acquire + release; a lease
+ * break with a cooperative holder, against the kernel's F_SETLEASE break
+ * on a tmpfs file; truncate of a fully allocated 1 GiB file; busy-page
+ * scans of mapped ranges of 2 to 524,288 entries (bench_busy.c says why
+ * the 1 TiB cases are skipped on a fake NVDIMM).
+ *
+ * Section pin (bench_pin.c; ratios to an atomic increment + full fence +
+ * decrement): lockless pin + unpin (daxlease_map_pin) of a PMD, a PUD
+ * and 512 PTE entries, the socket path (daxlease_pin) and an io_uring
+ * fixed-buffer registration of the same sizes, two threads against one,
+ * and a summary table against the targets.
+ *
  * Images live in a fresh directory under $TMPDIR (default /tmp) and are
  * deleted.  The numbers describe that directory's file system: on an
  * ordinary file every flush is an msync, so a persist point costs what a
  * page writeback costs there.  --json prints one JSON object with stable
  * field names (times in nanoseconds); without it, a table for humans.
- * Exit: 0, or 1 with a message on stderr if an operation failed.
+ * Exit: 0, 2 on a usage error, or 1 with a message on stderr if an
+ * operation failed.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -35,37 +68,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "alloc.h"
+#include "bench.h"
 #include "fs.h"
 #include "namespace.h"
 
-#define BENCH_ERR 1
-
-/*
- * ThreadSanitizer's shadow memory leaves too little address space to map
- * 1 TiB reliably: under it the create-namespace image is smaller, and the
- * output says which size was measured.
- */
-#if defined(__SANITIZE_THREAD__)
-#define BENCH_UNDER_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define BENCH_UNDER_TSAN 1
-#endif
-#endif
 #ifdef BENCH_UNDER_TSAN
 #define CREATE_SIZE (64 * DL_GiB)
 #else
 #define CREATE_SIZE DL_TiB
 #endif
-
-struct stats {
-	uint64_t median, min, max;	/* nanoseconds */
-	size_t runs;
-};
 
 /* Per-operation persistence cost, from dl_ns_persist_stats deltas. */
 struct persist_cost {
@@ -105,54 +119,18 @@ struct res_check {
 	struct stats setup_file, check;
 };
 
+/* The filesystem section's results (and what it needs while it runs). */
 struct bench {
-	bool quick, json;
+	bool quick;
+	const char *dir;		/* bench_opts.dir */
 	struct iters it;
-	char dir[PATH_MAX - 64];	/* our directory under $TMPDIR */
 	struct res_create create;
 	struct res_alloc alloc;
 	struct res_journal journal;
 	struct res_check check;
 };
 
-/* ---- timing and statistics ----------------------------------------------- */
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static int u64_cmp(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Median (the lower one of an even count), min, max; sorts v. */
-static void stats_of(uint64_t *v, size_t n, struct stats *out)
-{
-	memset(out, 0, sizeof(*out));
-	if (!n)
-		return;
-	qsort(v, n, sizeof(*v), u64_cmp);
-	out->median = v[(n - 1) / 2];
-	out->min = v[0];
-	out->max = v[n - 1];
-	out->runs = n;
-}
-
-static uint64_t *samples_new(size_t n)
-{
-	uint64_t *v = calloc(n ? n : 1, sizeof(*v));
-
-	if (!v)
-		fprintf(stderr, "daxlease-bench: out of memory\n");
-	return v;
-}
+/* ---- helpers ----------------------------------------------------------- */
 
 static void cost_of(const struct dl_persist_stats *before,
 		    const struct dl_persist_stats *after, size_t ops,
@@ -165,9 +143,7 @@ static void cost_of(const struct dl_persist_stats *before,
 
 static int fail(const char *what, const struct dl_err *err, int rc)
 {
-	fprintf(stderr, "daxlease-bench: %s: %s\n", what,
-		err && err->msg[0] ? err->msg : strerror(rc < 0 ? -rc : rc));
-	return BENCH_ERR;
+	return bench_fail(what, err ? err->msg : NULL, rc);
 }
 
 static uint64_t disk_bytes(const char *path)
@@ -516,37 +492,10 @@ static int bench_check(struct bench *b)
 
 /* ---- output: human ------------------------------------------------------- */
 
-static const char *fmt_ns(char *buf, size_t len, uint64_t ns)
-{
-	if (ns < 1000)
-		snprintf(buf, len, "%llu ns", (unsigned long long)ns);
-	else if (ns < 1000000)
-		snprintf(buf, len, "%.1f us", (double)ns / 1e3);
-	else if (ns < 1000000000)
-		snprintf(buf, len, "%.2f ms", (double)ns / 1e6);
-	else
-		snprintf(buf, len, "%.2f s", (double)ns / 1e9);
-	return buf;
-}
-
-static void print_stats(const char *what, const struct stats *s)
-{
-	char m[32], lo[32], hi[32];
-
-	printf("  %-30s %10s  (min %s, max %s, %zu runs)\n", what,
-	       fmt_ns(m, sizeof(m), s->median), fmt_ns(lo, sizeof(lo), s->min),
-	       fmt_ns(hi, sizeof(hi), s->max), s->runs);
-}
-
 static void print_cost(const struct persist_cost *c, const char *per)
 {
 	printf("  %-30s %10.2f drains, %.2f flushes per %s\n", "", c->drains,
 	       c->flushes, per);
-}
-
-static double ratio(const struct stats *a, const struct stats *b)
-{
-	return b->median ? (double)a->median / (double)b->median : 0;
 }
 
 static double files_per_second(const struct res_check *r)
@@ -598,43 +547,6 @@ static void print_human(const struct bench *b)
 }
 
 /* ---- output: JSON -------------------------------------------------------- */
-
-static int jadd(struct json_object *o, const char *key, struct json_object *v)
-{
-	if (!v)
-		return -ENOMEM;
-	if (json_object_object_add(o, key, v)) {
-		json_object_put(v);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static int jadd_u64(struct json_object *o, const char *key, uint64_t v)
-{
-	return jadd(o, key, json_object_new_int64((int64_t)v));
-}
-
-static int jadd_double(struct json_object *o, const char *key, double v)
-{
-	return jadd(o, key, json_object_new_double(v));
-}
-
-static struct json_object *jstats(const struct stats *s)
-{
-	struct json_object *o = json_object_new_object();
-
-	if (!o)
-		return NULL;
-	if (jadd_u64(o, "median_ns", s->median) ||
-	    jadd_u64(o, "min_ns", s->min) || jadd_u64(o, "max_ns", s->max) ||
-	    jadd_u64(o, "runs", s->runs))
-		goto err;
-	return o;
-err:
-	json_object_put(o);
-	return NULL;
-}
 
 /* Stats plus what each operation cost in persist barriers and flushes. */
 static struct json_object *jstats_cost(const struct stats *s,
@@ -731,73 +643,24 @@ err:
 	return NULL;
 }
 
-static int print_json(const struct bench *b)
+static struct json_object *fs_json(const void *res)
 {
+	const struct bench *b = res;
 	struct json_object *o = json_object_new_object();
-	int rc = o ? 0 : -ENOMEM;
 
-	if (!rc)
-		rc = jadd(o, "quick", json_object_new_boolean(b->quick));
-	if (!rc)
-		rc = jadd(o, "tmpdir", json_object_new_string(b->dir));
-	if (!rc)
-		rc = jadd(o, "create_namespace", jcreate(&b->create));
-	if (!rc)
-		rc = jadd(o, "alloc", jalloc(&b->alloc));
-	if (!rc)
-		rc = jadd(o, "journal", jjournal(&b->journal));
-	if (!rc)
-		rc = jadd(o, "check_namespace", jcheck(&b->check));
-	if (!rc)
-		printf("%s\n", json_object_to_json_string_ext(o,
-			JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-			JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(o);
-	return rc ? fail("json", NULL, rc) : 0;
-}
-
-/* ---- main ---------------------------------------------------------------- */
-
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: daxlease-bench [--quick] [--json]\n"
-		"  --quick  fewer runs and 1,000 files instead of 10,000\n"
-		"  --json   print one JSON object (times in nanoseconds)\n"
-		"Images go to a new directory under $TMPDIR (default /tmp).\n");
-}
-
-static int parse_args(int argc, char **argv, struct bench *b)
-{
-	static const struct option opts[] = {
-		{ "quick", no_argument, NULL, 'q' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
-
-	while ((c = getopt_long(argc, argv, "qjh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'q':
-			b->quick = true;
-			break;
-		case 'j':
-			b->json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		default:
-			usage(stderr);
-			return 2;
-		}
+	if (!o)
+		return NULL;
+	if (jadd(o, "create_namespace", jcreate(&b->create)) ||
+	    jadd(o, "alloc", jalloc(&b->alloc)) ||
+	    jadd(o, "journal", jjournal(&b->journal)) ||
+	    jadd(o, "check_namespace", jcheck(&b->check))) {
+		json_object_put(o);
+		return NULL;
 	}
-	if (optind != argc) {
-		usage(stderr);
-		return 2;
-	}
-	return 0;
+	return o;
 }
+
+/* ---- the filesystem section ------------------------------------------------ */
 
 static void set_iters(struct bench *b)
 {
@@ -813,13 +676,182 @@ static void set_iters(struct bench *b)
 	b->it = b->quick ? quick : full;
 }
 
-static int make_dir(struct bench *b)
+static int fs_run(const struct bench_opts *o, void **res)
+{
+	struct bench *b = calloc(1, sizeof(*b));
+	int rc;
+
+	if (!b)
+		return fail("fs", NULL, -ENOMEM);
+	b->quick = o->quick;
+	b->dir = o->dir;
+	set_iters(b);
+	rc = bench_create(b);
+	if (!rc)
+		rc = bench_alloc(b);
+	if (!rc)
+		rc = bench_journal(b);
+	if (!rc)
+		rc = bench_check(b);
+	*res = b;
+	return rc;
+}
+
+static void fs_print(const void *res)
+{
+	print_human(res);
+}
+
+const struct bench_section bench_fs_section = {
+	.name = "fs",
+	.run = fs_run,
+	.print = fs_print,
+	.json = fs_json,
+	.release = free,
+};
+
+/* ---- main ---------------------------------------------------------------- */
+
+static const struct bench_section *const sections[] = {
+	&bench_fs_section, &bench_service_section, &bench_pin_section,
+};
+#define NSECTIONS (sizeof(sections) / sizeof(sections[0]))
+
+struct run {
+	struct bench_opts o;
+	bool want[NSECTIONS];		/* --only */
+	void *res[NSECTIONS];
+	const char *daemon_opt;		/* --daemon */
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: daxlease-bench [--quick] [--json] [--only LIST] "
+		"[--daemon PATH]\n"
+		"  --quick        fewer runs and smaller sizes\n"
+		"  --json         print one JSON object (times in nanoseconds)\n"
+		"  --only LIST    run only these sections (comma separated):\n"
+		"                 fs, service, pin (default: all)\n"
+		"  --daemon PATH  the daxleased binary for service and pin\n"
+		"                 (default: $DAXLEASE_DAEMON, else daxleased next\n"
+		"                 to this program or in its build tree)\n"
+		"Images go to a new directory under $TMPDIR (default /tmp).\n");
+}
+
+static int parse_only(struct run *r, const char *list)
+{
+	char buf[256], *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (char *t = strtok_r(buf, ",", &save); t;
+	     t = strtok_r(NULL, ",", &save)) {
+		size_t i;
+
+		for (i = 0; i < NSECTIONS; i++)
+			if (!strcmp(t, sections[i]->name))
+				break;
+		if (i == NSECTIONS) {
+			fprintf(stderr, "daxlease-bench: --only: no section "
+				"'%s' (fs, service, pin)\n", t);
+			return 2;
+		}
+		r->want[i] = true;
+	}
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct run *r)
+{
+	static const struct option opts[] = {
+		{ "quick", no_argument, NULL, 'q' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "only", required_argument, NULL, 'o' },
+		{ "daemon", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool only = false;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "qjh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'q':
+			r->o.quick = true;
+			break;
+		case 'j':
+			r->o.json = true;
+			break;
+		case 'o':
+			only = true;
+			if (parse_only(r, optarg))
+				return 2;
+			break;
+		case 'd':
+			r->daemon_opt = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	for (size_t i = 0; !only && i < NSECTIONS; i++)
+		r->want[i] = true;
+	return 0;
+}
+
+static bool is_executable(const char *path)
+{
+	return path && *path && access(path, X_OK) == 0;
+}
+
+/*
+ * daxleased: --daemon, $DAXLEASE_DAEMON, next to this program, or where
+ * the build put it (DAXLEASE_BENCH_DAEMON, set by CMake).  NULL: none,
+ * and the sections that need it say so.
+ */
+static const char *find_daemon(const char *opt)
+{
+	static char beside[PATH_MAX];
+	const char *env = getenv("DAXLEASE_DAEMON");
+	ssize_t n;
+
+	if (opt)
+		return opt;
+	if (env && *env)
+		return env;
+	n = readlink("/proc/self/exe", beside, sizeof(beside) - 16);
+	if (n > 0) {
+		char *slash;
+
+		beside[n] = '\0';
+		slash = strrchr(beside, '/');
+		if (slash) {
+			strcpy(slash + 1, "daxleased");
+			if (is_executable(beside))
+				return beside;
+		}
+	}
+#ifdef DAXLEASE_BENCH_DAEMON
+	if (is_executable(DAXLEASE_BENCH_DAEMON))
+		return DAXLEASE_BENCH_DAEMON;
+#endif
+	return NULL;
+}
+
+static int make_dir(struct bench_opts *o)
 {
 	const char *base = getenv("TMPDIR");
 
-	snprintf(b->dir, sizeof(b->dir), "%s/daxlease-bench.XXXXXX",
+	snprintf(o->dir, sizeof(o->dir), "%s/daxlease-bench.XXXXXX",
 		 base && *base ? base : "/tmp");
-	if (!mkdtemp(b->dir)) {
+	if (!mkdtemp(o->dir)) {
 		fprintf(stderr, "daxlease-bench: cannot make a directory "
 			"under %s: %s\n", base && *base ? base : "/tmp",
 			strerror(errno));
@@ -828,31 +860,66 @@ static int make_dir(struct bench *b)
 	return 0;
 }
 
+/* Add every member of section object s to top (s is consumed). */
+static int merge_into(struct json_object *top, struct json_object *s)
+{
+	int rc = s ? 0 : -ENOMEM;
+
+	if (!rc) {
+		json_object_object_foreach(s, key, val) {
+			if (rc || jadd(top, key, json_object_get(val)))
+				rc = -ENOMEM;
+		}
+	}
+	json_object_put(s);
+	return rc;
+}
+
+static int print_json(const struct run *r)
+{
+	struct json_object *o = json_object_new_object();
+	int rc = o ? 0 : -ENOMEM;
+
+	if (!rc)
+		rc = jadd(o, "quick", json_object_new_boolean(r->o.quick));
+	if (!rc)
+		rc = jadd_str(o, "tmpdir", r->o.dir);
+	for (size_t i = 0; !rc && i < NSECTIONS; i++)
+		if (r->res[i])
+			rc = merge_into(o, sections[i]->json(r->res[i]));
+	if (!rc)
+		printf("%s\n", json_object_to_json_string_ext(o,
+			JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+			JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return rc ? fail("json", NULL, rc) : 0;
+}
+
 int main(int argc, char **argv)
 {
-	static struct bench b;
+	static struct run r;
 	int rc;
 
-	rc = parse_args(argc, argv, &b);
+	rc = parse_args(argc, argv, &r);
 	if (rc)
 		return rc;
-	set_iters(&b);
-	rc = make_dir(&b);
+	r.o.daemon = find_daemon(r.daemon_opt);
+	rc = make_dir(&r.o);
 	if (rc)
 		return rc;
-	rc = bench_create(&b);
-	if (!rc)
-		rc = bench_alloc(&b);
-	if (!rc)
-		rc = bench_journal(&b);
-	if (!rc)
-		rc = bench_check(&b);
-	if (!rc && b.json)
-		rc = print_json(&b);
-	else if (!rc)
-		print_human(&b);
-	if (rmdir(b.dir))
-		fprintf(stderr, "daxlease-bench: cannot remove %s: %s\n", b.dir,
-			strerror(errno));
+	for (size_t i = 0; !rc && i < NSECTIONS; i++)
+		if (r.want[i])
+			rc = sections[i]->run(&r.o, &r.res[i]);
+	if (!rc && r.o.json)
+		rc = print_json(&r);
+	for (size_t i = 0; !rc && !r.o.json && i < NSECTIONS; i++)
+		if (r.res[i])
+			sections[i]->print(r.res[i]);
+	for (size_t i = 0; i < NSECTIONS; i++)
+		if (r.res[i])
+			sections[i]->release(r.res[i]);
+	if (rmdir(r.o.dir))
+		fprintf(stderr, "daxlease-bench: cannot remove %s: %s\n",
+			r.o.dir, strerror(errno));
 	return rc;
 }

@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * bench_service.c - the service section of daxlease-bench: runs its parts
+ * (bench_service.h) and prints them, every time with its ratio to the
+ * echo round trip measured first in the same run.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench_service.h"
+#include "daxlease/proto.h"
+#include "error.h"
+
+static void set_iters(const struct bench_opts *o, struct svc_iters *it)
+{
+	static const struct svc_iters full = {
+		.echo = 20000, .lease = 5000, .brk = 300, .trunc = 30,
+		.scan = 200,
+	};
+	static const struct svc_iters quick = {
+		.echo = 2000, .lease = 300, .brk = 30, .trunc = 5, .scan = 20,
+	};
+
+	*it = o->quick ? quick : full;
+}
+
+static int svc_run(const struct bench_opts *o, void **res)
+{
+	struct svc_res *r = calloc(1, sizeof(*r));
+	int rc;
+
+	if (!r)
+		return bench_fail("service", NULL, -ENOMEM);
+	*res = r;
+	set_iters(o, &r->it);
+	if (!o->daemon) {
+		snprintf(r->skipped, sizeof(r->skipped), "no daxleased found "
+			 "(--daemon PATH or DAXLEASE_DAEMON)");
+		return 0;
+	}
+	/* a small request: a header and a LEASE_ACQUIRE payload */
+	r->msg_bytes = sizeof(struct dl_msg_hdr) + sizeof(struct dl_lease_req);
+	rc = svc_echo(r->msg_bytes, r->it.echo, &r->echo);
+	if (!rc)
+		rc = svc_leases(o, r);
+	if (!rc)
+		rc = svc_kernel_break(o, r->it.brk, &r->kbrk);
+	if (!rc)
+		rc = svc_busy_scans(o, r);
+	return rc;
+}
+
+/* What a daxlease break adds to its truncate over what a kernel break
+ * adds to its open (each: median with the lease - median without). */
+static double break_added_ratio(const struct svc_res *r)
+{
+	double d = (double)r->brk.t.median - (double)r->brk.control.median;
+	double k = (double)r->kbrk.t.median - (double)r->kbrk.control.median;
+
+	return k > 0 ? d / k : 0;
+}
+
+/* ---- human output ---------------------------------------------------------- */
+
+static void print_break(const char *what, const struct svc_break *b,
+			const struct stats *echo)
+{
+	char buf[32];
+
+	if (b->skipped[0]) {
+		print_skip(what, b->skipped);
+		return;
+	}
+	print_stats_ratio(what, &b->t, echo, "echo");
+	print_stats_ratio("  control: no lease held", &b->control, echo,
+			  "echo");
+	printf("  %-34s %10s (break - control, medians)\n", "  the break adds",
+	       fmt_ns(buf, sizeof(buf), b->t.median > b->control.median ?
+		      b->t.median - b->control.median : 0));
+	if (b->revoked)
+		printf("  %-34s %10llu revoked instead of returned\n", "",
+		       (unsigned long long)b->revoked);
+}
+
+static void print_scan(const struct svc_scan *s, const struct stats *echo)
+{
+	char sz[32], first[32], med[32], p10[32], p90[32];
+
+	if (s->skipped[0]) {
+		printf("  %-24s not measured: %s\n", s->label, s->skipped);
+		return;
+	}
+	printf("  %-24s %8llu %7llu/%llu/%llu %10s %10s (%s..%s) %8.1f "
+	       "%8.1fx\n", s->label, (unsigned long long)s->entries,
+	       (unsigned long long)s->pte, (unsigned long long)s->pmd,
+	       (unsigned long long)s->pud,
+	       fmt_ns(first, sizeof(first), s->first_ns),
+	       fmt_ns(med, sizeof(med), s->t.median),
+	       fmt_ns(p10, sizeof(p10), s->t.p10),
+	       fmt_ns(p90, sizeof(p90), s->t.p90),
+	       s->entries ? (double)s->t.median / (double)s->entries : 0,
+	       ratio(&s->t, echo));
+	printf("  %-24s setup %s, image uses %s on disk\n", "",
+	       fmt_ns(med, sizeof(med), s->setup_ns),
+	       dl_fmt_size(sz, sizeof(sz), s->disk_bytes));
+}
+
+static void svc_print(const void *res)
+{
+	const struct svc_res *r = res;
+	char sz[64], bytes[16];
+
+	printf("\nservice (a real daxleased; ratios are to the echo median)\n");
+	if (r->skipped[0]) {
+		print_skip("service", r->skipped);
+		return;
+	}
+	snprintf(sz, sizeof(sz), "baseline: echo, %u B", r->msg_bytes);
+	print_stats(sz, &r->echo);
+	print_stats_ratio("lease acquire + release", &r->lease, &r->echo,
+			  "echo (2 round trips)");
+	print_break("lease break, daxlease", &r->brk, &r->echo);
+	snprintf(sz, sizeof(sz), "lease break, kernel (%s)",
+		 r->kbrk.fs[0] ? r->kbrk.fs : "?");
+	print_break(sz, &r->kbrk, &r->echo);
+	if (!r->kbrk.skipped[0]) {
+		printf("  %-34s %10.2fx\n", "ratio daxlease / kernel break",
+		       ratio(&r->brk.t, &r->kbrk.t));
+		printf("  %-34s %10.2fx\n", "ratio of what the breaks add",
+		       break_added_ratio(r));
+	}
+	snprintf(sz, sizeof(sz), "truncate %s file to 0",
+		 dl_fmt_size(bytes, sizeof(bytes), r->trunc_bytes));
+	print_stats_ratio(sz, &r->trunc, &r->echo, "echo");
+	printf("\nbusy scan: NONBLOCK truncate to 0 of a mapped file with "
+	       "4 KiB pinned at its end\n  %-24s %8s %13s %10s %10s %17s "
+	       "%8s %9s\n", "mapped", "entries", "pte/pmd/pud", "first",
+	       "scan", "(p10..p90)", "ns/entry", "x echo");
+	for (size_t i = 0; i < r->nscans; i++)
+		print_scan(&r->scan[i], &r->echo);
+	printf("  note: %s\n", r->scan_note);
+}
+
+/* ---- JSON output ----------------------------------------------------------- */
+
+static struct json_object *jbreak(const struct svc_break *b,
+				  const struct stats *echo)
+{
+	struct json_object *o;
+
+	if (b->skipped[0])
+		return jskipped(b->skipped);
+	o = jstats_ratio(&b->t, echo, "echo");
+	if (o && (jadd(o, "control_no_lease",
+		       jstats_ratio(&b->control, echo, "echo")) ||
+		  jadd_u64(o, "revoked", b->revoked) ||
+		  (b->fs[0] && jadd_str(o, "fs", b->fs)))) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+static struct json_object *jscan(const void *arg, size_t i)
+{
+	const struct svc_res *r = arg;
+	const struct svc_scan *s = &r->scan[i];
+	const struct stats *echo = &r->echo;
+	struct json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	if (jadd_str(o, "label", s->label) ||
+	    jadd_u64(o, "namespace_bytes", s->ns_size) ||
+	    jadd_u64(o, "align", s->align) ||
+	    jadd_u64(o, "mapped_bytes", s->bytes))
+		goto err;
+	if (s->skipped[0]) {
+		if (jadd_str(o, "skipped", s->skipped))
+			goto err;
+		return o;
+	}
+	if (jadd_u64(o, "entries", s->entries) ||
+	    jadd_u64(o, "pte", s->pte) || jadd_u64(o, "pmd", s->pmd) ||
+	    jadd_u64(o, "pud", s->pud) ||
+	    jadd_u64(o, "setup_ns", s->setup_ns) ||
+	    jadd_u64(o, "disk_bytes_after_setup", s->disk_bytes) ||
+	    jadd_u64(o, "first_ns", s->first_ns) ||
+	    jadd(o, "scan", jstats_ratio(&s->t, echo, "echo")) ||
+	    jadd_double(o, "ns_per_entry", s->entries ?
+			(double)s->t.median / (double)s->entries : 0) ||
+	    jadd_u64(o, "blockers", s->blockers))
+		goto err;
+	return o;
+err:
+	json_object_put(o);
+	return NULL;
+}
+
+static struct json_object *jscans(const struct svc_res *r)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (o && (jadd_str(o, "note", r->scan_note) ||
+		  jadd_array(o, "cases", r->nscans, jscan, r))) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+static struct json_object *jservice(const struct svc_res *r)
+{
+	struct json_object *o, *echo;
+
+	if (r->skipped[0])
+		return jskipped(r->skipped);
+	o = json_object_new_object();
+	if (!o)
+		return NULL;
+	echo = jstats(&r->echo);
+	if (!echo || jadd_u64(echo, "message_bytes", r->msg_bytes)) {
+		json_object_put(echo);
+		goto err;
+	}
+	if (jadd(o, "baseline_echo", echo) ||
+	    jadd(o, "lease_acquire_release",
+		 jstats_ratio(&r->lease, &r->echo, "echo")) ||
+	    jadd(o, "lease_break", jbreak(&r->brk, &r->echo)) ||
+	    jadd(o, "kernel_lease_break", jbreak(&r->kbrk, &r->echo)) ||
+	    jadd_double(o, "ratio_lease_break_to_kernel",
+			r->kbrk.skipped[0] ? 0 : ratio(&r->brk.t, &r->kbrk.t)) ||
+	    jadd_double(o, "ratio_break_added_to_kernel",
+			r->kbrk.skipped[0] ? 0 : break_added_ratio(r)) ||
+	    jadd_u64(o, "truncate_bytes", r->trunc_bytes) ||
+	    jadd(o, "truncate", jstats_ratio(&r->trunc, &r->echo, "echo")) ||
+	    jadd(o, "busy_scan", jscans(r)))
+		goto err;
+	return o;
+err:
+	json_object_put(o);
+	return NULL;
+}
+
+static struct json_object *svc_json(const void *res)
+{
+	return jwrap("service", jservice(res));
+}
+
+const struct bench_section bench_service_section = {
+	.name = "service",
+	.run = svc_run,
+	.print = svc_print,
+	.json = svc_json,
+	.release = free,
+};
