@@ -73,7 +73,11 @@ static int add_blocker(struct json_object *o, const struct daxlease_blocker *b,
 	       cli_json_add(o, "offset", cli_json_offset(b->offset, flags)) ||
 	       cli_json_add(o, "length", cli_json_size(b->length, flags)) ||
 	       cli_json_add(o, "access", cli_json_string(b->write ? "write" :
-							  "read"));
+							  "read")) ||
+	       /* counter pins: pin_id is the table entry, the range its
+		* leaf; corrupt: a negative or huge count */
+	       cli_json_add(o, "lockless", json_object_new_boolean(b->lockless)) ||
+	       cli_json_add(o, "corrupt", json_object_new_boolean(b->corrupt));
 }
 
 struct json_object *cli_json_blocker(const struct daxlease_blocker *b,
@@ -106,7 +110,9 @@ struct json_object *cli_json_busy(const struct daxlease_busy *b,
 	    cli_json_add(o, "leaf", cli_json_string(b->level < 3 ?
 						    leaf_names[b->level] :
 						    "?")) ||
-	    cli_json_add(o, "age", json_age(b->age_ns, flags)))
+	    cli_json_add(o, "age", json_age(b->age_ns, flags)) ||
+	    /* 1 for a socket pin; a lockless pin's counter, as it is */
+	    cli_json_add(o, "refs", json_object_new_int64(b->refs)))
 		goto err;
 	return o;
 err:

@@ -43,6 +43,10 @@ static int ns_map_create(struct daxlease_ctx *ctx)
 		return -ENOMEM;
 	r = mmap(base, h->ns_size, PROT_READ | PROT_WRITE,
 		 MAP_SHARED | MAP_FIXED, ctx->ns_fd, (off_t)h->ns_fd_offset);
+	/* a read-only ns fd still serves read pins */
+	if (r == MAP_FAILED && errno == EACCES)
+		r = mmap(base, h->ns_size, PROT_READ, MAP_SHARED | MAP_FIXED,
+			 ctx->ns_fd, (off_t)h->ns_fd_offset);
 	if (r == MAP_FAILED) {
 		int rc = -errno;
 
