@@ -24,7 +24,7 @@ while [[ $# -gt 0 ]]; do
 	case "$1" in
 	--deep) DEEP=true; shift ;;
 	--keep) KEEP=$(realpath -m "${2:?--keep needs a directory}"); shift 2 ;;
-	-h|--help) sed -n '3,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '4,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "run-model.sh: unknown argument '$1' (see --help)" >&2; exit 1 ;;
 	esac
 done
