@@ -39,17 +39,33 @@ static int uring_register(int fd, unsigned op, void *arg, unsigned n)
 	return (int)syscall(__NR_io_uring_register, fd, op, arg, n);
 }
 
-/* Enough RLIMIT_MEMLOCK for bytes (raised if we may): 0 or -errno. */
-static int memlock_for(uint64_t bytes)
+/*
+ * Raise RLIMIT_MEMLOCK for bytes where we may (as far as the hard limit
+ * without CAP_SYS_RESOURCE).  Failing is not an error: with CAP_IPC_LOCK
+ * the registration is not counted at all, so only it can tell.
+ */
+static void memlock_raise(uint64_t bytes)
 {
 	struct rlimit rl;
 
-	if (getrlimit(RLIMIT_MEMLOCK, &rl))
-		return -errno;
-	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= bytes + (1 << 20))
-		return 0;
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur >= bytes + (1 << 20))
+		return;
 	rl.rlim_cur = rl.rlim_max = RLIM_INFINITY;
-	return setrlimit(RLIMIT_MEMLOCK, &rl) ? -errno : 0;
+	if (setrlimit(RLIMIT_MEMLOCK, &rl) == 0)
+		return;
+	getrlimit(RLIMIT_MEMLOCK, &rl);
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_MEMLOCK, &rl);
+}
+
+static unsigned long long memlock_kib(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) || rl.rlim_cur == RLIM_INFINITY)
+		return 0;
+	return (unsigned long long)rl.rlim_cur >> 10;
 }
 
 static int register_runs(int ring, struct iovec *iov, size_t n,
@@ -87,14 +103,14 @@ int pin_kernel(uint64_t bytes, size_t n, struct stats *out, char *why,
 	}
 	madvise(iov.iov_base, (size_t)bytes, MADV_NOHUGEPAGE);
 	memset(iov.iov_base, 1, (size_t)bytes);
-	rc = memlock_for(bytes);
-	if (!rc)
-		rc = register_runs(ring, &iov, n, t);
+	memlock_raise(bytes);
+	rc = register_runs(ring, &iov, n, t);
 	if (rc == -ENOMEM || rc == -EPERM || rc == -EFAULT ||
 	    rc == -EOVERFLOW) {
 		snprintf(why, whylen, "IORING_REGISTER_BUFFERS of %llu bytes: "
-			 "%s (RLIMIT_MEMLOCK?)", (unsigned long long)bytes,
-			 strerror(-rc));
+			 "%s (RLIMIT_MEMLOCK %llu KiB, 0: unlimited)",
+			 (unsigned long long)bytes, strerror(-rc),
+			 memlock_kib());
 		rc = 0;
 	} else if (!rc) {
 		stats_of(t, n, out);
