@@ -722,7 +722,23 @@ struct run {
 	bool want[NSECTIONS];		/* --only */
 	void *res[NSECTIONS];
 	const char *daemon_opt;		/* --daemon */
+	double load[2];			/* 1-minute load before, after */
 };
+
+/* The 1-minute load average, so a reader can tell a busy machine's
+ * numbers (-1: unknown). */
+static double load_1m(void)
+{
+	double l = -1;
+	FILE *f = fopen("/proc/loadavg", "r");
+
+	if (f) {
+		if (fscanf(f, "%lf", &l) != 1)
+			l = -1;
+		fclose(f);
+	}
+	return l;
+}
 
 static void usage(FILE *f)
 {
@@ -884,6 +900,12 @@ static int print_json(const struct run *r)
 		rc = jadd(o, "quick", json_object_new_boolean(r->o.quick));
 	if (!rc)
 		rc = jadd_str(o, "tmpdir", r->o.dir);
+	if (!rc)
+		rc = jadd_double(o, "loadavg_1m_before", r->load[0]);
+	if (!rc)
+		rc = jadd_double(o, "loadavg_1m_after", r->load[1]);
+	if (!rc)
+		rc = jadd_str(o, "daemon", r->o.daemon ? r->o.daemon : "");
 	for (size_t i = 0; !rc && i < NSECTIONS; i++)
 		if (r->res[i])
 			rc = merge_into(o, sections[i]->json(r->res[i]));
@@ -907,11 +929,18 @@ int main(int argc, char **argv)
 	rc = make_dir(&r.o);
 	if (rc)
 		return rc;
+	r.load[0] = load_1m();
 	for (size_t i = 0; !rc && i < NSECTIONS; i++)
 		if (r.want[i])
 			rc = sections[i]->run(&r.o, &r.res[i]);
+	r.load[1] = load_1m();
 	if (!rc && r.o.json)
 		rc = print_json(&r);
+	if (!rc && !r.o.json)
+		printf("daxlease-bench%s: 1-minute load %.2f before, %.2f "
+		       "after; daxleased %s\n", r.o.quick ? " --quick" : "",
+		       r.load[0], r.load[1],
+		       r.o.daemon ? r.o.daemon : "not found");
 	for (size_t i = 0; !rc && !r.o.json && i < NSECTIONS; i++)
 		if (r.res[i])
 			sections[i]->print(r.res[i]);
