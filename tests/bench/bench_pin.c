@@ -128,10 +128,7 @@ static int run_case(const struct bench_opts *o, const struct pin_iters *it,
 		return 0;
 	}
 	rc = setup_map(o, s, &ps, c);
-	if (!rc && !pin_have_fast())
-		snprintf(c->fast_skip, PIN_WHY, "no daxlease_map_pin in this "
-			 "libdaxlease");
-	else if (!rc) {
+	if (!rc) {
 		int frc = pin_fast(ps.m, s->pin_bytes, s->fast_batch,
 				   it->samples, &c->fast);
 

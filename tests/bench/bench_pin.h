@@ -52,8 +52,6 @@ struct pin_iters {
 	bool big;		/* the 1 GiB (PUD) case */
 };
 
-/* Is the lockless path in this libdaxlease (bench_pin_fast.c)? */
-bool pin_have_fast(void);
 /* The floor: n samples of batch increment + fence + decrement. */
 void pin_floor(size_t batch, size_t n, struct stats *out);
 /* Lockless pin + unpin of [0, length) of m, batched; 0, or -errno (a

@@ -6,10 +6,6 @@
  * A floor or lockless pin + unpin takes tens of nanoseconds, about what
  * reading the clock costs, so those are timed in batches: one sample is
  * a batch of pins one after the other, divided by the batch size.
- *
- * The lockless calls are weak references: a libdaxlease without them
- * still runs the rest of the section, and says the lockless path is
- * missing instead of failing to link.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -17,14 +13,6 @@
 #include <string.h>
 
 #include "bench_pin.h"
-
-#pragma weak daxlease_map_pin
-#pragma weak daxlease_map_unpin
-
-bool pin_have_fast(void)
-{
-	return daxlease_map_pin && daxlease_map_unpin;
-}
 
 /* ---- the floor --------------------------------------------------------------- */
 
