@@ -13,6 +13,15 @@
  * with poll(2) on the connection's event fd, a signalfd and the DMA
  * thread's eventfd.
  *
+ * The pin is lockless by default: daxlease_map_pin() counts it in memory
+ * shared with the service, with no round trip while the mapping's entries
+ * are valid, and the DMA goes where daxlease_pin_dma() says - the
+ * namespace blocks themselves, as a NIC writes to the pages
+ * get_user_pages() returned - never through the mapping, which a layout
+ * change leaves stale.  --socket-pin pins with a PIN request instead
+ * (daxlease_pin) and writes through the mapping, which then keeps
+ * reaching the pinned blocks.
+ *
  * A layout change of the range (a truncate, a punch, ...) breaks the
  * lease.  By default the pinner is cooperative: it returns the lease at
  * once but, like a NIC that cannot abort a transfer halfway, keeps the
@@ -26,8 +35,8 @@
  * Before unpinning, it reads the range back through the service
  * (daxlease_pread) and checks that it holds the last pass the DMA wrote:
  * a mismatch means a block was freed or moved under a pin (exit 1).
- * One line per event on stdout, flushed, so a script can wait for
- * "pinned".
+ * One line per event on stdout, line-buffered, so a script can wait
+ * for "pinned".
  *
  * Build your own copy with (example-util.h beside it):
  *   cc rdma-pinner.c $(pkg-config --cflags --libs libdaxlease) -pthread
@@ -63,7 +72,8 @@
 static const char usage[] =
 	"usage: example-rdma-pinner [--socket PATH] [--ignore-breaks]\n"
 	"                           [--transfer-ms MS] [--hold SECONDS]\n"
-	"                           [--iterations N] PATH OFFSET LENGTH\n"
+	"                           [--iterations N] [--lockless | --socket-pin]\n"
+	"                           PATH OFFSET LENGTH\n"
 	"\n"
 	"Lease, map and pin [OFFSET, OFFSET+LENGTH) of PATH (4 KiB multiples;\n"
 	"K, M, G suffixes and 0x hex accepted) for write, and keep a \"DMA\"\n"
@@ -81,6 +91,11 @@ static const char usage[] =
 	"                          MS long, ends (default 200)\n"
 	"  -H, --hold SECONDS      stop after this long\n"
 	"  -n, --iterations N      stop after N passes over the range\n"
+	"  -l, --lockless          pin with daxlease_map_pin (per-entry counters,\n"
+	"                          no round trip) and DMA where daxlease_pin_dma\n"
+	"                          says (the default)\n"
+	"  -P, --socket-pin        pin with daxlease_pin (a PIN request) and DMA\n"
+	"                          through the mapping\n"
 	"  -h, --help              this text\n"
 	"\n"
 	"Exit status: 0 done and verified, 1 error or the file does not hold\n"
@@ -91,15 +106,23 @@ struct options {
 	const char *path;
 	uint64_t offset, length;
 	bool ignore_breaks;
+	bool lockless;			/* daxlease_map_pin, else daxlease_pin */
 	unsigned transfer_ms;
 	long hold_s;			/* -1: no limit */
 	uint64_t iterations;		/* 0: no limit */
 };
 
 /* What the "DMA engine" writes to, and how it is told to stop. */
-struct dma {
-	uint64_t *words;		/* the pinned range, mapped */
+/* A piece of the pinned range that is contiguous in memory. */
+struct dma_seg {
+	uint64_t *words;
 	uint64_t offset, length;	/* its file range */
+};
+
+struct dma {
+	struct dma_seg *segs;		/* the pinned range, in pieces */
+	uint32_t nsegs;
+	uint64_t offset, length;	/* the whole file range */
 	uint64_t pid;
 	unsigned transfer_ms;
 	uint64_t max_passes;		/* 0: no limit */
@@ -113,15 +136,17 @@ struct dma {
 
 static void write_pass(struct dma *d, uint64_t seq)
 {
-	uint64_t n = d->length / RECORD_BYTES;
+	for (uint32_t s = 0; s < d->nsegs; s++) {
+		const struct dma_seg *g = &d->segs[s];
 
-	for (uint64_t i = 0; i < n; i++) {
-		volatile uint64_t *r = d->words + i * RECORD_WORDS;
+		for (uint64_t i = 0; i < g->length / RECORD_BYTES; i++) {
+			volatile uint64_t *r = g->words + i * RECORD_WORDS;
 
-		r[0] = d->pid;
-		r[1] = seq;
-		r[2] = d->offset + i * RECORD_BYTES;
-		r[3] = RECORD_TAG;
+			r[0] = d->pid;
+			r[1] = seq;
+			r[2] = g->offset + i * RECORD_BYTES;
+			r[3] = RECORD_TAG;
+		}
 	}
 }
 
@@ -349,7 +374,6 @@ static int run_dma(struct session *s, struct daxlease_file *f,
 	pthread_t thread;
 	int rc, verdict;
 
-	d->words = daxlease_map_addr(m);
 	rc = pthread_create(&thread, NULL, dma_thread, d);
 	if (rc)
 		return ex_fail("DMA thread", -rc);
@@ -367,30 +391,113 @@ static int run_dma(struct session *s, struct daxlease_file *f,
 	return verdict;
 }
 
+/* A pin either way: through the socket, or lockless on the mapping. */
+struct pinned {
+	bool lockless;
+	uint64_t pin_id;		/* socket */
+	struct daxlease_pin pin;	/* lockless */
+};
+
+/* The DMA goes where a NIC's would: into the blocks pin_dma names. */
+static int dma_segments(const struct daxlease_pin *pin, struct dma *d)
+{
+	uint64_t off = d->offset, contig;
+
+	while (off < d->offset + d->length) {
+		void *at = daxlease_pin_dma(pin, off, &contig);
+		struct dma_seg *more;
+
+		if (!at)
+			return -errno;
+		more = realloc(d->segs, (d->nsegs + 1) * sizeof(*more));
+		if (!more)
+			return -ENOMEM;
+		d->segs = more;
+		d->segs[d->nsegs++] = (struct dma_seg){
+			.words = at, .offset = off, .length = contig };
+		off += contig;
+	}
+	return 0;
+}
+
+static int pin_range(struct daxlease_file *f, struct daxlease_map *m,
+		     struct pinned *p, struct dma *d)
+{
+	int rc;
+
+	if (!p->lockless) {
+		/* a socket pin: the DMA goes through the mapping */
+		d->segs = malloc(sizeof(*d->segs));
+		if (!d->segs)
+			return -ENOMEM;
+		d->segs[0] = (struct dma_seg){ .words = daxlease_map_addr(m),
+					       .offset = d->offset,
+					       .length = d->length };
+		d->nsegs = 1;
+		return daxlease_pin(f, d->offset, d->length,
+				    DAXLEASE_PIN_WRITE, &p->pin_id);
+	}
+	rc = daxlease_map_pin(m, d->offset, d->length, DAXLEASE_PIN_WRITE,
+			      &p->pin);
+	if (rc)
+		return rc;
+	rc = dma_segments(&p->pin, d);
+	if (rc)
+		daxlease_map_unpin(&p->pin);
+	return rc;
+}
+
+static int unpin_range(struct daxlease_ctx *ctx, struct pinned *p,
+		       struct dma *d)
+{
+	free(d->segs);
+	d->segs = NULL;
+	d->nsegs = 0;
+	return p->lockless ? daxlease_map_unpin(&p->pin) :
+			     daxlease_unpin(ctx, p->pin_id);
+}
+
+static void say_pinned(const struct options *o, const struct pinned *p,
+		       const struct dma *d)
+{
+	char how[64];
+
+	if (!p->lockless)
+		snprintf(how, sizeof(how), "pin %" PRIu64, p->pin_id);
+	else if (p->pin.flags & DAXLEASE_PINNED_FAST)
+		snprintf(how, sizeof(how), "lockless pin, %u table entries",
+			 p->pin.nentries);
+	else
+		snprintf(how, sizeof(how), "lockless try fell back to pin %"
+			 PRIu64, p->pin.pin_id);
+	printf("pinned: %s on [%" PRIu64 ", +%" PRIu64 ") of %s for write, "
+	       "pid %d; DMA running into %u piece%s\n", how, o->offset,
+	       o->length, o->path, getpid(), d->nsegs, d->nsegs > 1 ? "s" : "");
+}
+
 static int pin_and_dma(struct session *s, struct daxlease_file *f,
 		       int sig_fd)
 {
 	const struct options *o = s->o;
+	struct pinned p = { .lockless = o->lockless };
 	struct daxlease_map *m;
-	uint64_t pin;
 	int rc, verdict;
 
 	rc = daxlease_map(f, o->offset, o->length,
 			  DAXLEASE_PROT_READ | DAXLEASE_PROT_WRITE, &m);
 	if (rc)
 		return ex_fail("map", rc);
-	rc = daxlease_pin(f, o->offset, o->length, DAXLEASE_PIN_WRITE, &pin);
+	rc = pin_range(f, m, &p, s->dma);
 	if (rc) {
+		free(s->dma->segs);
 		daxlease_unmap(m);
 		return ex_fail("pin", rc);
 	}
-	printf("pinned: pin %" PRIu64 " on [%" PRIu64 ", +%" PRIu64 ") of %s"
-	       " for write, pid %d; DMA running\n", pin, o->offset, o->length,
-	       o->path, getpid());
+	say_pinned(o, &p, s->dma);
 
 	verdict = run_dma(s, f, m, sig_fd);
 	/* the pin goes before the mapping, as a driver deregisters an MR */
-	rc = daxlease_unpin(s->ctx, pin);
+	rc = unpin_range(s->ctx, &p, s->dma);
 	if (rc)
 		verdict = ex_fail("unpin", rc);
 	else
@@ -514,13 +621,15 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "transfer-ms", required_argument, NULL, 't' },
 		{ "hold", required_argument, NULL, 'H' },
 		{ "iterations", required_argument, NULL, 'n' },
+		{ "lockless", no_argument, NULL, 'l' },
+		{ "socket-pin", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t v;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "s:it:H:n:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:it:H:n:lPh", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			o->socket = optarg;
@@ -546,6 +655,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 				return -1;
 			o->iterations = v;
 			break;
+		case 'l':
+			o->lockless = true;
+			break;
+		case 'P':
+			o->lockless = false;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 1;
@@ -564,7 +679,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 
 int main(int argc, char **argv)
 {
-	struct options o = { .transfer_ms = 200, .hold_s = -1 };
+	struct options o = { .transfer_ms = 200, .hold_s = -1,
+			     .lockless = true };
 	sigset_t set;
 	int rc, sig_fd;
 

@@ -154,10 +154,10 @@ static void report_ebusy(const struct change *c,
 		if (b->length != UINT64_MAX)
 			snprintf(len, sizeof(len), "%" PRIu64, b->length);
 		printf("EBUSY: %s: %s %" PRIu64 " of pid %d (%s) on [%" PRIu64
-		       ", +%s)%s%s\n", what, b->lease ? "lease" : "pin",
+		       ", +%s)%s\n", what, b->lease ? "lease" :
+		       b->lockless ? "lockless pin, table entry" : "pin",
 		       b->pin_id, b->pid, b->comm, b->offset, len,
-		       b->write ? (b->lease ? ", exclusive" : ", write") : "",
-		       b->lockless ? ", lockless" : "");
+		       b->write ? (b->lease ? ", exclusive" : ", write") : "");
 	}
 	if (p->nblockers > n)
 		printf("EBUSY: %s: and %zu more\n", what, p->nblockers - n);

@@ -201,11 +201,11 @@ step "A client maps hello.txt under a layout lease: example-lease-holder takes a
 bg holder "$lease_holder" hello.txt
 await holder "lease * held*"
 
-step "An RDMA-style client pins its second MiB for write: example-rdma-pinner leases, maps and pins [1 MiB, 2 MiB), then its \"DMA\" thread keeps writing into the pinned blocks (3 s transfers)"
-bg pinner "$rdma_pinner" --transfer-ms 3000 hello.txt 1M 1M
+step "An RDMA-style client pins 8 KiB of it at 1 MiB for write: example-rdma-pinner leases and maps them, pins them lockless (a counter per page in memory it shares with daxleased, no round trip), then its \"DMA\" thread keeps writing into the pinned blocks (3 s transfers)"
+bg pinner "$rdma_pinner" --transfer-ms 3000 hello.txt 1M 8K
 await pinner "pinned:*"
 
-step "An admin sees both layout leases and the pin"
+step "An admin sees both layout leases and the pinned pages"
 show_admin leases -u
 [[ $(grep -c '"state":"held"' <<<"$out") -eq 2 ]] ||
 	die "daxlease leases does not show two held leases"
