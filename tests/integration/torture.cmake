@@ -1,0 +1,33 @@
+# test_torture: DMA-after-free torture (test_torture.c, torture_*.c).
+# Included by CMakeLists.txt in this directory.
+#
+#   test_torture        5,000 layout operations, socket pins
+#   test_torture_long   100,000 layout operations (label "long")
+#
+# The fake NVDIMM goes to /dev/shm when there is one: it persists with
+# msync, and on a disk every msync writes back every page the pinners
+# dirtied - minutes of disk I/O that test nothing here.
+daxlease_add_it(test_torture CLIENT TIMEOUT 300)
+target_sources(test_torture PRIVATE
+  ${CMAKE_CURRENT_SOURCE_DIR}/torture_common.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/torture_pinner.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/torture_layout.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/torture_filler.c)
+find_package(Threads REQUIRED)
+target_link_libraries(test_torture PRIVATE Threads::Threads)
+
+set(TORTURE_ENV "DAXLEASE_DAEMON=$<TARGET_FILE:daxleased>")
+if(IS_DIRECTORY /dev/shm)
+  list(APPEND TORTURE_ENV "TMPDIR=/dev/shm")
+endif()
+
+# torture_variant(NAME LABEL TIMEOUT VAR=VALUE...): the same binary
+function(torture_variant name label timeout)
+  add_test(NAME ${name} COMMAND test_torture)
+  set_tests_properties(${name} PROPERTIES SKIP_RETURN_CODE 77
+    TIMEOUT ${timeout} LABELS ${label}
+    ENVIRONMENT "${TORTURE_ENV};${ARGN}")
+endfunction()
+
+set_tests_properties(test_torture PROPERTIES ENVIRONMENT "${TORTURE_ENV}")
+torture_variant(test_torture_long long 3600 DAXLEASE_TORTURE_OPS=100000)
