@@ -46,7 +46,7 @@ static void set_iters(const struct bench_opts *o, struct pin_iters *it)
 {
 	static const struct pin_iters full = {
 		.samples = 300, .slow = 2000, .kernel_small = 300,
-		.kernel_big = 10, .scale_reps = 30, .scale_ops = 200000,
+		.kernel_big = 10, .scale_reps = 10, .scale_ops = 2000000,
 		.big = true,
 	};
 	static const struct pin_iters quick = {
@@ -183,7 +183,7 @@ static int pin_run(const struct bench_opts *o, void **res)
 /* ---- human output ---------------------------------------------------------- */
 
 /* Rates of two threads together against one alone: 2.0 is perfect. */
-static double scaling_of(const struct pin_scaling *s)
+static double scaling_of(const struct pin_clock *s)
 {
 	if (!s->two[0].median || !s->two[1].median)
 		return 0;
@@ -241,8 +241,22 @@ static void print_summary(const struct pin_res *r)
 		       fmt_ns(k, sizeof(k), c->kernel.median));
 	}
 	if (!r->scale.skipped[0])
-		printf("  %-16s %.2f (one thread alone: 1.00)\n",
-		       "two threads", scaling_of(&r->scale));
+		printf("  %-16s %.2f by the wall clock, %.2f by thread CPU "
+		       "time (one thread alone: 1.00)\n", "two threads",
+		       scaling_of(&r->scale.wall), scaling_of(&r->scale.cpu));
+}
+
+static void print_clock(const char *name, const struct pin_clock *c,
+			const struct stats *floor)
+{
+	printf("  by %s:\n", name);
+	print_stats_ratio("one thread alone", &c->one, floor, "floor");
+	print_stats_ratio("thread 0 of two", &c->two[0], &c->one, "alone");
+	print_stats_ratio("thread 1 of two", &c->two[1], &c->one, "alone");
+	print_stats_ratio("control: both on entry 0, thr 0", &c->same[0],
+			  &c->one, "alone");
+	print_stats_ratio("control: both on entry 0, thr 1", &c->same[1],
+			  &c->one, "alone");
 }
 
 static void pin_print(const void *res)
@@ -261,12 +275,12 @@ static void pin_print(const void *res)
 	if (r->scale.skipped[0]) {
 		print_skip("scaling", r->scale.skipped);
 	} else {
-		print_stats_ratio("one thread alone", &r->scale.one, &r->floor,
-				  "floor");
-		print_stats_ratio("thread 0 of two", &r->scale.two[0],
-				  &r->scale.one, "alone");
-		print_stats_ratio("thread 1 of two", &r->scale.two[1],
-				  &r->scale.one, "alone");
+		print_clock("wall clock", &r->scale.wall, &r->floor);
+		print_clock("thread CPU time", &r->scale.cpu, &r->floor);
+		printf("  %-34s %10.2f pair, %.2f control (2.00: both ran "
+		       "all the time; medians)\n", "parallelism",
+		       (double)r->scale.parallel.median / 1000,
+		       (double)r->scale.parallel_same.median / 1000);
 	}
 	print_summary(r);
 }
@@ -302,6 +316,28 @@ err:
 	return NULL;
 }
 
+static struct json_object *jclock(const struct pin_clock *c,
+				  const struct stats *floor)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (o && (jadd(o, "one_thread", jstats_ratio(&c->one, floor,
+						     "floor")) ||
+		  jadd(o, "thread_0_of_2", jstats_ratio(&c->two[0], &c->one,
+							"one_thread")) ||
+		  jadd(o, "thread_1_of_2", jstats_ratio(&c->two[1], &c->one,
+							"one_thread")) ||
+		  jadd(o, "control_same_entry_thread_0",
+		       jstats_ratio(&c->same[0], &c->one, "one_thread")) ||
+		  jadd(o, "control_same_entry_thread_1",
+		       jstats_ratio(&c->same[1], &c->one, "one_thread")) ||
+		  jadd_double(o, "scaling", scaling_of(c)))) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
 static struct json_object *jscaling(const struct pin_scaling *s,
 				    const struct stats *floor)
 {
@@ -310,19 +346,16 @@ static struct json_object *jscaling(const struct pin_scaling *s,
 	if (s->skipped[0])
 		return jskipped(s->skipped);
 	o = json_object_new_object();
-	if (!o)
+	if (o && (jadd(o, "wall_clock", jclock(&s->wall, floor)) ||
+		  jadd(o, "thread_cpu_time", jclock(&s->cpu, floor)) ||
+		  jadd_double(o, "parallelism_pair",
+			      (double)s->parallel.median / 1000) ||
+		  jadd_double(o, "parallelism_control",
+			      (double)s->parallel_same.median / 1000))) {
+		json_object_put(o);
 		return NULL;
-	if (jadd(o, "one_thread", jstats_ratio(&s->one, floor, "floor")) ||
-	    jadd(o, "thread_0_of_2", jstats_ratio(&s->two[0], &s->one,
-						  "one_thread")) ||
-	    jadd(o, "thread_1_of_2", jstats_ratio(&s->two[1], &s->one,
-						  "one_thread")) ||
-	    jadd_double(o, "scaling", scaling_of(s)))
-		goto err;
+	}
 	return o;
-err:
-	json_object_put(o);
-	return NULL;
 }
 
 static struct json_object *jpin(const struct pin_res *r)

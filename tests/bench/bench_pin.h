@@ -25,10 +25,19 @@ struct pin_case {
 	char fast_skip[PIN_WHY], slow_skip[PIN_WHY], kernel_skip[PIN_WHY];
 };
 
-/* Two threads on different entries, each one's rate against one alone
- * (nanoseconds per pin + unpin, medians over the repetitions). */
-struct pin_scaling {
+/* Two threads on different entries, each one's time per pin + unpin
+ * against one thread alone, by one clock (medians over repetitions). */
+struct pin_clock {
 	struct stats one, two[2];
+	struct stats same[2];	/* control: both threads on entry 0 */
+};
+
+/* By the wall clock and by each thread's CPU time (bench_pin_fast.c). */
+struct pin_scaling {
+	struct pin_clock wall, cpu;
+	/* both threads' CPU time over the pair's wall time, in thousandths
+	 * (2000: truly in parallel), for the pair and the control */
+	struct stats parallel, parallel_same;
 	char skipped[PIN_WHY];
 };
 

@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bench_pin.h"
 
@@ -123,40 +124,73 @@ int pin_slow(struct daxlease_ctx *ctx, struct daxlease_file *f,
 
 /* ---- two threads ------------------------------------------------------------- */
 
+/*
+ * Each thread's time per pin + unpin by two clocks: the wall clock (what
+ * an application sees, including time other processes take the core
+ * away on a shared machine) and the thread's own CPU time (what the pins
+ * cost while it runs: shared cache lines between the threads would show
+ * here, preemption would not).
+ */
+enum { CLK_WALL, CLK_CPU, NCLK };
+#define NSCALE 5		/* alone, a pair, the control pair */
+
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
 struct scale_thread {
 	pthread_t tid;
 	struct daxlease_map *m;
 	uint64_t off, leaf;
 	size_t ops;
 	pthread_barrier_t *start;	/* NULL: alone */
-	uint64_t ns;			/* per pin + unpin */
+	uint64_t ns[NCLK];		/* per pin + unpin */
+	uint64_t begin, end, cpu;	/* wall clock, CPU time used */
 	int rc;
 };
 
 static void *scale_main(void *arg)
 {
 	struct scale_thread *s = arg;
-	uint64_t t0;
+	uint64_t w0, c0;
 
 	if (s->start)
 		pthread_barrier_wait(s->start);
-	t0 = now_ns();
+	w0 = now_ns();
+	c0 = thread_cpu_ns();
 	s->rc = fast_batch(s->m, s->off, s->leaf, s->ops);
-	s->ns = (now_ns() - t0) / s->ops;
+	s->cpu = thread_cpu_ns() - c0;
+	s->end = now_ns();
+	s->begin = w0;
+	s->ns[CLK_CPU] = s->cpu / s->ops;
+	s->ns[CLK_WALL] = (s->end - w0) / s->ops;
 	return NULL;
 }
 
-/* One repetition: entry 0 alone, then entries 0 and 1 at once. */
-static int scale_rep(struct scale_thread th[2], uint64_t *one, uint64_t two[2])
+/*
+ * How parallel the pair ran, in thousandths: CPU time of both over the
+ * wall time from the first start to the last end.  2000: both on a core
+ * the whole time; 1000: one after the other (a busy machine), and then
+ * the pair's times say nothing about how the pins share.
+ */
+static uint64_t pair_parallelism(const struct scale_thread th[2])
+{
+	uint64_t b = th[0].begin < th[1].begin ? th[0].begin : th[1].begin;
+	uint64_t e = th[0].end > th[1].end ? th[0].end : th[1].end;
+
+	return e > b ? (th[0].cpu + th[1].cpu) * 1000 / (e - b) : 0;
+}
+
+/* Entries 0 and 1 at once, one thread each. */
+static int scale_pair(struct scale_thread th[2])
 {
 	pthread_barrier_t start;
 	int rc;
 
-	th[0].start = NULL;
-	scale_main(&th[0]);
-	if (th[0].rc)
-		return th[0].rc;
-	*one = th[0].ns;
 	if (pthread_barrier_init(&start, NULL, 2))
 		return -ENOMEM;
 	for (int i = 0; i < 2; i++) {
@@ -176,42 +210,78 @@ static int scale_rep(struct scale_thread th[2], uint64_t *one, uint64_t two[2])
 	for (int i = 0; i < 2; i++)
 		pthread_join(th[i].tid, NULL);
 	pthread_barrier_destroy(&start);
-	two[0] = th[0].ns;
-	two[1] = th[1].ns;
 	return th[0].rc ? th[0].rc : th[1].rc;
+}
+
+/*
+ * One repetition into t[clock][k][rep], k: 0 alone, 1 and 2 the pair on
+ * entries 0 and 1, 3 and 4 the control pair both on entry 0 (one
+ * counter's cache line bouncing between the cores: what sharing costs,
+ * so a reader can see the CPU clock would show it).
+ */
+static int scale_rep(struct scale_thread th[2], uint64_t *t[NCLK][NSCALE],
+		     uint64_t *par[2], size_t rep)
+{
+	int rc;
+
+	th[0].start = NULL;
+	scale_main(&th[0]);
+	if (th[0].rc)
+		return th[0].rc;
+	for (int c = 0; c < NCLK; c++)
+		t[c][0][rep] = th[0].ns[c];
+	for (int k = 1; k < NSCALE; k += 2) {
+		th[1].off = k == 1 ? th[1].leaf : 0;
+		rc = scale_pair(th);
+		if (rc)
+			return rc;
+		for (int c = 0; c < NCLK; c++) {
+			t[c][k][rep] = th[0].ns[c];
+			t[c][k + 1][rep] = th[1].ns[c];
+		}
+		par[k / 2][rep] = pair_parallelism(th);
+	}
+	return 0;
 }
 
 int pin_scaling(struct daxlease_map *m, uint64_t leaf, size_t reps,
 		size_t ops, struct pin_scaling *out)
 {
-	uint64_t *one = samples_new(reps), *two[2];
+	struct pin_clock *clk[NCLK] = { &out->wall, &out->cpu };
 	struct scale_thread th[2];
-	int rc;
+	uint64_t *t[NCLK][NSCALE], *par[2];
+	int rc = 0;
 
-	two[0] = samples_new(reps);
-	two[1] = samples_new(reps);
-	rc = one && two[0] && two[1] ? 0 : -ENOMEM;
+	for (int c = 0; c < NCLK; c++)
+		for (int k = 0; k < NSCALE; k++)
+			if (!(t[c][k] = samples_new(reps)))
+				rc = -ENOMEM;
+	for (int k = 0; k < 2; k++)
+		if (!(par[k] = samples_new(reps)))
+			rc = -ENOMEM;
 	memset(th, 0, sizeof(th));
 	for (int i = 0; i < 2; i++) {
 		th[i].m = m;
-		th[i].off = (uint64_t)i * leaf;
 		th[i].leaf = leaf;
 		th[i].ops = ops;
 	}
-	for (size_t r = 0; !rc && r < reps; r++) {
-		uint64_t pair[2] = { 0, 0 };
-
-		rc = scale_rep(th, &one[r], pair);
-		two[0][r] = pair[0];
-		two[1][r] = pair[1];
+	for (size_t r = 0; !rc && r < reps; r++)
+		rc = scale_rep(th, t, par, r);
+	for (int c = 0; !rc && c < NCLK; c++) {
+		stats_of(t[c][0], reps, &clk[c]->one);
+		stats_of(t[c][1], reps, &clk[c]->two[0]);
+		stats_of(t[c][2], reps, &clk[c]->two[1]);
+		stats_of(t[c][3], reps, &clk[c]->same[0]);
+		stats_of(t[c][4], reps, &clk[c]->same[1]);
 	}
 	if (!rc) {
-		stats_of(one, reps, &out->one);
-		stats_of(two[0], reps, &out->two[0]);
-		stats_of(two[1], reps, &out->two[1]);
+		stats_of(par[0], reps, &out->parallel);
+		stats_of(par[1], reps, &out->parallel_same);
 	}
-	free(one);
-	free(two[0]);
-	free(two[1]);
+	for (int c = 0; c < NCLK; c++)
+		for (int k = 0; k < NSCALE; k++)
+			free(t[c][k]);
+	free(par[0]);
+	free(par[1]);
 	return rc;
 }
