@@ -76,7 +76,11 @@ static int hold(struct daxlease_ctx *ctx, struct daxlease_file *f,
 	fflush(stdout);
 
 	rc = wait_event(ctx, &e, timeout_ms);
-	if (rc == 1 && e.type == DAXLEASE_EVENT_LEASE_BREAK)
+	if (rc == 1 && e.type == DAXLEASE_EVENT_LEASE_BREAK && e.length == UINT64_MAX)
+		printf("break: opcode %u by pid %d (%s, uid %u) on [%llu, EOF);"
+		       " %u ms left\n", e.opcode, e.pid, e.comm, e.uid,
+		       (unsigned long long)e.offset, e.remaining_ms);
+	else if (rc == 1 && e.type == DAXLEASE_EVENT_LEASE_BREAK)
 		printf("break: opcode %u by pid %d (%s, uid %u) on [%llu, +%llu);"
 		       " %u ms left\n", e.opcode, e.pid, e.comm, e.uid,
 		       (unsigned long long)e.offset,
