@@ -131,6 +131,7 @@ static uint64_t slow_ns_offset(const struct daxlease_pin *pin, uint64_t off,
 DAXLEASE_EXPORT void *daxlease_pin_dma(const struct daxlease_pin *pin,
 				       uint64_t offset, uint64_t *contig)
 {
+	struct daxlease_ctx *ctx;
 	uint64_t ns, run = 0;
 	uint8_t *base;
 
@@ -142,19 +143,21 @@ DAXLEASE_EXPORT void *daxlease_pin_dma(const struct daxlease_pin *pin,
 		errno = ERANGE;
 		return NULL;
 	}
-	if (pin->flags & DAXLEASE_PINNED_FAST)
+	if (pin->flags & DAXLEASE_PINNED_FAST) {
+		ctx = pin->map->ctx;
 		ns = fast_ns_offset(pin, offset, &run);
-	else
+	} else {
+		ctx = dl_pin_ctx(pin);
 		ns = slow_ns_offset(pin, offset, &run);
+	}
 	if (ns == UINT64_MAX) {
 		errno = ENODATA;
 		return NULL;
 	}
-	base = ns_map_get(pin->map->ctx);
+	base = ns_map_get(ctx);
 	if (!base)
 		return NULL;
-	if (ns >= pin->map->ctx->ns_map_size ||
-	    run > pin->map->ctx->ns_map_size - ns) {
+	if (ns >= ctx->ns_map_size || run > ctx->ns_map_size - ns) {
 		errno = EPROTO;	/* the service named a block outside it */
 		return NULL;
 	}

@@ -29,6 +29,7 @@
 #define DL_PAGE_SIZE 4096ULL
 /* ptes remembered on the stack; a pin of more entries allocates */
 #define FAST_STACK_ENTRIES 512
+#define FAST_SMALL_ENTRIES 8	/* in the common path's own frame */
 
 static inline uint64_t load_pte(const struct dl_table_entry *e)
 {
@@ -100,14 +101,14 @@ static int fast_pin_entries(struct daxlease_map *m, struct daxlease_pin *pin,
 	return 0;
 }
 
-static int fast_pin(struct daxlease_map *m, struct daxlease_pin *pin)
+/* Pins of more than FAST_SMALL_ENTRIES: kept out of the common frame. */
+static __attribute__((noinline)) int fast_pin_many(struct daxlease_map *m,
+						   struct daxlease_pin *pin,
+						   uint64_t first, uint64_t n)
 {
 	uint64_t stack_ptes[FAST_STACK_ENTRIES], *ptes = stack_ptes;
-	uint64_t first, n;
 	int rc;
 
-	first = dl_map_leaf_index(m, pin->offset);
-	n = dl_map_leaf_index(m, pin->offset + pin->length - 1) - first + 1;
 	if (n > UINT32_MAX)
 		return -EAGAIN;	/* more than pin->nentries can say */
 	if (n > FAST_STACK_ENTRIES) {
@@ -119,6 +120,20 @@ static int fast_pin(struct daxlease_map *m, struct daxlease_pin *pin)
 	if (ptes != stack_ptes)
 		free(ptes);
 	return rc;
+}
+
+static int fast_pin(struct daxlease_map *m, struct daxlease_pin *pin)
+{
+	uint64_t ptes[FAST_SMALL_ENTRIES];
+	uint64_t first, n;
+
+	first = dl_map_leaf_index(m, pin->offset);
+	n = dl_map_leaf_index(m, pin->offset + pin->length - 1) - first + 1;
+	/* the usual pin, a leaf or a few: a small frame (a 4 KiB one costs
+	 * a stack probe on every call) */
+	if (n <= FAST_SMALL_ENTRIES)
+		return fast_pin_entries(m, pin, first, n, ptes);
+	return fast_pin_many(m, pin, first, n);
 }
 
 /* The segments must tile the pinned range: the DMA rule depends on it. */
@@ -160,6 +175,7 @@ static int slow_pin(struct daxlease_map *m, struct daxlease_pin *pin)
 	memcpy(pin->segs, rep->seg, rep->nsegs * sizeof(struct dl_wire_seg));
 	pin->nsegs = rep->nsegs;
 	pin->pin_id = rep->pin_id;
+	dl_pin_set_ctx(pin, daxlease_ref(m->ctx));
 	dl_stat_inc(m->ctx, DL_STAT_SLOW);
 out:
 	free(rep);
@@ -210,8 +226,10 @@ DAXLEASE_EXPORT int daxlease_map_unpin(struct daxlease_pin *pin)
 		dl_counters_put(pin->map->ctx, pin->first_entry,
 				pin->nentries);
 	} else {
-		rc = daxlease_unpin(pin->map->ctx, pin->pin_id);
+		/* the mapping may be gone: a socket pin does not hold it */
+		rc = daxlease_unpin(dl_pin_ctx(pin), pin->pin_id);
 		free(pin->segs);
+		daxlease_unref(dl_pin_ctx(pin));
 	}
 	/* a second unpin of the same struct is -EINVAL, not a double put */
 	*pin = (struct daxlease_pin){ 0 };

@@ -24,12 +24,19 @@ struct dl_stat_slot {
 
 #define TL_CACHE 4
 
-static __thread char thread_token;
-static __thread struct {
+/*
+ * initial-exec: a thread-local of a shared library is otherwise reached
+ * through a __tls_get_addr call, several per pin.  These few bytes fit
+ * the static TLS surplus glibc keeps for libraries loaded later.
+ */
+#define DL_TLS __thread __attribute__((tls_model("initial-exec")))
+
+static DL_TLS char thread_token;
+static DL_TLS struct {
 	uint64_t serial;
 	struct dl_stat_slot *slot;
 } tl_cache[TL_CACHE];
-static __thread unsigned tl_next;
+static DL_TLS unsigned tl_next;
 
 static uint64_t next_serial = 1;
 

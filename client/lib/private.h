@@ -220,6 +220,22 @@ void dl_stat_from_wire(struct daxlease_stat *out,
 /* pin.c */
 void dl_blocker_from_wire(struct daxlease_blocker *out,
 			  const struct dl_wire_blocker *w);
+/*
+ * A socket pin made by daxlease_map_pin keeps a context reference of its
+ * own in the opaque struct's reserved space: unlike a lockless pin it
+ * does not stop daxlease_unmap, so it must not need pin->map afterwards.
+ */
+static inline void dl_pin_set_ctx(struct daxlease_pin *pin,
+				  struct daxlease_ctx *ctx)
+{
+	pin->reserved[0] = (uint64_t)(uintptr_t)ctx;
+}
+
+static inline struct daxlease_ctx *dl_pin_ctx(const struct daxlease_pin *pin)
+{
+	return (struct daxlease_ctx *)(uintptr_t)pin->reserved[0];
+}
+
 /* A PIN round trip; rep is DL_PROTO_PIN_SEGS_MAX segments big. */
 int dl_pin_call(struct daxlease_ctx *ctx, uint64_t fh, uint64_t offset,
 		uint64_t length, unsigned flags, struct dl_pin_rep *rep);
