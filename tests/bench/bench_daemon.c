@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bench_daemon.h"
 
@@ -39,15 +40,22 @@ int bench_daemon_start(const struct bench_opts *o, struct bench_daemon *bd,
 
 int bench_daemon_stop(struct bench_daemon *bd)
 {
+	int rc = 0;
+
 	if (bd->ctx)
 		daxlease_unref(bd->ctx);
 	bd->ctx = NULL;
-	if (bd->d.pid <= 0)
-		return 0;
-	if (dlh_stop(&bd->d))
-		return bench_fail("daxleased", "did not stop cleanly (see "
-				  "above)", 0);
-	return 0;
+	if (bd->d.pid > 0 && dlh_stop(&bd->d))
+		rc = bench_fail("daxleased", "did not stop cleanly (see "
+				"above)", 0);
+	/*
+	 * Now, not when the harness's directory goes at exit: an unlinked
+	 * image's dirty pages are dropped instead of written back while
+	 * the next benchmarks run (the mapping cases dirty gigabytes).
+	 */
+	if (bd->d.image[0])
+		unlink(bd->d.image);
+	return rc;
 }
 
 int bench_file_written(struct daxlease_ctx *ctx, const char *name,

@@ -49,6 +49,8 @@ static int svc_run(const struct bench_opts *o, void **res)
 		rc = svc_kernel_break(o, r->it.brk, &r->kbrk);
 	if (!rc)
 		rc = svc_busy_scans(o, r);
+	if (!rc)
+		rc = svc_echo(r->msg_bytes, r->it.echo, &r->echo_after);
 	return rc;
 }
 
@@ -141,6 +143,10 @@ static void svc_print(const void *res)
 	for (size_t i = 0; i < r->nscans; i++)
 		print_scan(&r->scan[i], &r->echo);
 	printf("  note: %s\n", r->scan_note);
+	printf("\n");
+	print_stats_ratio("baseline again, at the end", &r->echo_after,
+			  &r->echo, "the first (the machine's load changed "
+			  "if far from 1)");
 }
 
 /* ---- JSON output ----------------------------------------------------------- */
@@ -226,6 +232,8 @@ static struct json_object *jservice(const struct svc_res *r)
 		goto err;
 	}
 	if (jadd(o, "baseline_echo", echo) ||
+	    jadd(o, "baseline_echo_at_end",
+		 jstats_ratio(&r->echo_after, &r->echo, "baseline_echo")) ||
 	    jadd(o, "lease_acquire_release",
 		 jstats_ratio(&r->lease, &r->echo, "echo")) ||
 	    jadd(o, "lease_break", jbreak(&r->brk, &r->echo)) ||

@@ -51,6 +51,7 @@ struct svc_res {
 	struct svc_iters it;
 	uint32_t msg_bytes;		/* the echo's message size */
 	struct stats echo;
+	struct stats echo_after;	/* again at the end: did the load change? */
 	struct stats lease;		/* acquire + release */
 	struct svc_break brk, kbrk;	/* daxlease, the kernel's F_SETLEASE */
 	uint64_t trunc_bytes;

@@ -21,9 +21,11 @@
  * else $DAXLEASE_DAEMON, else daxleased beside this program or in its
  * build tree) on fresh fake NVDIMMs in a temporary directory, and talk
  * to it through libdaxlease.  A full run takes a few minutes and writes
- * about 8 GiB into the temporary images (deleted at the end): mapping a
- * fallocated file zeroes its blocks.  Run it on an idle machine; on a
- * shared one read the medians and ratios, not single runs.
+ * about 8 GiB into the temporary images (each deleted when its daemon
+ * stops): mapping a fallocated file zeroes its blocks.  TMPDIR=/dev/shm
+ * keeps them in memory instead (the fs section then measures tmpfs).
+ * Run it on an idle machine; on a shared one read the medians and
+ * ratios, not single runs, and the load printed beside them.
  *
  * Section fs (this file):
  *   create-namespace  dl_nvdimm_create of a 1 TiB sparse image, then
