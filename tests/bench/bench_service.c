@@ -104,9 +104,11 @@ static void print_scan(const struct svc_scan *s, const struct stats *echo)
 	       fmt_ns(p90, sizeof(p90), s->t.p90),
 	       s->entries ? (double)s->t.median / (double)s->entries : 0,
 	       ratio(&s->t, echo));
-	printf("  %-24s setup %s, image uses %s on disk\n", "",
+	printf("  %-24s setup %s, image uses %s on disk; mapping it "
+	       "again: %s, %ld VMAs\n", "",
 	       fmt_ns(med, sizeof(med), s->setup_ns),
-	       dl_fmt_size(sz, sizeof(sz), s->disk_bytes));
+	       dl_fmt_size(sz, sizeof(sz), s->disk_bytes),
+	       fmt_ns(first, sizeof(first), s->map_ns), s->vmas);
 }
 
 static void svc_print(const void *res)
@@ -193,6 +195,8 @@ static struct json_object *jscan(const void *arg, size_t i)
 	    jadd_u64(o, "pud", s->pud) ||
 	    jadd_u64(o, "setup_ns", s->setup_ns) ||
 	    jadd_u64(o, "disk_bytes_after_setup", s->disk_bytes) ||
+	    jadd_u64(o, "map_ns", s->map_ns) ||
+	    jadd(o, "map_vmas", json_object_new_int64(s->vmas)) ||
 	    jadd_u64(o, "first_ns", s->first_ns) ||
 	    jadd(o, "scan", jstats_ratio(&s->t, echo, "echo")) ||
 	    jadd_double(o, "ns_per_entry", s->entries ?

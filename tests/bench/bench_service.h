@@ -37,6 +37,8 @@ struct svc_scan {
 	uint64_t ns_size, align, bytes;	/* namespace, mapped file */
 	uint64_t entries, pte, pmd, pud;	/* leaves of the mapping */
 	uint64_t setup_ns;		/* create, fallocate, map, pin */
+	uint64_t map_ns;		/* daxlease_map of the written file */
+	long vmas;			/* the VMAs that mapping took */
 	uint64_t disk_bytes;		/* the image's disk use after setup */
 	uint64_t first_ns;		/* the first call (entries were valid) */
 	struct stats t;			/* the calls after it */
