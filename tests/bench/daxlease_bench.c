@@ -759,6 +759,7 @@ static void usage(FILE *f)
 static int parse_only(struct run *r, const char *list)
 {
 	char buf[256], *save = NULL;
+	bool any = false;
 
 	snprintf(buf, sizeof(buf), "%s", list);
 	for (char *t = strtok_r(buf, ",", &save); t;
@@ -774,8 +775,19 @@ static int parse_only(struct run *r, const char *list)
 			return 2;
 		}
 		r->want[i] = true;
+		any = true;
+	}
+	if (!any) {
+		fprintf(stderr, "daxlease-bench: --only: name one section or "
+			"more (fs, service, pin)\n");
+		return 2;
 	}
 	return 0;
+}
+
+static bool is_executable(const char *path)
+{
+	return path && *path && access(path, X_OK) == 0;
 }
 
 static int parse_args(int argc, char **argv, struct run *r)
@@ -821,12 +833,12 @@ static int parse_args(int argc, char **argv, struct run *r)
 	}
 	for (size_t i = 0; !only && i < NSECTIONS; i++)
 		r->want[i] = true;
+	if (r->daemon_opt && !is_executable(r->daemon_opt)) {
+		fprintf(stderr, "daxlease-bench: --daemon %s: not an "
+			"executable file\n", r->daemon_opt);
+		return 2;
+	}
 	return 0;
-}
-
-static bool is_executable(const char *path)
-{
-	return path && *path && access(path, X_OK) == 0;
 }
 
 /*
