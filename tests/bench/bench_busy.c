@@ -167,9 +167,11 @@ static int scan_op(void *arg, size_t i)
 	return scan_once(s->f, &blockers);
 }
 
-static int scan_case_run(const struct bench_opts *o, const struct scan_case *c,
-			 size_t n, struct svc_scan *out)
+static int scan_case_run(const struct bench_opts *o, struct echo_peer *e,
+			 const struct scan_case *c, size_t n,
+			 struct svc_scan *out)
 {
+	static const struct paired_op p = { .op = scan_op };
 	static const char *const extra[] = {
 		"--table-entries", TABLE_ENTRIES, "--advisory-leases", NULL,
 	};
@@ -191,7 +193,7 @@ static int scan_case_run(const struct bench_opts *o, const struct scan_case *c,
 		out->first_ns = now_ns() - t0;
 	}
 	if (!rc)
-		rc = time_runs(scan_op, &s, n, &out->t);
+		rc = time_paired(e, &p, &s, n, &out->t);
 	if (s.pinned && daxlease_unpin(s.bd.ctx, s.pin_id) && !rc)
 		rc = -EIO;
 	if (s.m && daxlease_unmap(s.m) && !rc)
@@ -237,7 +239,8 @@ static void big_skipped(const struct scan_case *c,
 			 dl_fmt_size(b, sizeof(b), first->bytes));
 }
 
-int svc_busy_scans(const struct bench_opts *o, struct svc_res *r)
+int svc_busy_scans(const struct bench_opts *o, struct echo_peer *e,
+		   struct svc_res *r)
 {
 	const struct scan_case *cases = o->quick ? quick_cases : full_cases;
 	size_t ncases = o->quick ? sizeof(quick_cases) / sizeof(*cases) :
@@ -251,7 +254,7 @@ int svc_busy_scans(const struct bench_opts *o, struct svc_res *r)
 			big_skipped(&cases[i], &r->scan[0], out);
 			continue;
 		}
-		rc = scan_case_run(o, &cases[i], r->it.scan, out);
+		rc = scan_case_run(o, e, &cases[i], r->it.scan, out);
 	}
 	snprintf(r->scan_note, sizeof(r->scan_note),
 		 "a write mapping zeroes fallocated blocks first (a read "

@@ -77,26 +77,37 @@ static int break_once(const char *path, int go, int said, uint64_t *t)
 	return rc ? rc : svc_hear(said) == 'B' ? 0 : -EPIPE;
 }
 
-static int break_runs(const char *path, int go, int said, size_t n,
+struct kbreak_run {
+	const char *path;
+	int go, said;
+	struct echo_peer *e;
+};
+
+static int break_runs(const struct kbreak_run *k, size_t n,
 		      struct svc_break *out)
 {
-	uint64_t *t = samples_new(n), *c = samples_new(n), w;
-	int rc = t && c ? 0 : -ENOMEM;
+	uint64_t *t = samples_new(n), *c = samples_new(n), *e = samples_new(n);
+	uint64_t w;
+	int rc = t && c && e ? 0 : -ENOMEM;
 
 	for (size_t i = 0; !rc && i < WARMUP; i++)
-		rc = break_once(path, go, said, &w);
-	/* interleaved, so both see the same load on the machine */
+		rc = break_once(k->path, k->go, k->said, &w);
+	/* interleaved, so all three see the same load on the machine */
 	for (size_t i = 0; !rc && i < n; i++) {
-		rc = break_once(path, go, said, &t[i]);
+		rc = echo_once(k->e, &e[i]);
 		if (!rc)
-			rc = open_truncate(path, &c[i]);
+			rc = break_once(k->path, k->go, k->said, &t[i]);
+		if (!rc)
+			rc = open_truncate(k->path, &c[i]);
 	}
 	if (!rc) {
-		stats_of(t, n, &out->t);
+		stats_of(t, n, &out->t.t);
+		stats_of(e, n, &out->t.echo);
 		stats_of(c, n, &out->control);
 	}
 	free(t);
 	free(c);
+	free(e);
 	return rc;
 }
 
@@ -124,9 +135,10 @@ static int lease_file(const struct bench_opts *o, char *path, size_t len,
 	return 0;
 }
 
-int svc_kernel_break(const struct bench_opts *o, size_t n,
-		     struct svc_break *out)
+int svc_kernel_break(const struct bench_opts *o, struct echo_peer *e,
+		     size_t n, struct svc_break *out)
 {
+	struct kbreak_run k = { .e = e };
 	int go[2], said[2], rc, status;
 	sigset_t set, old;
 	char path[PATH_MAX];
@@ -152,7 +164,10 @@ int svc_kernel_break(const struct bench_opts *o, size_t n,
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(go[0]);
 	close(said[1]);
-	rc = pid < 0 ? -errno : break_runs(path, go[1], said[0], n, out);
+	k.path = path;
+	k.go = go[1];
+	k.said = said[0];
+	rc = pid < 0 ? -errno : break_runs(&k, n, out);
 	close(go[1]);
 	close(said[0]);
 	if (pid > 0)

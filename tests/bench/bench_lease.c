@@ -63,15 +63,19 @@ static int lease_op(void *arg, size_t i)
 	return rc ? rc : daxlease_lease_release(l->ctx, id);
 }
 
-static int bench_acquire(struct bench_daemon *bd, size_t n, struct stats *out)
+static int bench_acquire(struct bench_daemon *bd, struct echo_peer *e,
+			 size_t n, struct svc_timed *out)
 {
 	struct lease_run l = { .ctx = bd->ctx };
 	int rc = bench_file_written(bd->ctx, "lease", LEASE_FILE_BYTES, &l.f);
 
 	for (size_t i = 0; !rc && i < WARMUP; i++)
 		rc = lease_op(&l, i);
-	if (!rc)
-		rc = time_runs(lease_op, &l, n, out);
+	if (!rc) {
+		static const struct paired_op p = { .op = lease_op };
+
+		rc = time_paired(e, &p, &l, n, out);
+	}
 	if (l.f)
 		daxlease_close(l.f);
 	return rc ? bench_fail("lease acquire + release", NULL, rc) : 0;
@@ -127,6 +131,7 @@ static void holder_main(const char *sock, int go, int said)
 struct break_run {
 	struct daxlease_file *f;
 	int go, said;
+	struct echo_peer *e;
 	struct svc_break *out;
 };
 
@@ -162,31 +167,36 @@ static int break_once(struct break_run *b, uint64_t *t)
 
 static int break_runs(struct break_run *b, size_t n)
 {
-	uint64_t *t = samples_new(n), *c = samples_new(n), w;
-	int rc = t && c ? 0 : -ENOMEM;
+	uint64_t *t = samples_new(n), *c = samples_new(n), *e = samples_new(n);
+	uint64_t w;
+	int rc = t && c && e ? 0 : -ENOMEM;
 
 	for (size_t i = 0; !rc && i < WARMUP / 4; i++)
 		rc = break_once(b, &w);
 	b->out->revoked = 0;
-	/* interleaved, so both see the same load on the machine */
+	/* interleaved, so all three see the same load on the machine */
 	for (size_t i = 0; !rc && i < n; i++) {
-		rc = break_once(b, &t[i]);
+		rc = echo_once(b->e, &e[i]);
+		if (!rc)
+			rc = break_once(b, &t[i]);
 		if (!rc)
 			rc = refill_truncate(b->f, &c[i]);
 	}
 	if (!rc) {
-		stats_of(t, n, &b->out->t);
+		stats_of(t, n, &b->out->t.t);
+		stats_of(e, n, &b->out->t.echo);
 		stats_of(c, n, &b->out->control);
 	}
 	free(t);
 	free(c);
+	free(e);
 	return rc;
 }
 
-static int bench_break(struct bench_daemon *bd, size_t n,
-		       struct svc_break *out)
+static int bench_break(struct bench_daemon *bd, struct echo_peer *e,
+		       size_t n, struct svc_break *out)
 {
-	struct break_run b = { .out = out };
+	struct break_run b = { .e = e, .out = out };
 	int go[2], said[2], rc, status;
 	pid_t pid;
 
@@ -219,34 +229,48 @@ static int bench_break(struct bench_daemon *bd, size_t n,
 
 /* ---- truncate of an allocated file -------------------------------------------- */
 
-static int bench_truncate(struct bench_daemon *bd, uint64_t bytes, size_t n,
-			  struct stats *out)
+struct trunc_run {
+	struct daxlease_file *f;
+	uint64_t bytes;
+};
+
+/* The file fully allocated again (untimed)... */
+static int trunc_prepare(void *arg, size_t i)
 {
-	uint64_t *t = samples_new(n);
-	struct daxlease_file *f = NULL;
-	int rc = t ? 0 : -ENOMEM;
+	struct trunc_run *tr = arg;
 
-	if (!rc)
-		rc = daxlease_open(bd->ctx, "big", BENCH_CREATE, 0644, &f);
-	for (size_t i = 0; !rc && i < n; i++) {
-		uint64_t t0;
+	(void)i;
+	return daxlease_fallocate(tr->f, 0, 0, tr->bytes);
+}
 
-		rc = daxlease_fallocate(f, 0, 0, bytes);
-		if (rc)
-			break;
-		t0 = now_ns();
-		rc = daxlease_truncate(f, 0);
-		t[i] = now_ns() - t0;
-	}
+/* ... then truncated (timed). */
+static int trunc_op(void *arg, size_t i)
+{
+	struct trunc_run *tr = arg;
+
+	(void)i;
+	return daxlease_truncate(tr->f, 0);
+}
+
+static int bench_truncate(struct bench_daemon *bd, struct echo_peer *e,
+			  uint64_t bytes, size_t n, struct svc_timed *out)
+{
+	static const struct paired_op p = {
+		.prepare = trunc_prepare, .op = trunc_op,
+	};
+	struct trunc_run tr = { .bytes = bytes };
+	int rc;
+
+	rc = daxlease_open(bd->ctx, "big", BENCH_CREATE, 0644, &tr.f);
 	if (!rc)
-		stats_of(t, n, out);
-	if (f)
-		daxlease_close(f);
-	free(t);
+		rc = time_paired(e, &p, &tr, n, out);
+	if (tr.f)
+		daxlease_close(tr.f);
 	return rc ? bench_fail("truncate of an allocated file", NULL, rc) : 0;
 }
 
-int svc_leases(const struct bench_opts *o, struct svc_res *r)
+int svc_leases(const struct bench_opts *o, struct echo_peer *e,
+	       struct svc_res *r)
 {
 	/* a default daemon but for the break timeout a lease gets when it
 	 * asks none: the service default, not the harness's 1 ms */
@@ -259,11 +283,11 @@ int svc_leases(const struct bench_opts *o, struct svc_res *r)
 	rc = bench_daemon_start(o, &bd, 4ULL << 30, 2ULL << 20, extra);
 	if (rc)
 		return rc;
-	rc = bench_acquire(&bd, r->it.lease, &r->lease);
+	rc = bench_acquire(&bd, e, r->it.lease, &r->lease);
 	if (!rc)
-		rc = bench_break(&bd, r->it.brk, &r->brk);
+		rc = bench_break(&bd, e, r->it.brk, &r->brk);
 	if (!rc)
-		rc = bench_truncate(&bd, r->trunc_bytes, r->it.trunc,
+		rc = bench_truncate(&bd, e, r->trunc_bytes, r->it.trunc,
 				    &r->trunc);
 	stop = bench_daemon_stop(&bd);
 	return rc ? rc : stop;

@@ -29,6 +29,7 @@ static void set_iters(const struct bench_opts *o, struct svc_iters *it)
 static int svc_run(const struct bench_opts *o, void **res)
 {
 	struct svc_res *r = calloc(1, sizeof(*r));
+	struct echo_peer e;
 	int rc;
 
 	if (!r)
@@ -42,15 +43,19 @@ static int svc_run(const struct bench_opts *o, void **res)
 	}
 	/* a small request: a header and a LEASE_ACQUIRE payload */
 	r->msg_bytes = sizeof(struct dl_msg_hdr) + sizeof(struct dl_lease_req);
-	rc = svc_echo(r->msg_bytes, r->it.echo, &r->echo);
+	rc = echo_open(&e, r->msg_bytes);
+	if (rc)
+		return rc;
+	rc = echo_runs(&e, r->it.echo, &r->echo);
 	if (!rc)
-		rc = svc_leases(o, r);
+		rc = svc_leases(o, &e, r);
 	if (!rc)
-		rc = svc_kernel_break(o, r->it.brk, &r->kbrk);
+		rc = svc_kernel_break(o, &e, r->it.brk, &r->kbrk);
 	if (!rc)
-		rc = svc_busy_scans(o, r);
+		rc = svc_busy_scans(o, &e, r);
 	if (!rc)
-		rc = svc_echo(r->msg_bytes, r->it.echo, &r->echo_after);
+		rc = echo_runs(&e, r->it.echo, &r->echo_after);
+	echo_close(&e);
 	return rc;
 }
 
@@ -58,16 +63,29 @@ static int svc_run(const struct bench_opts *o, void **res)
  * adds to its open (each: median with the lease - median without). */
 static double break_added_ratio(const struct svc_res *r)
 {
-	double d = (double)r->brk.t.median - (double)r->brk.control.median;
-	double k = (double)r->kbrk.t.median - (double)r->kbrk.control.median;
+	double d = (double)r->brk.t.t.median - (double)r->brk.control.median;
+	double k = (double)r->kbrk.t.t.median -
+		   (double)r->kbrk.control.median;
 
 	return k > 0 ? d / k : 0;
 }
 
 /* ---- human output ---------------------------------------------------------- */
 
-static void print_break(const char *what, const struct svc_break *b,
-			const struct stats *echo)
+/* The stats, then the ratio to the echo round trips taken between its
+ * runs, and that echo's median. */
+static void print_timed(const char *what, const struct svc_timed *t,
+			const char *note)
+{
+	char e[32];
+
+	print_stats(what, &t->t);
+	printf("  %-34s %10.2fx echo%s (its echo: %s)\n", "",
+	       ratio(&t->t, &t->echo), note,
+	       fmt_ns(e, sizeof(e), t->echo.median));
+}
+
+static void print_break(const char *what, const struct svc_break *b)
 {
 	char buf[32];
 
@@ -75,18 +93,18 @@ static void print_break(const char *what, const struct svc_break *b,
 		print_skip(what, b->skipped);
 		return;
 	}
-	print_stats_ratio(what, &b->t, echo, "echo");
-	print_stats_ratio("  control: no lease held", &b->control, echo,
-			  "echo");
+	print_timed(what, &b->t, "");
+	print_stats_ratio("  control: no lease held", &b->control,
+			  &b->t.echo, "echo");
 	printf("  %-34s %10s (break - control, medians)\n", "  the break adds",
-	       fmt_ns(buf, sizeof(buf), b->t.median > b->control.median ?
-		      b->t.median - b->control.median : 0));
+	       fmt_ns(buf, sizeof(buf), b->t.t.median > b->control.median ?
+		      b->t.t.median - b->control.median : 0));
 	if (b->revoked)
 		printf("  %-34s %10llu revoked instead of returned\n", "",
 		       (unsigned long long)b->revoked);
 }
 
-static void print_scan(const struct svc_scan *s, const struct stats *echo)
+static void print_scan(const struct svc_scan *s)
 {
 	char sz[32], first[32], med[32], p10[32], p90[32];
 
@@ -99,11 +117,11 @@ static void print_scan(const struct svc_scan *s, const struct stats *echo)
 	       (unsigned long long)s->pte, (unsigned long long)s->pmd,
 	       (unsigned long long)s->pud,
 	       fmt_ns(first, sizeof(first), s->first_ns),
-	       fmt_ns(med, sizeof(med), s->t.median),
-	       fmt_ns(p10, sizeof(p10), s->t.p10),
-	       fmt_ns(p90, sizeof(p90), s->t.p90),
-	       s->entries ? (double)s->t.median / (double)s->entries : 0,
-	       ratio(&s->t, echo));
+	       fmt_ns(med, sizeof(med), s->t.t.median),
+	       fmt_ns(p10, sizeof(p10), s->t.t.p10),
+	       fmt_ns(p90, sizeof(p90), s->t.t.p90),
+	       s->entries ? (double)s->t.t.median / (double)s->entries : 0,
+	       ratio(&s->t.t, &s->t.echo));
 	printf("  %-24s setup %s, image uses %s on disk; mapping it "
 	       "again: %s, %ld VMAs\n", "",
 	       fmt_ns(med, sizeof(med), s->setup_ns),
@@ -116,34 +134,34 @@ static void svc_print(const void *res)
 	const struct svc_res *r = res;
 	char sz[64], bytes[16];
 
-	printf("\nservice (a real daxleased; ratios are to the echo median)\n");
+	printf("\nservice (a real daxleased; each ratio is to the median of "
+	       "echo round trips\ntaken one before each of its runs)\n");
 	if (r->skipped[0]) {
 		print_skip("service", r->skipped);
 		return;
 	}
 	snprintf(sz, sizeof(sz), "baseline: echo, %u B", r->msg_bytes);
 	print_stats(sz, &r->echo);
-	print_stats_ratio("lease acquire + release", &r->lease, &r->echo,
-			  "echo (2 round trips)");
-	print_break("lease break, daxlease", &r->brk, &r->echo);
+	print_timed("lease acquire + release", &r->lease, ", 2 round trips");
+	print_break("lease break, daxlease", &r->brk);
 	snprintf(sz, sizeof(sz), "lease break, kernel (%s)",
 		 r->kbrk.fs[0] ? r->kbrk.fs : "?");
-	print_break(sz, &r->kbrk, &r->echo);
+	print_break(sz, &r->kbrk);
 	if (!r->kbrk.skipped[0]) {
 		printf("  %-34s %10.2fx\n", "ratio daxlease / kernel break",
-		       ratio(&r->brk.t, &r->kbrk.t));
+		       ratio(&r->brk.t.t, &r->kbrk.t.t));
 		printf("  %-34s %10.2fx\n", "ratio of what the breaks add",
 		       break_added_ratio(r));
 	}
 	snprintf(sz, sizeof(sz), "truncate %s file to 0",
 		 dl_fmt_size(bytes, sizeof(bytes), r->trunc_bytes));
-	print_stats_ratio(sz, &r->trunc, &r->echo, "echo");
+	print_timed(sz, &r->trunc, "");
 	printf("\nbusy scan: NONBLOCK truncate to 0 of a mapped file with "
 	       "4 KiB pinned at its end\n  %-24s %8s %13s %10s %10s %17s "
 	       "%8s %9s\n", "mapped", "entries", "pte/pmd/pud", "first",
 	       "scan", "(p10..p90)", "ns/entry", "x echo");
 	for (size_t i = 0; i < r->nscans; i++)
-		print_scan(&r->scan[i], &r->echo);
+		print_scan(&r->scan[i]);
 	printf("  note: %s\n", r->scan_note);
 	printf("\n");
 	print_stats_ratio("baseline again, at the end", &r->echo_after,
@@ -153,16 +171,27 @@ static void svc_print(const void *res)
 
 /* ---- JSON output ----------------------------------------------------------- */
 
-static struct json_object *jbreak(const struct svc_break *b,
-				  const struct stats *echo)
+/* The stats, "ratio_to_echo" and the interleaved "echo" stats. */
+static struct json_object *jtimed(const struct svc_timed *t)
+{
+	struct json_object *o = jstats_ratio(&t->t, &t->echo, "echo");
+
+	if (o && jadd(o, "echo", jstats(&t->echo))) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+static struct json_object *jbreak(const struct svc_break *b)
 {
 	struct json_object *o;
 
 	if (b->skipped[0])
 		return jskipped(b->skipped);
-	o = jstats_ratio(&b->t, echo, "echo");
+	o = jtimed(&b->t);
 	if (o && (jadd(o, "control_no_lease",
-		       jstats_ratio(&b->control, echo, "echo")) ||
+		       jstats_ratio(&b->control, &b->t.echo, "echo")) ||
 		  jadd_u64(o, "revoked", b->revoked) ||
 		  (b->fs[0] && jadd_str(o, "fs", b->fs)))) {
 		json_object_put(o);
@@ -175,7 +204,6 @@ static struct json_object *jscan(const void *arg, size_t i)
 {
 	const struct svc_res *r = arg;
 	const struct svc_scan *s = &r->scan[i];
-	const struct stats *echo = &r->echo;
 	struct json_object *o = json_object_new_object();
 
 	if (!o)
@@ -198,9 +226,9 @@ static struct json_object *jscan(const void *arg, size_t i)
 	    jadd_u64(o, "map_ns", s->map_ns) ||
 	    jadd(o, "map_vmas", json_object_new_int64(s->vmas)) ||
 	    jadd_u64(o, "first_ns", s->first_ns) ||
-	    jadd(o, "scan", jstats_ratio(&s->t, echo, "echo")) ||
+	    jadd(o, "scan", jtimed(&s->t)) ||
 	    jadd_double(o, "ns_per_entry", s->entries ?
-			(double)s->t.median / (double)s->entries : 0) ||
+			(double)s->t.t.median / (double)s->entries : 0) ||
 	    jadd_u64(o, "blockers", s->blockers))
 		goto err;
 	return o;
@@ -238,16 +266,16 @@ static struct json_object *jservice(const struct svc_res *r)
 	if (jadd(o, "baseline_echo", echo) ||
 	    jadd(o, "baseline_echo_at_end",
 		 jstats_ratio(&r->echo_after, &r->echo, "baseline_echo")) ||
-	    jadd(o, "lease_acquire_release",
-		 jstats_ratio(&r->lease, &r->echo, "echo")) ||
-	    jadd(o, "lease_break", jbreak(&r->brk, &r->echo)) ||
-	    jadd(o, "kernel_lease_break", jbreak(&r->kbrk, &r->echo)) ||
+	    jadd(o, "lease_acquire_release", jtimed(&r->lease)) ||
+	    jadd(o, "lease_break", jbreak(&r->brk)) ||
+	    jadd(o, "kernel_lease_break", jbreak(&r->kbrk)) ||
 	    jadd_double(o, "ratio_lease_break_to_kernel",
-			r->kbrk.skipped[0] ? 0 : ratio(&r->brk.t, &r->kbrk.t)) ||
+			r->kbrk.skipped[0] ? 0 :
+			ratio(&r->brk.t.t, &r->kbrk.t.t)) ||
 	    jadd_double(o, "ratio_break_added_to_kernel",
 			r->kbrk.skipped[0] ? 0 : break_added_ratio(r)) ||
 	    jadd_u64(o, "truncate_bytes", r->trunc_bytes) ||
-	    jadd(o, "truncate", jstats_ratio(&r->trunc, &r->echo, "echo")) ||
+	    jadd(o, "truncate", jtimed(&r->trunc)) ||
 	    jadd(o, "busy_scan", jscans(r)))
 		goto err;
 	return o;

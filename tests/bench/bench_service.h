@@ -8,6 +8,8 @@
 #ifndef DAXLEASE_BENCH_SERVICE_H
 #define DAXLEASE_BENCH_SERVICE_H
 
+#include <sys/types.h>
+
 #include "bench.h"
 
 #define SVC_WHY 160		/* room for a reason something was skipped */
@@ -18,12 +20,18 @@ struct svc_iters {
 	size_t brk;		/* lease breaks, each kind */
 	size_t trunc;		/* 1 GiB truncates */
 	size_t scan;		/* NONBLOCK truncates per busy-scan case */
-	bool big_scan;		/* the PUD case (2 GiB) and 512 Ki entries */
+};
+
+/* A measurement, and the echo round trips taken one before each of its
+ * runs: the baseline its ratio is to. */
+struct svc_timed {
+	struct stats t;
+	struct stats echo;
 };
 
 /* A lease break with a cooperative holder, end to end. */
 struct svc_break {
-	struct stats t;
+	struct svc_timed t;
 	struct stats control;	/* the same change with no lease to break */
 	uint64_t revoked;	/* holders the service revoked instead */
 	char fs[32];		/* kernel: the file system of the file */
@@ -41,7 +49,7 @@ struct svc_scan {
 	long vmas;			/* the VMAs that mapping took */
 	uint64_t disk_bytes;		/* the image's disk use after setup */
 	uint64_t first_ns;		/* the first call (entries were valid) */
-	struct stats t;			/* the calls after it */
+	struct svc_timed t;		/* the calls after it */
 	uint64_t blockers;		/* what EBUSY reported */
 	char skipped[SVC_WHY];
 };
@@ -52,26 +60,54 @@ struct svc_res {
 	char skipped[SVC_WHY];		/* the whole section */
 	struct svc_iters it;
 	uint32_t msg_bytes;		/* the echo's message size */
-	struct stats echo;
+	struct stats echo;		/* alone, at the start */
 	struct stats echo_after;	/* again at the end: did the load change? */
-	struct stats lease;		/* acquire + release */
+	struct svc_timed lease;		/* acquire + release */
 	struct svc_break brk, kbrk;	/* daxlease, the kernel's F_SETLEASE */
 	uint64_t trunc_bytes;
-	struct stats trunc;		/* truncate of an allocated file to 0 */
+	struct svc_timed trunc;		/* truncate of an allocated file to 0 */
 	struct svc_scan scan[SVC_MAX_SCANS];
 	size_t nscans;
 	char scan_note[512];		/* what the scan cases can and cannot show */
 };
 
-/* bench_echo.c: n echo round trips of len bytes between two processes. */
-int svc_echo(size_t len, size_t n, struct stats *out);
+/* ---- bench_echo.c: the echo peer, a process that sends back ------------- */
+
+struct echo_peer {
+	int s;
+	pid_t pid;
+	size_t len;		/* bytes each way */
+	char *buf;
+};
+
+/* Fork the peer and warm it up: 0 or BENCH_ERR (printed). */
+int echo_open(struct echo_peer *e, size_t len);
+void echo_close(struct echo_peer *e);
+/* One timed round trip: 0 or -errno. */
+int echo_once(struct echo_peer *e, uint64_t *ns);
+/* n round trips in a row: 0 or BENCH_ERR (printed). */
+int echo_runs(struct echo_peer *e, size_t n, struct stats *out);
+/* What time_paired runs: prepare (untimed, may be NULL), then one echo
+ * round trip, then op (timed).  Each returns 0 or -errno. */
+struct paired_op {
+	int (*prepare)(void *arg, size_t i);
+	int (*op)(void *arg, size_t i);
+};
+/* n runs of p on arg: out->t times op, out->echo the round trips. */
+int time_paired(struct echo_peer *e, const struct paired_op *p, void *arg,
+		size_t n, struct svc_timed *out);
+
+/* ---- the parts -------------------------------------------------------------- */
+
 /* bench_lease.c: acquire+release, a daxlease lease break, 1 GiB truncate */
-int svc_leases(const struct bench_opts *o, struct svc_res *r);
+int svc_leases(const struct bench_opts *o, struct echo_peer *e,
+	       struct svc_res *r);
 /* bench_kernel_lease.c: the kernel's own lease break (F_SETLEASE). */
-int svc_kernel_break(const struct bench_opts *o, size_t n,
-		     struct svc_break *out);
+int svc_kernel_break(const struct bench_opts *o, struct echo_peer *e,
+		     size_t n, struct svc_break *out);
 /* bench_busy.c: the busy-scan cases. */
-int svc_busy_scans(const struct bench_opts *o, struct svc_res *r);
+int svc_busy_scans(const struct bench_opts *o, struct echo_peer *e,
+		   struct svc_res *r);
 
 /* A fork()ed helper's end of the conversation: write one byte, read one
  * byte (0 at EOF or on error). */
