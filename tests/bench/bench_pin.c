@@ -169,7 +169,9 @@ static int pin_run(const struct bench_opts *o, void **res)
 	*res = r;
 	set_iters(o, &it);
 	r->floor_batch = FLOOR_BATCH;
-	pin_floor(FLOOR_BATCH, it.samples, &r->floor);
+	rc = pin_floor(FLOOR_BATCH, it.samples, &r->floor);
+	if (rc)
+		return bench_fail("floor", NULL, rc);
 	if (!o->daemon) {
 		snprintf(r->skipped, sizeof(r->skipped), "no daxleased found "
 			 "(--daemon PATH or DAXLEASE_DAEMON)");
@@ -191,7 +193,8 @@ static double scaling_of(const struct pin_clock *s)
 	       (double)s->one.median / (double)s->two[1].median;
 }
 
-static void print_case(const struct pin_case *c, const struct stats *floor)
+static void print_case(const struct pin_case *c,
+		       const struct pin_timed *floor)
 {
 	char title[64];
 
@@ -199,23 +202,27 @@ static void print_case(const struct pin_case *c, const struct stats *floor)
 	       (unsigned long long)c->entries);
 	snprintf(title, sizeof(title), "lockless (batches of %zu)",
 		 c->fast_batch);
-	if (c->fast_skip[0])
+	if (c->fast_skip[0]) {
 		print_skip(title, c->fast_skip);
-	else
-		print_stats_ratio(title, &c->fast, floor, "floor");
+	} else {
+		print_stats_ratio(title, &c->fast.wall, &floor->wall,
+				  "floor");
+		print_stats_ratio("  on-CPU (thread CPU time)", &c->fast.cpu,
+				  &floor->cpu, "floor on-CPU");
+	}
 	if (c->slow_skip[0]) {
 		print_skip("socket", c->slow_skip);
 	} else {
-		print_stats_ratio("socket", &c->slow, floor, "floor");
+		print_stats_ratio("socket", &c->slow, &floor->wall, "floor");
 		if (!c->fast_skip[0])
 			printf("  %-34s %10.1fx lockless\n", "",
-			       ratio(&c->slow, &c->fast));
+			       ratio(&c->slow, &c->fast.wall));
 	}
 	if (c->kernel_skip[0])
 		print_skip("kernel: io_uring fixed buffer", c->kernel_skip);
 	else
 		print_stats_ratio("kernel: io_uring fixed buffer",
-				  &c->kernel, floor, "floor");
+				  &c->kernel, &floor->wall, "floor");
 }
 
 static void print_summary(const struct pin_res *r)
@@ -223,20 +230,24 @@ static void print_summary(const struct pin_res *r)
 	char f[32], fl[32], sl[32], k[32];
 
 	printf("\n  summary (medians; targets: PMD/PUD lockless <= %.1fx "
-	       "floor, socket >= %.0fx lockless, two threads ~2.0)\n",
+	       "floor, socket >= %.0fx lockless, two threads ~2.0;\n"
+	       "  'cpu': both by thread CPU time)\n",
 	       TARGET_FAST_X_FLOOR, TARGET_SLOW_X_FAST);
-	printf("  %-16s %9s %9s %8s %9s %9s %9s\n", "size", "floor",
-	       "lockless", "x floor", "socket", "x lockls", "kernel");
-	fmt_ns(f, sizeof(f), r->floor.median);
+	printf("  %-16s %7s %9s %8s %8s %9s %9s %9s\n", "size", "floor",
+	       "lockless", "x floor", "x (cpu)", "socket", "x lockls",
+	       "kernel");
+	fmt_ns(f, sizeof(f), r->floor.wall.median);
 	for (size_t i = 0; i < PIN_CASES; i++) {
 		const struct pin_case *c = &r->c[i];
 		bool fast = !c->fast_skip[0], slow = !c->slow_skip[0];
 
-		printf("  %-16s %9s %9s %7.2fx %9s %8.0fx %9s\n", c->label, f,
-		       fast ? fmt_ns(fl, sizeof(fl), c->fast.median) : "-",
-		       fast ? ratio(&c->fast, &r->floor) : 0,
+		printf("  %-16s %7s %9s %7.2fx %7.2fx %9s %8.0fx %9s\n",
+		       c->label, f,
+		       fast ? fmt_ns(fl, sizeof(fl), c->fast.wall.median) : "-",
+		       fast ? ratio(&c->fast.wall, &r->floor.wall) : 0,
+		       fast ? ratio(&c->fast.cpu, &r->floor.cpu) : 0,
 		       slow ? fmt_ns(sl, sizeof(sl), c->slow.median) : "-",
-		       fast && slow ? ratio(&c->slow, &c->fast) : 0,
+		       fast && slow ? ratio(&c->slow, &c->fast.wall) : 0,
 		       c->kernel_skip[0] ? "-" :
 		       fmt_ns(k, sizeof(k), c->kernel.median));
 	}
@@ -264,7 +275,8 @@ static void pin_print(const void *res)
 	const struct pin_res *r = res;
 
 	printf("\npins (pin + unpin; ratios are to the floor median)\n");
-	print_stats("floor: atomic inc + fence + dec", &r->floor);
+	print_stats("floor: atomic inc + fence + dec", &r->floor.wall);
+	print_stats("  on-CPU (thread CPU time)", &r->floor.cpu);
 	if (r->skipped[0]) {
 		print_skip("pins", r->skipped);
 		return;
@@ -275,8 +287,8 @@ static void pin_print(const void *res)
 	if (r->scale.skipped[0]) {
 		print_skip("scaling", r->scale.skipped);
 	} else {
-		print_clock("wall clock", &r->scale.wall, &r->floor);
-		print_clock("thread CPU time", &r->scale.cpu, &r->floor);
+		print_clock("wall clock", &r->scale.wall, &r->floor.wall);
+		print_clock("thread CPU time", &r->scale.cpu, &r->floor.cpu);
 		printf("  %-34s %10.2f pair, %.2f control (2.00: both ran "
 		       "all the time; medians)\n", "parallelism",
 		       (double)r->scale.parallel.median / 1000,
@@ -291,7 +303,7 @@ static struct json_object *jcase(const void *arg, size_t i)
 {
 	const struct pin_res *r = arg;
 	const struct pin_case *c = &r->c[i];
-	const struct stats *floor = &r->floor;
+	const struct stats *floor = &r->floor.wall;
 	struct json_object *o = json_object_new_object();
 
 	if (!o)
@@ -300,13 +312,15 @@ static struct json_object *jcase(const void *arg, size_t i)
 	    jadd_u64(o, "bytes", c->bytes) || jadd_u64(o, "align", c->align) ||
 	    jadd_u64(o, "entries", c->entries) ||
 	    jadd_u64(o, "lockless_batch", c->fast_batch) ||
-	    jadd(o, "lockless", jmaybe(&c->fast, c->fast_skip, floor,
+	    jadd(o, "lockless", jmaybe(&c->fast.wall, c->fast_skip, floor,
 				       "floor")) ||
+	    jadd(o, "lockless_cpu", jmaybe(&c->fast.cpu, c->fast_skip,
+					   &r->floor.cpu, "floor_cpu")) ||
 	    jadd(o, "socket", jmaybe(&c->slow, c->slow_skip, floor,
 				     "floor")) ||
 	    jadd_double(o, "ratio_socket_to_lockless",
 			c->fast_skip[0] || c->slow_skip[0] ? 0 :
-			ratio(&c->slow, &c->fast)) ||
+			ratio(&c->slow, &c->fast.wall)) ||
 	    jadd(o, "kernel_io_uring", jmaybe(&c->kernel, c->kernel_skip,
 					      floor, "floor")))
 		goto err;
@@ -339,15 +353,15 @@ static struct json_object *jclock(const struct pin_clock *c,
 }
 
 static struct json_object *jscaling(const struct pin_scaling *s,
-				    const struct stats *floor)
+				    const struct pin_timed *floor)
 {
 	struct json_object *o;
 
 	if (s->skipped[0])
 		return jskipped(s->skipped);
 	o = json_object_new_object();
-	if (o && (jadd(o, "wall_clock", jclock(&s->wall, floor)) ||
-		  jadd(o, "thread_cpu_time", jclock(&s->cpu, floor)) ||
+	if (o && (jadd(o, "wall_clock", jclock(&s->wall, &floor->wall)) ||
+		  jadd(o, "thread_cpu_time", jclock(&s->cpu, &floor->cpu)) ||
 		  jadd_double(o, "parallelism_pair",
 			      (double)s->parallel.median / 1000) ||
 		  jadd_double(o, "parallelism_control",
@@ -364,7 +378,8 @@ static struct json_object *jpin(const struct pin_res *r)
 
 	if (!o)
 		return NULL;
-	if (jadd(o, "floor", jstats(&r->floor)) ||
+	if (jadd(o, "floor", jstats(&r->floor.wall)) ||
+	    jadd(o, "floor_cpu", jstats(&r->floor.cpu)) ||
 	    jadd_u64(o, "floor_batch", r->floor_batch))
 		goto err;
 	if (r->skipped[0]) {

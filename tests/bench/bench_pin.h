@@ -15,12 +15,19 @@
 
 #define PIN_WHY 160
 
+/* A loop that never blocks, timed by the wall clock and by the thread's
+ * CPU time (which leaves out the time other processes took the core). */
+struct pin_timed {
+	struct stats wall, cpu;
+};
+
 /* One size: its lockless, socket and kernel pin + unpin. */
 struct pin_case {
 	const char *label;
 	uint64_t ns_size, align, bytes;
 	uint64_t entries;		/* the pin's table entries (leaves) */
-	struct stats fast, slow, kernel;
+	struct pin_timed fast;
+	struct stats slow, kernel;
 	size_t fast_batch;		/* pins timed together per sample */
 	char fast_skip[PIN_WHY], slow_skip[PIN_WHY], kernel_skip[PIN_WHY];
 };
@@ -46,7 +53,7 @@ struct pin_scaling {
 struct pin_res {
 	char skipped[PIN_WHY];
 	size_t floor_batch;
-	struct stats floor;
+	struct pin_timed floor;
 	struct pin_case c[PIN_CASES];
 	struct pin_scaling scale;
 };
@@ -62,11 +69,11 @@ struct pin_iters {
 };
 
 /* The floor: n samples of batch increment + fence + decrement. */
-void pin_floor(size_t batch, size_t n, struct stats *out);
+int pin_floor(size_t batch, size_t n, struct pin_timed *out);
 /* Lockless pin + unpin of [0, length) of m, batched; 0, or -errno (a
  * pin that did not go the lockless way: -EAGAIN). */
 int pin_fast(struct daxlease_map *m, uint64_t length, size_t batch,
-	     size_t n, struct stats *out);
+	     size_t n, struct pin_timed *out);
 /* Socket pin + unpin of [0, length) of f, one by one. */
 int pin_slow(struct daxlease_ctx *ctx, struct daxlease_file *f,
 	     uint64_t length, size_t n, struct stats *out);

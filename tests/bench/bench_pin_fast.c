@@ -15,6 +15,41 @@
 
 #include "bench_pin.h"
 
+/* This thread's CPU time: what a loop costs while it runs, whatever else
+ * the machine does (preemption shows on the wall clock only). */
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* n samples of run(arg, batch), per operation, by both clocks. */
+static int batched(int (*run)(void *arg, size_t batch), void *arg,
+		   size_t batch, size_t n, struct pin_timed *out)
+{
+	uint64_t *w = samples_new(n), *c = samples_new(n);
+	int rc = w && c ? 0 : -ENOMEM;
+
+	if (!rc)
+		rc = run(arg, batch);		/* warm */
+	for (size_t i = 0; !rc && i < n; i++) {
+		uint64_t w0 = now_ns(), c0 = thread_cpu_ns();
+
+		rc = run(arg, batch);
+		c[i] = (thread_cpu_ns() - c0) / batch;
+		w[i] = (now_ns() - w0) / batch;
+	}
+	if (!rc) {
+		stats_of(w, n, &out->wall);
+		stats_of(c, n, &out->cpu);
+	}
+	free(w);
+	free(c);
+	return rc;
+}
+
 /* ---- the floor --------------------------------------------------------------- */
 
 /* One counter on a cache line of its own, as the counter region has. */
@@ -23,30 +58,20 @@ static struct {
 	char pad[64 - sizeof(int64_t)];
 } floor_line;
 
-static void floor_batch(size_t batch)
+static int floor_batch(void *arg, size_t batch)
 {
+	(void)arg;
 	for (size_t k = 0; k < batch; k++) {
 		__atomic_fetch_add(&floor_line.refs, 1, __ATOMIC_RELAXED);
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		__atomic_fetch_sub(&floor_line.refs, 1, __ATOMIC_RELEASE);
 	}
+	return 0;
 }
 
-void pin_floor(size_t batch, size_t n, struct stats *out)
+int pin_floor(size_t batch, size_t n, struct pin_timed *out)
 {
-	uint64_t *t = samples_new(n);
-
-	if (!t)
-		return;
-	floor_batch(batch);		/* warm */
-	for (size_t i = 0; i < n; i++) {
-		uint64_t t0 = now_ns();
-
-		floor_batch(batch);
-		t[i] = (now_ns() - t0) / batch;
-	}
-	stats_of(t, n, out);
-	free(t);
+	return batched(floor_batch, NULL, batch, n, out);
 }
 
 /* ---- the lockless path ------------------------------------------------------- */
@@ -74,24 +99,24 @@ static int fast_batch(struct daxlease_map *m, uint64_t off, uint64_t length,
 	return 0;
 }
 
-int pin_fast(struct daxlease_map *m, uint64_t length, size_t batch,
-	     size_t n, struct stats *out)
+struct fast_run {
+	struct daxlease_map *m;
+	uint64_t length;
+};
+
+static int fast_run_batch(void *arg, size_t batch)
 {
-	uint64_t *t = samples_new(n);
-	int rc = t ? 0 : -ENOMEM;
+	struct fast_run *f = arg;
 
-	if (!rc)
-		rc = fast_batch(m, 0, length, batch);	/* warm */
-	for (size_t i = 0; !rc && i < n; i++) {
-		uint64_t t0 = now_ns();
+	return fast_batch(f->m, 0, f->length, batch);
+}
 
-		rc = fast_batch(m, 0, length, batch);
-		t[i] = (now_ns() - t0) / batch;
-	}
-	if (!rc)
-		stats_of(t, n, out);
-	free(t);
-	return rc;
+int pin_fast(struct daxlease_map *m, uint64_t length, size_t batch,
+	     size_t n, struct pin_timed *out)
+{
+	struct fast_run f = { .m = m, .length = length };
+
+	return batched(fast_run_batch, &f, batch, n, out);
 }
 
 /* ---- the socket path --------------------------------------------------------- */
@@ -133,14 +158,6 @@ int pin_slow(struct daxlease_ctx *ctx, struct daxlease_file *f,
  */
 enum { CLK_WALL, CLK_CPU, NCLK };
 #define NSCALE 5		/* alone, a pair, the control pair */
-
-static uint64_t thread_cpu_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 struct scale_thread {
 	pthread_t tid;
