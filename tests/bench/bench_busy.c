@@ -6,7 +6,9 @@
  * invalidates the mapping's entries (already invalid after the first
  * call: a no-op) and scans the range for pins before it fails with
  * EBUSY, so the calls after the first measure the scan.  The cost should
- * grow with the entries of the range, not with its bytes.
+ * grow with the entries of the range, not with its bytes.  Beside it,
+ * one full listing of the admin BUSY view, the other reader of every
+ * counter of the entries in use.
  *
  * The daemon runs with --advisory-leases: a NONBLOCK change that meets a
  * lease reports the lease and goes no further (it breaks nothing), so a
@@ -23,9 +25,11 @@
  * or 4 MiB (PTE).
  */
 #include <errno.h>
+#include <grp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "bench_daemon.h"
 #include "bench_service.h"
@@ -72,6 +76,7 @@ struct scan_setup {
 	struct daxlease_map *m;
 	uint64_t pin_id;
 	bool pinned;
+	uint64_t busy_rows;	/* what the last BUSY listing had */
 };
 
 /* Lines of /proc/self/maps: the process's VMAs (vm.max_map_count). */
@@ -167,13 +172,45 @@ static int scan_op(void *arg, size_t i)
 	return scan_once(s->f, &blockers);
 }
 
+/* One full listing of the admin BUSY view, page after page. */
+static int busy_view_op(void *arg, size_t i)
+{
+	static struct daxlease_busy page[64];
+	struct scan_setup *s = arg;
+	uint64_t cursor = 0;
+
+	(void)i;
+	s->busy_rows = 0;
+	do {
+		int n = daxlease_busy(s->bd.ctx, &cursor, page, 64);
+
+		if (n < 0)
+			return n;
+		s->busy_rows += (uint64_t)n;
+	} while (cursor);
+	return 0;
+}
+
+/* Admin views for whoever runs this, root or not (as tests/integration
+ * does): the name of our primary group. */
+static const char *admin_group(void)
+{
+	static char name[64];
+	struct group *g = getgrgid(getgid());
+
+	snprintf(name, sizeof(name), "%s", g ? g->gr_name : "root");
+	return name;
+}
+
 static int scan_case_run(const struct bench_opts *o, struct echo_peer *e,
 			 const struct scan_case *c, size_t n,
 			 struct svc_scan *out)
 {
 	static const struct paired_op p = { .op = scan_op };
-	static const char *const extra[] = {
-		"--table-entries", TABLE_ENTRIES, "--advisory-leases", NULL,
+	static const struct paired_op view = { .op = busy_view_op };
+	const char *const extra[] = {
+		"--table-entries", TABLE_ENTRIES, "--advisory-leases",
+		"--admin-group", admin_group(), NULL,
 	};
 	struct scan_setup s = { 0 };
 	uint64_t t0;
@@ -194,6 +231,9 @@ static int scan_case_run(const struct bench_opts *o, struct echo_peer *e,
 	}
 	if (!rc)
 		rc = time_paired(e, &p, &s, n, &out->t);
+	if (!rc)
+		rc = time_paired(e, &view, &s, n / 10 + 1, &out->busy_view);
+	out->busy_rows = s.busy_rows;
 	if (s.pinned && daxlease_unpin(s.bd.ctx, s.pin_id) && !rc)
 		rc = -EIO;
 	if (s.m && daxlease_unmap(s.m) && !rc)

@@ -127,6 +127,10 @@ static void print_scan(const struct svc_scan *s)
 	       fmt_ns(med, sizeof(med), s->setup_ns),
 	       dl_fmt_size(sz, sizeof(sz), s->disk_bytes),
 	       fmt_ns(first, sizeof(first), s->map_ns), s->vmas);
+	printf("  %-24s admin BUSY view, whole: %s (%llu rows, %.2fx its "
+	       "echo)\n", "", fmt_ns(med, sizeof(med), s->busy_view.t.median),
+	       (unsigned long long)s->busy_rows,
+	       ratio(&s->busy_view.t, &s->busy_view.echo));
 }
 
 static void svc_print(const void *res)
@@ -229,7 +233,9 @@ static struct json_object *jscan(const void *arg, size_t i)
 	    jadd(o, "scan", jtimed(&s->t)) ||
 	    jadd_double(o, "ns_per_entry", s->entries ?
 			(double)s->t.t.median / (double)s->entries : 0) ||
-	    jadd_u64(o, "blockers", s->blockers))
+	    jadd_u64(o, "blockers", s->blockers) ||
+	    jadd(o, "busy_view", jtimed(&s->busy_view)) ||
+	    jadd_u64(o, "busy_view_rows", s->busy_rows))
 		goto err;
 	return o;
 err:

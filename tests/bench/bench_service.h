@@ -51,6 +51,8 @@ struct svc_scan {
 	uint64_t first_ns;		/* the first call (entries were valid) */
 	struct svc_timed t;		/* the calls after it */
 	uint64_t blockers;		/* what EBUSY reported */
+	struct svc_timed busy_view;	/* one full listing of BUSY */
+	uint64_t busy_rows;		/* the rows it had */
 	char skipped[SVC_WHY];
 };
 
