@@ -45,6 +45,7 @@
 #include "torture.h"
 
 #define MiB ((uint64_t)1 << 20)
+#define GiB ((uint64_t)1 << 30)
 #define MAX_CHILDREN (TT_MAX_PINNERS + 8 + 8)
 
 struct child {
@@ -122,6 +123,10 @@ static void add(struct totals *t, const struct tt_report *r)
 	s->fast_pins += r->fast_pins;
 	s->backoffs += r->backoffs;
 	s->slow_pins += r->slow_pins;
+	s->racing_pins += r->racing_pins;
+	s->small_windows += r->small_windows;
+	for (int i = 0; i < 3; i++)
+		s->leaves[i] += r->leaves[i];
 	s->created += r->created;
 	s->mapped_fills += r->mapped_fills;
 	s->rewrites += r->rewrites;
@@ -244,6 +249,11 @@ static uint64_t verify_victims(const struct totals *t)
 
 static int create_pinned_files(void)
 {
+	uint64_t size = (cfg.pinned_min + cfg.pinned_max) / 2 / cfg.leaf *
+			cfg.leaf;
+
+	if (size < cfg.pinned_min)
+		size = cfg.pinned_min;
 	for (unsigned k = 0; k < cfg.pinners; k++) {
 		struct daxlease_file *f = NULL;
 		char name[32];
@@ -252,9 +262,10 @@ static int create_pinned_files(void)
 				       DAXLEASE_O_WRITE | DAXLEASE_O_CREATE,
 				       0644, &f);
 
+		/* one allocation of the whole size: aligned runs, so the
+		 * windows of lockless pinners have big leaves */
 		if (!rc)
-			rc = daxlease_truncate(f, (cfg.pinned_min +
-						   cfg.pinned_max) / 2);
+			rc = daxlease_fallocate(f, 0, 0, size);
 		if (f)
 			daxlease_close(f);
 		if (rc) {
@@ -282,6 +293,12 @@ static void print_totals(const struct totals *t, double secs,
 	       ", retries %" PRIu64 ", DMA words %" PRIu64 "\n", r->pins,
 	       r->fast_pins, r->backoffs, r->slow_pins, r->transfers_broken,
 	       r->pin_retries, r->dma_words);
+	if (cfg.lockless)
+		printf("torture: lockless: %" PRIu64 " pins after their window's "
+		       "lease went; leaves in the windows mapped: PTE %" PRIu64
+		       ", PMD %" PRIu64 ", PUD %" PRIu64 " (%" PRIu64 " small "
+		       "windows)\n", r->racing_pins, r->leaves[0], r->leaves[1],
+		       r->leaves[2], r->small_windows);
 	printf("torture: victims created %" PRIu64 " (mapped fills %" PRIu64
 	       "), rewrites %" PRIu64 ", verified %" PRIu64 ", unlinked %"
 	       PRIu64 ", ENOSPC %" PRIu64 ", live at the end %u\n", r->created,
@@ -336,6 +353,10 @@ static void test_torture(void)
 	CU_ASSERT_EQUAL(t.r.errors, 0);
 	CU_ASSERT_EQUAL(t.failed, 0);
 	CU_ASSERT(t.r.layout_ops >= cfg.ops);
+	/* a variant whose windows never had its big leaves tests less than
+	 * it says */
+	if (cfg.lockless && cfg.leaf >= 2 * MiB)
+		CU_ASSERT(t.r.leaves[cfg.leaf >= GiB ? 2 : 1] > 0);
 }
 
 static void test_clean_stop(void)
@@ -387,6 +408,10 @@ static int suite_init(void)
 		return -1;
 	}
 	cfg.filler_bytes = (free_bytes - pinned) / cfg.fillers;
+	/* a big namespace would take minutes to fill: then victims only
+	 * check the blocks they happen to get */
+	if (cfg.filler_bytes > 32 * MiB)
+		cfg.filler_bytes = 32 * MiB;
 	printf("torture: %" PRIu64 " MiB free: pinned files up to %" PRIu64
 	       " MiB each, victims up to %" PRIu64 " MiB per filler\n",
 	       free_bytes / MiB, cfg.pinned_max / MiB, cfg.filler_bytes / MiB);
@@ -437,7 +462,10 @@ static int configure(void)
 		bad = 1;
 	}
 	cfg.lockless = pin && !strcmp(pin, "lockless");
-	cfg.pinners = (unsigned)env_ull("DAXLEASE_TORTURE_PINNERS", 3);
+	ns_align = env_ull("DAXLEASE_TORTURE_ALIGN", 2 * MiB);
+	/* 1 GiB leaves: one pinned file of 1 to 3 GiB fills the namespace */
+	cfg.pinners = (unsigned)env_ull("DAXLEASE_TORTURE_PINNERS",
+					ns_align == GiB ? 1 : 3);
 	cfg.layouts = (unsigned)env_ull("DAXLEASE_TORTURE_LAYOUTS", 2);
 	cfg.fillers = (unsigned)env_ull("DAXLEASE_TORTURE_FILLERS", 2);
 	cfg.threads = (unsigned)env_ull("DAXLEASE_TORTURE_THREADS",
@@ -448,11 +476,26 @@ static int configure(void)
 	bad |= bad_count("DAXLEASE_TORTURE_FILLERS", cfg.fillers, 1, 8);
 	bad |= bad_count("DAXLEASE_TORTURE_THREADS", cfg.threads, 1,
 			 TT_MAX_THREADS);
-	ns_align = env_ull("DAXLEASE_TORTURE_ALIGN", 2 * MiB);
-	ns_size = env_ull("DAXLEASE_TORTURE_SIZE", 64 * MiB);
-	cfg.pinned_min = 256 * 1024;
-	cfg.pinned_max = 4 * MiB;
+	if (ns_align != 4096 && ns_align != 2 * MiB && ns_align != GiB) {
+		fprintf(stderr, "torture: DAXLEASE_TORTURE_ALIGN=%" PRIu64
+			": want 4096, 2097152 or 1073741824\n", ns_align);
+		bad = 1;
+	}
+	/* a 1 GiB align needs room for a few 1 GiB leaves */
+	ns_size = env_ull("DAXLEASE_TORTURE_SIZE",
+			  ns_align == GiB ? 4 * GiB : 64 * MiB);
+	cfg.leaf = ns_align;
 	cfg.max_pin = 256 * 1024;
+	cfg.max_change = 512 * 1024;
+	if (cfg.lockless) {
+		/* pinned files of one to three windows of whole leaves */
+		cfg.window = ns_align > MiB ? ns_align : MiB;
+		cfg.pinned_min = cfg.window;
+		cfg.pinned_max = 3 * cfg.window;
+	} else {
+		cfg.pinned_min = 256 * 1024;
+		cfg.pinned_max = 4 * MiB;
+	}
 	return bad ? 2 : 0;
 }
 

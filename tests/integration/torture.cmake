@@ -1,8 +1,12 @@
 # test_torture: DMA-after-free torture (test_torture.c, torture_*.c).
 # Included by CMakeLists.txt in this directory.
 #
-#   test_torture        5,000 layout operations, socket pins
-#   test_torture_long   100,000 layout operations (label "long")
+#   test_torture               5,000 layout operations, socket pins
+#   test_torture_long          100,000 layout operations (label "long")
+#   test_torture_lockless_4k   lockless pins (daxlease_map_pin, pin_dma),
+#   test_torture_lockless_2m   3 threads per pinner, on a namespace of
+#   test_torture_lockless_1g   4 KiB, 2 MiB, 1 GiB align: PTE, PMD, PUD
+#                              leaves (1g: a 4 GiB sparse image)
 #
 # The fake NVDIMM goes to /dev/shm when there is one: it persists with
 # msync, and on a disk every msync writes back every page the pinners
@@ -31,3 +35,9 @@ endfunction()
 
 set_tests_properties(test_torture PROPERTIES ENVIRONMENT "${TORTURE_ENV}")
 torture_variant(test_torture_long long 3600 DAXLEASE_TORTURE_OPS=100000)
+foreach(variant "4k;4096" "2m;2097152" "1g;1073741824")
+  list(GET variant 0 suffix)
+  list(GET variant 1 align)
+  torture_variant(test_torture_lockless_${suffix} integration 300
+    DAXLEASE_TORTURE_PIN=lockless DAXLEASE_TORTURE_ALIGN=${align})
+endforeach()

@@ -66,6 +66,9 @@ struct tt_config {
 	bool lockless;			/* daxlease_map_pin + pin_dma */
 	uint64_t pinned_min, pinned_max;	/* pinned file sizes */
 	uint64_t max_pin;		/* largest pinned range */
+	uint64_t leaf;			/* the namespace align */
+	uint64_t window;		/* lockless: mapped, then pinned in */
+	uint64_t max_change;		/* longest layout change */
 	uint64_t filler_bytes;		/* victim bytes each filler keeps */
 	const char *socket;
 	int stop;			/* readable (EOF) once it is time */
@@ -75,6 +78,7 @@ struct tt_config {
 /* Counters every process sees (a MAP_SHARED page, atomics only). */
 struct tt_shared {
 	uint64_t victims_created;	/* fresh blocks handed to victims */
+	uint64_t pinners_ready;		/* have mapped their first window */
 };
 
 /* The name of pinned file k ("pinned<k>"). */
@@ -112,6 +116,9 @@ struct tt_report {
 	/* pinners */
 	uint64_t pins, transfers_broken, pin_retries, dma_words;
 	uint64_t fast_pins, backoffs, slow_pins;
+	uint64_t racing_pins;		/* lockless, after the lease went */
+	uint64_t leaves[3];		/* lockless windows: PTE, PMD, PUD */
+	uint64_t small_windows;		/* 1 GiB windows too split to map */
 	/* fillers */
 	uint64_t created, mapped_fills, rewrites, verified, unlinked, enospc;
 	/* the verdict */

@@ -190,13 +190,20 @@ static void create(struct filler *fl)
 		verify(fl, &fl->v[fl->nv - 1]);
 }
 
-/* A new generation over the same blocks. */
+/* A new generation over the same blocks (or, since a write may go to
+ * fresh blocks first, -ENOSPC: then what the file holds is no model's,
+ * and it goes). */
 static void rewrite(struct filler *fl, struct tt_victim *v)
 {
 	int rc;
 
 	v->gen = (v->gen + 1) & 0xff;
 	rc = fill(fl, v, false);
+	if (rc == -ENOSPC) {
+		fl->r.enospc++;
+		forget(fl, (uint32_t)(v - fl->v));
+		return;
+	}
 	if (rc) {
 		error(fl, "rewrite", v, rc);
 		return;

@@ -7,6 +7,9 @@
  *
  * Sizes stay between the config's pinned_min and pinned_max, so the
  * pinners always find something to pin and the namespace never fills.
+ * On a namespace with big leaves, half of the offsets and lengths
+ * are whole leaves: those changes keep PMD/PUD leaves whole (or free
+ * them for a new aligned allocation), the others split them.
  * Half of the changes are first tried with NONBLOCK: an -EBUSY that names
  * pins counts as a change that found a DMA in its way (the report's
  * "found pins"); the change is then made for real, waiting.
@@ -15,6 +18,7 @@
 #include <linux/falloc.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "torture.h"
@@ -33,19 +37,33 @@ static const int op_mode[OP_NR] = {
 	[OP_ZERO] = FALLOC_FL_ZERO_RANGE,
 };
 
-#define MAX_CHANGE (512 * 1024ULL)	/* longest punch/collapse/... */
-
 struct change {
 	enum layout_op op;
 	uint64_t a, b;		/* truncate: size; fallocate: offset, length */
 };
 
-/* 1 to MAX_CHANGE bytes, in blocks, at most `room`. */
-static uint64_t blocks_upto(uint64_t *rng, uint64_t room)
+/* Whole blocks up to cfg->max_change, or (leafy) one or two whole leaves;
+ * at most room. */
+static uint64_t blocks_upto(const struct tt_config *cfg, uint64_t *rng,
+			    uint64_t room, bool leafy)
 {
-	uint64_t n = (1 + tt_below(rng, MAX_CHANGE / TT_BLK)) * TT_BLK;
+	uint64_t n;
 
+	if (leafy && room >= cfg->leaf) {
+		n = (1 + tt_below(rng, 2)) * cfg->leaf;
+		return n <= room ? n : cfg->leaf;
+	}
+	n = (1 + tt_below(rng, cfg->max_change / TT_BLK)) * TT_BLK;
 	return n < room ? n : room;
+}
+
+/* An offset below end: a block, or a leaf when leafy. */
+static uint64_t offset_below(const struct tt_config *cfg, uint64_t *rng,
+			     uint64_t end, bool leafy)
+{
+	uint64_t unit = leafy && end > cfg->leaf ? cfg->leaf : TT_BLK;
+
+	return tt_below(rng, (end + unit - 1) / unit) * unit;
 }
 
 /* Pick a change that keeps the size in [min, max]; false: none fits. */
@@ -53,6 +71,7 @@ static bool pick(const struct tt_config *cfg, uint64_t *rng, uint64_t size,
 		 struct change *c)
 {
 	uint64_t blocks = size / TT_BLK;
+	bool leafy = cfg->leaf > TT_BLK && tt_below(rng, 2);
 
 	if (size >= cfg->pinned_max)
 		c->op = tt_below(rng, 2) ? OP_SHRINK : OP_COLLAPSE;
@@ -62,31 +81,33 @@ static bool pick(const struct tt_config *cfg, uint64_t *rng, uint64_t size,
 		c->op = (enum layout_op)tt_below(rng, OP_NR);
 	switch (c->op) {
 	case OP_SHRINK:
-		c->a = size - blocks_upto(rng, size - cfg->pinned_min / 2);
+		c->a = size - blocks_upto(cfg, rng, size - cfg->pinned_min / 2,
+					  leafy);
 		return c->a < size;
 	case OP_GROW:
-		c->a = size + blocks_upto(rng, cfg->pinned_max - size);
-		return true;
+		c->a = size + blocks_upto(cfg, rng, cfg->pinned_max - size,
+					  leafy);
+		return c->a > size;
 	case OP_COLLAPSE:	/* must end before EOF */
 		if (blocks < 2)
 			return false;
-		c->a = tt_below(rng, blocks - 1) * TT_BLK;
-		c->b = blocks_upto(rng, size - c->a - TT_BLK);
-		return true;
+		c->a = offset_below(cfg, rng, size - TT_BLK, leafy);
+		c->b = blocks_upto(cfg, rng, size - c->a - TT_BLK, leafy);
+		return c->b > 0;
 	case OP_INSERT:
-		c->a = tt_below(rng, blocks) * TT_BLK;
-		c->b = blocks_upto(rng, MAX_CHANGE);
+		c->a = offset_below(cfg, rng, size, leafy);
+		c->b = blocks_upto(cfg, rng, cfg->max_change, leafy);
 		return true;
 	default:		/* punch, zero: unaligned a quarter of the time */
 		if (!size)
 			return false;
-		c->a = tt_below(rng, size);
-		c->b = 1 + tt_below(rng, MAX_CHANGE);
-		if (tt_below(rng, 4)) {
-			c->a &= ~(TT_BLK - 1);
-			c->b = (c->b + TT_BLK - 1) & ~(TT_BLK - 1);
+		c->a = offset_below(cfg, rng, size, leafy);
+		c->b = blocks_upto(cfg, rng, cfg->max_change, leafy);
+		if (!leafy && !tt_below(rng, 4)) {
+			c->a += tt_below(rng, TT_BLK);
+			c->b -= tt_below(rng, TT_BLK);
 		}
-		return true;
+		return c->a < size;
 	}
 }
 
@@ -132,6 +153,11 @@ void tt_layout_main(const struct tt_config *cfg, unsigned index, int out)
 			_exit(2);
 		}
 	}
+	/* lockless: after each pinner has mapped its first window */
+	while (cfg->lockless && !tt_stopped(cfg) &&
+	       __atomic_load_n(&cfg->shared->pinners_ready,
+			       __ATOMIC_ACQUIRE) < cfg->pinners)
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
 	while (r.layout_ops < budget) {
 		struct daxlease_file *file = f[tt_below(&rng, cfg->pinners)];
 		struct daxlease_stat st;

@@ -16,6 +16,17 @@
  * only after the lease is returned or revoked.  So if both succeeded, the
  * blocks the mapping reaches are the blocks the pin holds.
  *
+ * Lockless (cfg->lockless): each thread leases and maps a window of the
+ * file - whole leaves of the namespace align, so the window has PTE, PMD
+ * or PUD leaves - and pins ranges of it with daxlease_map_pin, DMA going
+ * where daxlease_pin_dma says (never through the mapping, which a layout
+ * change leaves stale).  A break returns the window's lease, and the
+ * thread goes on pinning in the window: once the change has invalidated
+ * the entries, the pin must notice (its re-read) and go to the socket,
+ * which refuses it (-ENOLCK, no lease) - then a new window.  A pin that
+ * did not notice DMAs into blocks the change frees: the read-back, or a
+ * victim, shows it.
+ *
  * Several threads (TT config `threads`) may transfer at once on one
  * connection; their ranges never overlap (each checks its own words).
  * The lease events of the connection are drained by whichever thread
@@ -45,6 +56,10 @@ struct slot {			/* one pinning thread */
 	uint64_t lease_id;
 	bool lease_held, broken, busy;
 	uint64_t off, len;		/* its transfer's range, while busy */
+	/* lockless: the window it pins in (NULL: none yet) */
+	struct daxlease_map *win;
+	uint64_t win_off, win_len;
+	unsigned win_pins;
 	struct tt_report r;
 };
 
@@ -62,9 +77,18 @@ struct pinner {
 struct xfer {
 	struct slot *s;
 	uint64_t off, len, seq;
-	struct daxlease_map *m;
+	struct daxlease_map *m;		/* socket: DMA through the mapping */
 	uint64_t pin_id;
+	struct daxlease_pin pin;	/* lockless: DMA where pin_dma says */
+	bool lockless;
 };
+
+/* Pins in one window before the next (the leaves change, too). */
+#define WINDOW_PINS 32
+/* Racing pins (see race_window): up to 256 PTE entries each, at most
+ * RACE_PINS of them per window. */
+#define RACING_PIN (1024 * 1024ULL)
+#define RACE_PINS 20000
 
 static void error(struct slot *s, const char *what, int rc)
 {
@@ -118,34 +142,44 @@ static void lease_forget(struct slot *s)
 	pthread_mutex_lock(&p->lock);
 	if (s->lease_held)
 		rc = daxlease_lease_release(p->ctx, s->lease_id);
-	s->lease_held = s->busy = s->broken = false;
+	s->lease_held = false;
 	pthread_mutex_unlock(&p->lock);
 	if (rc)
 		error(s, "lease release", rc);
 }
 
-/* A random block-aligned range of the file that no other thread of this
- * pinner is using, claimed; false if the file is too small now. */
-static bool claim_range(struct slot *s, uint64_t *off, uint64_t *len)
+static bool lease_held(struct slot *s)
+{
+	bool held;
+
+	pthread_mutex_lock(&s->p->lock);
+	held = s->lease_held;
+	pthread_mutex_unlock(&s->p->lock);
+	return held;
+}
+
+/* The transfer is over: its range is free for the other threads. */
+static void range_release(struct slot *s)
+{
+	pthread_mutex_lock(&s->p->lock);
+	s->busy = s->broken = false;
+	pthread_mutex_unlock(&s->p->lock);
+}
+
+/* A random block-aligned range inside [lo, hi) that no other thread of
+ * this pinner is using, claimed; false if there is none now. */
+static bool claim_range(struct slot *s, uint64_t lo, uint64_t hi,
+			uint64_t max, uint64_t *off, uint64_t *len)
 {
 	struct pinner *p = s->p;
-	struct daxlease_stat st;
-	uint64_t size, blocks;
 	bool ok = true;
-	int rc = daxlease_fstat(p->f, &st);
 
-	if (rc) {
-		error(s, "fstat", rc);
+	if (hi < lo + TT_BLK)
 		return false;
-	}
-	size = st.size & ~(TT_BLK - 1);
-	if (!size)
-		return false;
-	blocks = size / TT_BLK;
-	*off = tt_below(&s->rng, blocks) * TT_BLK;
-	*len = (1 + tt_below(&s->rng, p->cfg->max_pin / TT_BLK)) * TT_BLK;
-	if (*len > size - *off)
-		*len = size - *off;
+	*off = lo + tt_below(&s->rng, (hi - lo) / TT_BLK) * TT_BLK;
+	*len = (1 + tt_below(&s->rng, max / TT_BLK)) * TT_BLK;
+	if (*len > hi - *off)
+		*len = hi - *off;
 	pthread_mutex_lock(&p->lock);
 	for (unsigned t = 0; t < p->cfg->threads; t++) {
 		struct slot *o = &p->slot[t];
@@ -162,6 +196,19 @@ static bool claim_range(struct slot *s, uint64_t *off, uint64_t *len)
 	}
 	pthread_mutex_unlock(&p->lock);
 	return ok;
+}
+
+/* The file's size in whole blocks, or 0. */
+static uint64_t file_blocks_end(struct slot *s)
+{
+	struct daxlease_stat st;
+	int rc = daxlease_fstat(s->p->f, &st);
+
+	if (rc) {
+		error(s, "fstat", rc);
+		return 0;
+	}
+	return st.size & ~(TT_BLK - 1);
 }
 
 static int take_lease(struct slot *s, uint64_t off, uint64_t len)
@@ -195,14 +242,31 @@ static unsigned who(const struct slot *s)
 	return s->p->index * TT_MAX_THREADS + s->thread;
 }
 
+/* Where the DMA of file offset off goes, and how far it may go on. */
+static uint64_t *dma_addr(const struct xfer *x, uint64_t off, uint64_t *contig)
+{
+	if (x->lockless)
+		return daxlease_pin_dma(&x->pin, off, contig);
+	*contig = x->off + x->len - off;
+	return (uint64_t *)((char *)daxlease_map_addr(x->m) + (off - x->off));
+}
+
 static void dma_pass(struct xfer *x)
 {
-	uint64_t *w = daxlease_map_addr(x->m);
 	unsigned id = who(x->s);
+	uint64_t contig;
 
-	for (uint64_t i = 0; i < x->len / 8; i++)
-		w[i] = tt_dma_word(id, x->seq, x->off + 8 * i);
-	x->s->r.dma_words += x->len / 8;
+	for (uint64_t off = x->off; off < x->off + x->len; off += contig) {
+		uint64_t *w = dma_addr(x, off, &contig);
+
+		if (!w || !contig || contig % 8) {
+			error(x->s, "pin_dma", w ? -EPROTO : -errno);
+			return;
+		}
+		for (uint64_t i = 0; i < contig / 8; i++)
+			w[i] = tt_dma_word(id, x->seq, off + 8 * i);
+		x->s->r.dma_words += contig / 8;
+	}
 }
 
 static uint64_t victims_created(const struct slot *s)
@@ -273,13 +337,14 @@ static void check_transfer(struct xfer *x)
 				      x->len, dma_expect, x);
 }
 
-/* lease, map, pin, DMA, check, unpin, unmap */
+/* socket pins: lease, map, pin, DMA, check, unpin, unmap */
 static void transfer(struct slot *s, uint64_t seq)
 {
 	struct xfer x = { .s = s, .seq = seq };
 	int rc;
 
-	if (!claim_range(s, &x.off, &x.len)) {
+	if (!claim_range(s, 0, file_blocks_end(s), s->p->cfg->max_pin,
+			 &x.off, &x.len)) {
 		sched_yield();
 		return;
 	}
@@ -296,6 +361,7 @@ static void transfer(struct slot *s, uint64_t seq)
 	}
 	if (rc) {
 		lease_forget(s);
+		range_release(s);
 		if (raced(rc))
 			s->r.pin_retries++;
 		else
@@ -312,31 +378,245 @@ static void transfer(struct slot *s, uint64_t seq)
 	if (rc)
 		error(s, "unmap", rc);
 	lease_forget(s);
+	range_release(s);
+}
+
+/* ---- lockless pins ----------------------------------------------------------- */
+
+static void close_window(struct slot *s)
+{
+	int rc = daxlease_unmap(s->win);
+
+	if (rc)
+		error(s, "unmap of the window", rc);
+	s->win = NULL;
+	lease_forget(s);
+}
+
+static int map_window(struct slot *s, uint64_t off, uint64_t len)
+{
+	int rc;
+
+	s->win_off = off;
+	s->win_len = len;
+	rc = take_lease(s, off, len);
+	if (!rc)
+		rc = daxlease_map(s->p->f, off, len,
+				  DAXLEASE_PROT_READ | DAXLEASE_PROT_WRITE,
+				  &s->win);
+	if (rc) {
+		s->win = NULL;
+		lease_forget(s);
+	}
+	return rc;
+}
+
+/*
+ * Lease and map a window: one of the file's whole windows (whole leaves),
+ * or the whole file when it is shorter than one.  A 1 GiB window that
+ * the layout changes have split into small leaves needs more table
+ * entries than a client has (-ENOSPC): then a SMALL_WINDOW inside it.
+ */
+#define SMALL_WINDOW (8 * 1024 * 1024ULL)
+
+static int open_window(struct slot *s)
+{
+	const struct tt_config *cfg = s->p->cfg;
+	uint64_t end = file_blocks_end(s), off, len, pte, pmd, pud;
+	int rc;
+
+	if (!end)
+		return -ENXIO;
+	off = tt_below(&s->rng, end / cfg->window) * cfg->window;
+	len = end < cfg->window ? end : cfg->window;
+	rc = map_window(s, off, len);
+	if (rc == -ENOSPC && len > SMALL_WINDOW) {
+		off += tt_below(&s->rng, len / SMALL_WINDOW) * SMALL_WINDOW;
+		rc = map_window(s, off, SMALL_WINDOW);
+		s->r.small_windows += !rc;
+	}
+	if (rc)
+		return rc;
+	daxlease_map_leaves(s->win, &pte, &pmd, &pud);
+	s->r.leaves[0] += pte;
+	s->r.leaves[1] += pmd;
+	s->r.leaves[2] += pud;
+	s->win_pins = 0;
+	return 0;
+}
+
+/*
+ * One racing pin: the first word of every page by DMA, read back at
+ * once through the service in one vectored read.  Cheap, so the thread
+ * is mostly inside daxlease_map_pin - between its loads of the entries
+ * and its counter increments - when the change invalidates them.
+ */
+static int race_once(struct slot *s, uint64_t off, uint64_t len,
+		     uint64_t seq)
+{
+	struct xfer x = { .s = s, .seq = seq, .off = off, .len = len,
+			  .lockless = true };
+	struct daxlease_iovec iov[RACING_PIN / TT_BLK];
+	unsigned id = who(s), n = (unsigned)(len / TT_BLK);
+	char what[96];
+	int rc = daxlease_map_pin(s->win, off, len, DAXLEASE_PIN_WRITE,
+				  &x.pin);
+	ssize_t got;
+
+	if (rc)
+		return rc;
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t at = off + i * TT_BLK, contig;
+		uint64_t *w = daxlease_pin_dma(&x.pin, at, &contig);
+
+		if (!w) {
+			error(s, "pin_dma", -errno);
+			break;
+		}
+		*w = tt_dma_word(id, seq, at);
+		iov[i] = (struct daxlease_iovec){ &s->readback[i], 8, at };
+	}
+	got = daxlease_preadv(s->p->f, iov, (int)n);
+	if (got != (ssize_t)n * 8)
+		error(s, "preadv of a racing pin", got < 0 ? (int)got : -EIO);
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t want = tt_dma_word(id, seq, off + i * TT_BLK);
+		char w[96], g[96];
+
+		if (s->readback[i] == want)
+			continue;
+		tt_describe(want, w, sizeof(w));
+		tt_describe(s->readback[i], g, sizeof(g));
+		snprintf(what, sizeof(what), "pinner %u.%u: %s, racing pin "
+			 "[%#" PRIx64 ", +%#" PRIx64 ")", s->p->index,
+			 s->thread, s->p->name, off, len);
+		fprintf(stderr, "torture: MISMATCH %s at offset %#" PRIx64
+			": expected %s, found %s\n", what,
+			(uint64_t)(off + i * TT_BLK), w, g);
+		s->r.mismatches++;
+	}
+	s->r.pins++;
+	s->r.racing_pins++;
+	rc = daxlease_map_unpin(&x.pin);
+	if (rc)
+		error(s, "map_unpin", rc);
+	return 0;
+}
+
+/*
+ * The window's lease went back: the change that broke it will invalidate
+ * the window's entries any moment now.  Pin big ranges of it back to
+ * back until a pin notices (and the socket refuses it: no lease), so
+ * that some pin is under way just as the entries go invalid.  With the
+ * re-read, such a pin backs off; without it (no-revalidate), it holds
+ * blocks the change frees, and its read-back shows it.
+ */
+static void race_window(struct slot *s, uint64_t seq)
+{
+	uint64_t off, len;
+	int rc = 0;
+
+	if (!claim_range(s, s->win_off, s->win_off + s->win_len, RACING_PIN,
+			 &off, &len)) {
+		sched_yield();
+		return;
+	}
+	for (unsigned i = 0; i < RACE_PINS && !rc; i++)
+		rc = race_once(s, off, len, seq);
+	if (rc && !raced(rc))
+		error(s, "racing map_pin", rc);
+	range_release(s);
+	close_window(s);
+}
+
+/* lockless: (window,) map_pin, DMA by pin_dma, check, map_unpin */
+static void transfer_lockless(struct slot *s, uint64_t seq)
+{
+	struct xfer x = { .s = s, .seq = seq, .lockless = true };
+	int rc = s->win ? 0 : open_window(s);
+
+	if (rc) {
+		if (!raced(rc))
+			error(s, "lease or map of a window", rc);
+
+		s->r.pin_retries++;
+		sched_yield();
+		return;
+	}
+	if (!lease_held(s)) {
+		race_window(s, seq);
+		return;
+	}
+	if (!claim_range(s, s->win_off, s->win_off + s->win_len,
+			 s->p->cfg->max_pin, &x.off, &x.len)) {
+		sched_yield();
+		return;
+	}
+	rc = daxlease_map_pin(s->win, x.off, x.len, DAXLEASE_PIN_WRITE,
+			      &x.pin);
+	if (rc) {
+		/* the window went stale and its lease is gone: a new one */
+		range_release(s);
+		close_window(s);
+		if (raced(rc))
+			s->r.pin_retries++;
+		else
+			error(s, "map_pin", rc);
+		return;
+	}
+	s->r.pins++;
+	dma_transfer(&x);
+	check_transfer(&x);
+	rc = daxlease_map_unpin(&x.pin);
+	if (rc)
+		error(s, "map_unpin", rc);
+	range_release(s);
+	if (++s->win_pins >= WINDOW_PINS)
+		close_window(s);
 }
 
 static void *slot_main(void *arg)
 {
 	struct slot *s = arg;
 
-	for (uint64_t seq = 1; !tt_stopped(s->p->cfg); seq++)
-		transfer(s, seq);
+	/* the layout processes start once each pinner's first window is
+	 * mapped, while the file still has the big leaves it was made with */
+	if (s->p->cfg->lockless && !s->thread) {
+		transfer_lockless(s, 0);
+		__atomic_add_fetch(&s->p->cfg->shared->pinners_ready, 1,
+				   __ATOMIC_RELEASE);
+	}
+
+	for (uint64_t seq = 1; !tt_stopped(s->p->cfg); seq++) {
+		if (s->p->cfg->lockless)
+			transfer_lockless(s, seq);
+		else
+			transfer(s, seq);
+	}
+	if (s->win)
+		close_window(s);
 	return NULL;
 }
 
 static void add_report(struct tt_report *to, const struct tt_report *r)
 {
 	to->pins += r->pins;
+	to->racing_pins += r->racing_pins;
+	to->small_windows += r->small_windows;
 	to->transfers_broken += r->transfers_broken;
 	to->pin_retries += r->pin_retries;
 	to->dma_words += r->dma_words;
 	to->mismatches += r->mismatches;
 	to->errors += r->errors;
+	for (int i = 0; i < 3; i++)
+		to->leaves[i] += r->leaves[i];
 }
 
 void tt_pinner_main(const struct tt_config *cfg, unsigned index, int out)
 {
 	static struct pinner p;
 	struct tt_report r = { .role = TT_PINNER, .index = index };
+	struct daxlease_pin_stats stats;
 	pthread_t th[TT_MAX_THREADS];
 	unsigned started = 0;
 	int rc;
@@ -378,6 +658,10 @@ void tt_pinner_main(const struct tt_config *cfg, unsigned index, int out)
 		pthread_join(th[t], NULL);
 	for (unsigned t = 0; t < cfg->threads; t++)
 		add_report(&r, &p.slot[t].r);
+	daxlease_get_pin_stats(p.ctx, &stats);
+	r.fast_pins = stats.fast;
+	r.backoffs = stats.backoffs;
+	r.slow_pins = stats.slow;
 	daxlease_close(p.f);
 	daxlease_unref(p.ctx);
 	tt_child_exit(out, &r, NULL, 0);
