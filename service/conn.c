@@ -334,7 +334,8 @@ static int queue_msg(struct dl_client *c, const void *msg, size_t len,
 	m->next = NULL;
 	m->len = len;
 	m->nfds = nfds;
-	memcpy(m->fds, fds, nfds * sizeof(int));	/* owned by the server */
+	if (nfds)	/* fds is NULL without any */
+		memcpy(m->fds, fds, nfds * sizeof(int));	/* owned by the server */
 	memcpy(m->buf, msg, len);
 	if (c->out_tail)
 		c->out_tail->next = m;
