@@ -284,9 +284,30 @@ ssize_t dl_fs_read(const struct dl_fs *fs, dl_ino_t ino, uint64_t off,
 	return (ssize_t)(end - off);
 }
 
-/* Zero every unwritten block of [b0, b1) (new blocks are unwritten). */
-static void zero_unwritten(struct dl_fs *fs, dl_ino_t ino, uint64_t b0,
-			   uint64_t b1)
+/*
+ * Zero a run of whole blocks: by punching a hole where the namespace can
+ * (a big fallocated range made writable then costs no data writes, and a
+ * sparse image stays sparse), else by stores that the caller's
+ * dl_flush_all() makes durable.  Small runs are not worth a syscall.
+ */
+#define ZERO_PUNCH_MIN (64 * DL_KiB)
+
+static void zero_blocks(struct dl_fs *fs, uint64_t phys, uint64_t nblocks,
+			bool *punched)
+{
+	uint64_t len = nblocks << DL_BLOCK_SHIFT;
+
+	if (punched && len >= ZERO_PUNCH_MIN &&
+	    !dl_ns_punch_zero(fs->ns, phys << DL_BLOCK_SHIFT, len)) {
+		*punched = true;
+		return;
+	}
+	data_zero(fs, phys, 0, len);
+}
+
+/* Zero every unwritten block of [b0, b1); punched NULL: stores only. */
+static void zero_unwritten_with(struct dl_fs *fs, dl_ino_t ino, uint64_t b0,
+				uint64_t b1, bool *punched)
 {
 	const struct dl_extmap *m = &dl_fs_inode(fs, ino)->map;
 
@@ -300,9 +321,22 @@ static void zero_unwritten(struct dl_fs *fs, dl_ino_t ino, uint64_t b0,
 			break;
 		if (!(e->flags & DL_EXTENT_F_UNWRITTEN) || s >= t)
 			continue;
-		data_zero(fs, e->phys_block + (s - e->file_block), 0,
-			  (t - s) << DL_BLOCK_SHIFT);
+		zero_blocks(fs, e->phys_block + (s - e->file_block), t - s,
+			    punched);
 	}
+}
+
+/* Zero every unwritten block of [b0, b1) (new blocks are unwritten). */
+static void zero_unwritten(struct dl_fs *fs, dl_ino_t ino, uint64_t b0,
+			   uint64_t b1)
+{
+	bool punched = false;
+
+	zero_unwritten_with(fs, ino, b0, b1, &punched);
+	/* holes durable before the blocks are live, like the stores; if
+	 * that fails, zero them again with stores */
+	if (punched && dl_ns_punch_sync(fs->ns))
+		zero_unwritten_with(fs, ino, b0, b1, NULL);
 }
 
 int dl_fs_prepare_write(struct dl_fs *fs, dl_ino_t ino, uint64_t off,

@@ -96,6 +96,10 @@ void dl_ns_flush(struct dl_ns *ns, const void *addr, size_t len);
 void dl_ns_drain(struct dl_ns *ns);
 void dl_ns_persist(struct dl_ns *ns, const void *addr, size_t len);
 void dl_ns_persist_stats(const struct dl_ns *ns, struct dl_persist_stats *out);
+/* Zero [off, off+len) without writing it, where the namespace can (a
+ * fake NVDIMM's image: a punched hole); see dl_map_punch_zero(). */
+int dl_ns_punch_zero(struct dl_ns *ns, uint64_t off, uint64_t len);
+int dl_ns_punch_sync(struct dl_ns *ns);
 
 /* ---- badblocks: bytes from the namespace start -------------------------- */
 

@@ -714,6 +714,17 @@ void dl_ns_persist(struct dl_ns *ns, const void *addr, size_t len)
 	dl_map_persist(ns->map, addr, len);
 }
 
+int dl_ns_punch_zero(struct dl_ns *ns, uint64_t off, uint64_t len)
+{
+	return dl_map_punch_zero(ns->map, (uint8_t *)dl_ns_base(ns) + off,
+				 len);
+}
+
+int dl_ns_punch_sync(struct dl_ns *ns)
+{
+	return dl_map_punch_sync(ns->map);
+}
+
 void dl_ns_persist_stats(const struct dl_ns *ns, struct dl_persist_stats *out)
 {
 	dl_map_stats(ns->map, out);

@@ -12,11 +12,13 @@
  * with a few early cache evictions leaves behind.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <libpmem2.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "persist.h"
@@ -41,6 +43,7 @@ struct dl_map {
 	pmem2_drain_fn drain_fn;
 	struct dl_persist_stats stats;
 	bool sim;		/* crash simulation: private map + pending lines */
+	bool punched;		/* holes punched since the last sync */
 	struct dl_range *pending;
 	size_t npending;
 	size_t pending_cap;
@@ -506,4 +509,29 @@ void dl_map_persist(struct dl_map *map, const void *addr, size_t len)
 {
 	dl_map_flush(map, addr, len);
 	dl_map_drain(map);
+}
+
+int dl_map_punch_zero(struct dl_map *map, const void *addr, size_t len)
+{
+	size_t off = (size_t)((const char *)addr - map->addr);
+	struct stat st;
+
+	if (map->sim || fstat(map->fd, &st) || !S_ISREG(st.st_mode))
+		return -ENOTSUP;
+	if (off % 4096 || len % 4096 || off > map->size ||
+	    len > map->size - off)
+		return -EINVAL;
+	if (fallocate(map->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		      (off_t)off, (off_t)len))
+		return -errno;
+	map->punched = true;
+	return 0;
+}
+
+int dl_map_punch_sync(struct dl_map *map)
+{
+	if (!map->punched)
+		return 0;
+	map->punched = false;
+	return fdatasync(map->fd) ? -errno : 0;
 }

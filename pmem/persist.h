@@ -71,6 +71,18 @@ void dl_map_persist(struct dl_map *map, const void *addr, size_t len);
 
 void dl_map_stats(const struct dl_map *map, struct dl_persist_stats *out);
 
+/*
+ * Zero [addr, addr+len) (4 KiB aligned) of a mapping of a regular file by
+ * punching a hole in the file: nothing is written, so a sparse image
+ * stays sparse and a 1 TiB fallocate followed by a write mapping costs
+ * metadata only.  Durable after dl_map_punch_sync().  -ENOTSUP when the
+ * mapping cannot (a device, or a crash-simulation mapping, which does not
+ * show the file): the caller then stores zeros and flushes them.
+ */
+int dl_map_punch_zero(struct dl_map *map, const void *addr, size_t len);
+/* Make the holes punched so far durable (fdatasync): 0 or -errno. */
+int dl_map_punch_sync(struct dl_map *map);
+
 /* Process-wide count of persist points (drains), for crash-test harnesses. */
 uint64_t dl_persist_points(void);
 
