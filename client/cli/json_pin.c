@@ -63,9 +63,25 @@ static struct json_object *json_length(uint64_t len, unsigned flags)
 	return cli_json_size(len, flags);
 }
 
+/* A lease in a NONBLOCK change's way: its id and type, not a pin's. */
+static int add_lease_blocker(struct json_object *o,
+			     const struct daxlease_blocker *b, unsigned flags)
+{
+	return cli_json_add(o, "lease_id", cli_json_count(b->pin_id)) ||
+	       cli_json_add(o, "pid", cli_json_count((uint64_t)b->pid)) ||
+	       cli_json_add(o, "uid", cli_json_count(b->uid)) ||
+	       cli_json_add(o, "comm", cli_json_string(b->comm)) ||
+	       cli_json_add(o, "offset", cli_json_offset(b->offset, flags)) ||
+	       cli_json_add(o, "length", json_length(b->length, flags)) ||
+	       cli_json_add(o, "type", cli_json_string(b->write ? "exclusive" :
+							"shared"));
+}
+
 static int add_blocker(struct json_object *o, const struct daxlease_blocker *b,
 		       unsigned flags)
 {
+	if (b->lease)
+		return add_lease_blocker(o, b, flags);
 	return cli_json_add(o, "pin_id", cli_json_count(b->pin_id)) ||
 	       cli_json_add(o, "pid", cli_json_count((uint64_t)b->pid)) ||
 	       cli_json_add(o, "uid", cli_json_count(b->uid)) ||

@@ -67,6 +67,7 @@ void dl_blocker_from_wire(struct daxlease_blocker *out,
 	out->write = w->write != 0;
 	out->lockless = (w->flags & DL_BLOCKER_COUNTER) != 0;
 	out->corrupt = (w->flags & DL_BLOCKER_CORRUPT) != 0;
+	out->lease = (w->flags & DL_BLOCKER_LEASE) != 0;
 }
 
 static void take_blockers(struct daxlease_policy *p,

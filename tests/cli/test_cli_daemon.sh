@@ -202,7 +202,7 @@ expect_json "len(d) == 1 and d[0]['pid'] == $pin_pid and d[0]['file'] == 'rand' 
 run truncate --nonblock rand 0
 expect_rc 1 "truncate --nonblock on a pinned range fails"
 expect_err "Device or resource busy" "the error is EBUSY"
-expect_json "len(d) == 2 and d[0]['pid'] == $pin_pid and d[1]['pid'] == $pin_pid" "truncate --nonblock prints the blockers: the pin, then its lease"
+expect_json "len(d) == 2 and d[0]['pid'] == $pin_pid and d[1]['pid'] == $pin_pid and 'pin_id' in d[0] and d[1]['type'] == 'shared' and 'lease_id' in d[1]" "truncate --nonblock prints the blockers: the pin, then its lease"
 run fallocate --punch --deadline 100 rand 0 4K
 expect_rc 1 "fallocate --deadline on a pinned range fails"
 expect_err "timed out" "the error is ETIMEDOUT"
