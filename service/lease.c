@@ -281,6 +281,7 @@ void dl_lease_to_wire(const struct dl_lease *l, int64_t now,
 		      struct dl_wire_lease *w)
 {
 	const struct dl_client *c = l->client;
+	struct dl_stat st;
 
 	memset(w, 0, sizeof(*w));
 	w->lease_id = l->id;
@@ -296,6 +297,10 @@ void dl_lease_to_wire(const struct dl_lease *l, int64_t now,
 	if (l->state == DL_LEASE_BREAKING)
 		w->deadline_ns = l->deadline_ns;
 	w->age_ns = (uint64_t)(now - l->since_ns);
+	if (!dl_fs_stat(c->srv->fs, l->ino, &st))
+		memcpy(w->name, st.name, sizeof(st.name) < sizeof(w->name) ?
+		       sizeof(st.name) : sizeof(w->name));
+	w->name[sizeof(w->name) - 1] = 0;
 }
 
 /* The lease with the smallest id above cursor (of c, or any with NULL). */

@@ -225,6 +225,7 @@ struct json_object *cli_json_lease(const struct daxlease_lease *l,
 	if (!o)
 		return NULL;
 	if (cli_json_add(o, "lease_id", cli_json_count(l->lease_id)) ||
+	    cli_json_add(o, "file", cli_json_string(l->name)) ||
 	    cli_json_add(o, "ino", cli_json_count(l->ino)) ||
 	    cli_json_add(o, "offset", cli_json_offset(l->offset, flags)) ||
 	    cli_json_add(o, "length", json_length(l->length, flags)) ||

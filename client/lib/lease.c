@@ -114,6 +114,7 @@ static void lease_from_wire(struct daxlease_lease *o,
 	o->timeout_ms = w->timeout_ms;
 	o->deadline_ns = w->deadline_ns;
 	o->age_ns = w->age_ns;
+	memcpy(o->name, w->name, sizeof(o->name) - 1);
 }
 
 static int lease_page(struct daxlease_ctx *ctx, uint16_t opcode,

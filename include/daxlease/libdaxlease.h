@@ -297,6 +297,7 @@ struct daxlease_lease {
 	unsigned timeout_ms;
 	int64_t deadline_ns;	/* BREAKING: CLOCK_MONOTONIC; else 0 */
 	uint64_t age_ns;
+	char name[256];		/* the file's */
 };
 /* The caller's own leases, one page (cursor as for the admin views). */
 int daxlease_lease_query(struct daxlease_ctx *ctx, uint64_t *cursor,

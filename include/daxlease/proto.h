@@ -475,6 +475,7 @@ struct dl_wire_lease {
 	uint32_t reserved;
 	int64_t deadline_ns;	/* BREAKING: CLOCK_MONOTONIC; else 0 */
 	uint64_t age_ns;
+	char name[DL_PROTO_NAME_SIZE];	/* the file's, NUL-terminated */
 };
 
 /*

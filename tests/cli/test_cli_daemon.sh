@@ -199,6 +199,8 @@ last_cmd="pin --write rand 0 8K"
 expect_json 'd["access"] == "write" and d["length"] == 8192 and d["file"] == "rand"' "pin prints the pin"
 run busy
 expect_json "len(d) == 1 and d[0]['pid'] == $pin_pid and d[0]['file'] == 'rand' and d[0]['ns_offset'] is not None" "busy names the pinner"
+run leases
+expect_json "len(d) == 1 and d[0]['pid'] == $pin_pid and d[0]['file'] == 'rand' and d[0]['state'] == 'held'" "leases names the pinner's lease and its file"
 run truncate --nonblock rand 0
 expect_rc 1 "truncate --nonblock on a pinned range fails"
 expect_err "Device or resource busy" "the error is EBUSY"
