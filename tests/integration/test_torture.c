@@ -124,6 +124,8 @@ static void add(struct totals *t, const struct tt_report *r)
 	s->backoffs += r->backoffs;
 	s->slow_pins += r->slow_pins;
 	s->racing_pins += r->racing_pins;
+	s->races += r->races;
+	s->races_checked += r->races_checked;
 	s->small_windows += r->small_windows;
 	for (int i = 0; i < 3; i++)
 		s->leaves[i] += r->leaves[i];
@@ -294,10 +296,12 @@ static void print_totals(const struct totals *t, double secs,
 	       r->fast_pins, r->backoffs, r->slow_pins, r->transfers_broken,
 	       r->pin_retries, r->dma_words);
 	if (cfg.lockless)
-		printf("torture: lockless: %" PRIu64 " pins after their window's "
-		       "lease went; leaves in the windows mapped: PTE %" PRIu64
+		printf("torture: lockless: %" PRIu64 " races of an "
+		       "invalidation, %" PRIu64 " racing pins (%" PRIu64
+		       " checked); leaves in the windows mapped: PTE %" PRIu64
 		       ", PMD %" PRIu64 ", PUD %" PRIu64 " (%" PRIu64 " small "
-		       "windows)\n", r->racing_pins, r->leaves[0], r->leaves[1],
+		       "windows)\n", r->races, r->racing_pins,
+		       r->races_checked, r->leaves[0], r->leaves[1],
 		       r->leaves[2], r->small_windows);
 	printf("torture: victims created %" PRIu64 " (mapped fills %" PRIu64
 	       "), rewrites %" PRIu64 ", verified %" PRIu64 ", unlinked %"
@@ -489,7 +493,7 @@ static int configure(void)
 	cfg.max_change = 512 * 1024;
 	if (cfg.lockless) {
 		/* pinned files of one to three windows of whole leaves */
-		cfg.window = ns_align > MiB ? ns_align : MiB;
+		cfg.window = ns_align > 2 * MiB ? ns_align : 2 * MiB;
 		cfg.pinned_min = cfg.window;
 		cfg.pinned_max = 3 * cfg.window;
 	} else {

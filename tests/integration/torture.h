@@ -117,6 +117,7 @@ struct tt_report {
 	uint64_t pins, transfers_broken, pin_retries, dma_words;
 	uint64_t fast_pins, backoffs, slow_pins;
 	uint64_t racing_pins;		/* lockless, after the lease went */
+	uint64_t races, races_checked;	/* race_window: runs, pins checked */
 	uint64_t leaves[3];		/* lockless windows: PTE, PMD, PUD */
 	uint64_t small_windows;		/* 1 GiB windows too split to map */
 	/* fillers */

@@ -20,9 +20,9 @@
  * file - whole leaves of the namespace align, so the window has PTE, PMD
  * or PUD leaves - and pins ranges of it with daxlease_map_pin, DMA going
  * where daxlease_pin_dma says (never through the mapping, which a layout
- * change leaves stale).  A break returns the window's lease, and the
- * thread goes on pinning in the window: once the change has invalidated
- * the entries, the pin must notice (its re-read) and go to the socket,
+ * change leaves stale).  On a break the thread ends its transfer and
+ * races the invalidation (race_window): once the change has invalidated
+ * the entries, a pin must notice (its re-read) and go to the socket,
  * which refuses it (-ENOLCK, no lease) - then a new window.  A pin that
  * did not notice DMAs into blocks the change frees: the read-back, or a
  * victim, shows it.
@@ -55,6 +55,7 @@ struct slot {			/* one pinning thread */
 	/* under p->lock */
 	uint64_t lease_id;
 	bool lease_held, broken, busy;
+	bool lease_breaking;		/* lockless: broken, not given back */
 	uint64_t off, len;		/* its transfer's range, while busy */
 	/* lockless: the window it pins in (NULL: none yet) */
 	struct daxlease_map *win;
@@ -85,9 +86,13 @@ struct xfer {
 
 /* Pins in one window before the next (the leaves change, too). */
 #define WINDOW_PINS 32
-/* Racing pins (see race_window): up to 256 PTE entries each, at most
- * RACE_PINS of them per window. */
-#define RACING_PIN (1024 * 1024ULL)
+/* Racing pins (see race_window): the whole window (512 PTE entries of a
+ * 2 MiB one) up to 4096 entries - the more entries, the longer between
+ * the loads of the entries and the counter increments, for the service's
+ * invalidate-fence-scan to fall inside - and at most RACE_PINS of them
+ * per window. */
+#define RACING_PIN (16 * 1024 * 1024ULL)
+#define READ_IOVS 1024		/* a vectored read's limit */
 #define RACE_PINS 20000
 
 static void error(struct slot *s, const char *what, int rc)
@@ -107,9 +112,14 @@ static void lease_event(struct pinner *p, const struct daxlease_event *e)
 
 		if (!s->lease_held || s->lease_id != e->lease_id)
 			continue;
-		s->lease_held = false;
 		if (s->busy)
 			s->broken = true;
+		if (p->cfg->lockless) {
+			/* kept until revoked: see race_window */
+			s->lease_breaking = true;
+			continue;
+		}
+		s->lease_held = false;
 		rc = daxlease_lease_release(p->ctx, e->lease_id);
 		if (rc)
 			error(s, "lease release on a break", rc);
@@ -148,14 +158,15 @@ static void lease_forget(struct slot *s)
 		error(s, "lease release", rc);
 }
 
-static bool lease_held(struct slot *s)
+/* A change is on its way to the window: its lease broke or is gone. */
+static bool window_doomed(struct slot *s)
 {
-	bool held;
+	bool doomed;
 
 	pthread_mutex_lock(&s->p->lock);
-	held = s->lease_held;
+	doomed = !s->lease_held || s->lease_breaking;
 	pthread_mutex_unlock(&s->p->lock);
-	return held;
+	return doomed;
 }
 
 /* The transfer is over: its range is free for the other threads. */
@@ -166,36 +177,43 @@ static void range_release(struct slot *s)
 	pthread_mutex_unlock(&s->p->lock);
 }
 
-/* A random block-aligned range inside [lo, hi) that no other thread of
- * this pinner is using, claimed; false if there is none now. */
-static bool claim_range(struct slot *s, uint64_t lo, uint64_t hi,
-			uint64_t max, uint64_t *off, uint64_t *len)
+/* Claim [off, off+len) if no other thread of this pinner uses any of
+ * it. */
+static bool claim_exact(struct slot *s, uint64_t off, uint64_t len)
 {
 	struct pinner *p = s->p;
 	bool ok = true;
 
+	pthread_mutex_lock(&p->lock);
+	for (unsigned t = 0; t < p->cfg->threads; t++) {
+		struct slot *o = &p->slot[t];
+
+		if (o != s && o->busy && off < o->off + o->len &&
+		    o->off < off + len)
+			ok = false;
+	}
+	if (ok) {
+		s->off = off;
+		s->len = len;
+		s->busy = true;
+		s->broken = false;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return ok;
+}
+
+/* A random block-aligned range inside [lo, hi), at most max long, that
+ * no other thread of this pinner is using, claimed; false if none now. */
+static bool claim_range(struct slot *s, uint64_t lo, uint64_t hi,
+			uint64_t max, uint64_t *off, uint64_t *len)
+{
 	if (hi < lo + TT_BLK)
 		return false;
 	*off = lo + tt_below(&s->rng, (hi - lo) / TT_BLK) * TT_BLK;
 	*len = (1 + tt_below(&s->rng, max / TT_BLK)) * TT_BLK;
 	if (*len > hi - *off)
 		*len = hi - *off;
-	pthread_mutex_lock(&p->lock);
-	for (unsigned t = 0; t < p->cfg->threads; t++) {
-		struct slot *o = &p->slot[t];
-
-		if (o != s && o->busy && *off < o->off + o->len &&
-		    o->off < *off + *len)
-			ok = false;
-	}
-	if (ok) {
-		s->off = *off;
-		s->len = *len;
-		s->busy = true;
-		s->broken = false;
-	}
-	pthread_mutex_unlock(&p->lock);
-	return ok;
+	return claim_exact(s, *off, *len);
 }
 
 /* The file's size in whole blocks, or 0. */
@@ -222,6 +240,7 @@ static int take_lease(struct slot *s, uint64_t off, uint64_t len)
 	pthread_mutex_lock(&s->p->lock);
 	s->lease_id = id;
 	s->lease_held = true;
+	s->lease_breaking = false;
 	pthread_mutex_unlock(&s->p->lock);
 	return 0;
 }
@@ -299,6 +318,9 @@ static void dma_transfer(struct xfer *x)
 		} else if (drain_events(s)) {
 			broken = true;
 			created = victims_created(s);
+			/* lockless: stop now, and race the invalidation */
+			if (x->lockless)
+				break;
 		}
 		if (pass + 1 >= passes &&
 		    (!broken || after >= TAIL_PASSES ||
@@ -446,85 +468,208 @@ static int open_window(struct slot *s)
 }
 
 /*
- * One racing pin: the first word of every page by DMA, read back at
- * once through the service in one vectored read.  Cheap, so the thread
- * is mostly inside daxlease_map_pin - between its loads of the entries
- * and its counter increments - when the change invalidates them.
+ * Racing the invalidation.  The window's lease broke: a lockless pinner
+ * does not give it back but ends its transfer and pins big ranges of the
+ * window back to back, never waiting for the service, while the service
+ * revokes the lease at its deadline (--lease-timeout) and invalidates the
+ * entries - so a pin is likely under way, between its loads of the
+ * entries and its counter increments, just as they go invalid.  With the
+ * re-read it backs off; without it (no-revalidate) it holds blocks the
+ * change frees.  The racer stops when a pin notices (the socket path then
+ * refuses it: the lease is gone).  (A slow client is a client too:
+ * revocation is the service's answer to it.)
+ *
+ * Which pin to check: the last one that succeeded before a failing one -
+ * a stale pin is followed by a failing pin, since the entries are invalid
+ * from then on.  A checker thread holds each pin until a newer one
+ * arrives (then drops it unchecked), or until the racer has been quiet
+ * for RACE_QUIET_NS - it is then inside the socket path, which waits for
+ * the change, which waits for this pin if it is a real one - and checks
+ * it through the service (the first word of each page) before dropping
+ * it.  The racer never waits for the service while it holds a pin, so it
+ * cannot block the change it races.
  */
-static int race_once(struct slot *s, uint64_t off, uint64_t len,
-		     uint64_t seq)
+#define RACE_QUIET_NS 200000
+
+struct race {
+	struct slot *s;
+	uint64_t off, len, seq;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct daxlease_pin next;	/* handed over, not taken yet */
+	bool have_next, done;
+	uint64_t checked, mismatches, errors;
+};
+
+static void race_dma(struct race *r, const struct daxlease_pin *pin)
 {
-	struct xfer x = { .s = s, .seq = seq, .off = off, .len = len,
-			  .lockless = true };
-	struct daxlease_iovec iov[RACING_PIN / TT_BLK];
-	unsigned id = who(s), n = (unsigned)(len / TT_BLK);
-	char what[96];
-	int rc = daxlease_map_pin(s->win, off, len, DAXLEASE_PIN_WRITE,
-				  &x.pin);
-	ssize_t got;
+	unsigned id = who(r->s);
 
-	if (rc)
-		return rc;
-	for (unsigned i = 0; i < n; i++) {
-		uint64_t at = off + i * TT_BLK, contig;
-		uint64_t *w = daxlease_pin_dma(&x.pin, at, &contig);
+	for (uint64_t at = r->off; at < r->off + r->len; at += TT_BLK) {
+		uint64_t contig, *w = daxlease_pin_dma(pin, at, &contig);
 
-		if (!w) {
-			error(s, "pin_dma", -errno);
-			break;
-		}
-		*w = tt_dma_word(id, seq, at);
-		iov[i] = (struct daxlease_iovec){ &s->readback[i], 8, at };
+		if (w)
+			*w = tt_dma_word(id, r->seq, at);
 	}
-	got = daxlease_preadv(s->p->f, iov, (int)n);
-	if (got != (ssize_t)n * 8)
-		error(s, "preadv of a racing pin", got < 0 ? (int)got : -EIO);
+}
+
+/* The first word of each page, read back through the service (while
+ * the pin still holds). */
+static void race_check(struct race *r)
+{
+	static __thread struct daxlease_iovec iov[RACING_PIN / TT_BLK];
+	static __thread uint64_t got[RACING_PIN / TT_BLK];
+	unsigned n = (unsigned)(r->len / TT_BLK), id = who(r->s), have = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		iov[i] = (struct daxlease_iovec){ &got[i], 8,
+						  r->off + i * TT_BLK };
+	for (unsigned i = 0; i < n; i += READ_IOVS) {
+		unsigned k = n - i < READ_IOVS ? n - i : READ_IOVS;
+		ssize_t len = daxlease_preadv(r->s->p->f, iov + i, (int)k);
+
+		if (len != (ssize_t)k * 8)
+			break;
+		have += k;
+	}
 	for (unsigned i = 0; i < n; i++) {
-		uint64_t want = tt_dma_word(id, seq, off + i * TT_BLK);
+		uint64_t at = r->off + i * TT_BLK;
+		uint64_t want = tt_dma_word(id, r->seq, at);
 		char w[96], g[96];
 
-		if (s->readback[i] == want)
+		if (i < have && got[i] == want)
 			continue;
 		tt_describe(want, w, sizeof(w));
-		tt_describe(s->readback[i], g, sizeof(g));
-		snprintf(what, sizeof(what), "pinner %u.%u: %s, racing pin "
-			 "[%#" PRIx64 ", +%#" PRIx64 ")", s->p->index,
-			 s->thread, s->p->name, off, len);
-		fprintf(stderr, "torture: MISMATCH %s at offset %#" PRIx64
-			": expected %s, found %s\n", what,
-			(uint64_t)(off + i * TT_BLK), w, g);
-		s->r.mismatches++;
+		if (i < have)
+			tt_describe(got[i], g, sizeof(g));
+		else
+			snprintf(g, sizeof(g), "nothing (short read)");
+		if (r->mismatches++ < 4)
+			fprintf(stderr, "torture: MISMATCH pinner %u.%u: %s, "
+				"racing pin [%#" PRIx64 ", +%#" PRIx64 ") at "
+				"offset %#" PRIx64 ": expected %s, found %s\n",
+				r->s->p->index, r->s->thread, r->s->p->name,
+				r->off, r->len, at, w, g);
 	}
-	s->r.pins++;
-	s->r.racing_pins++;
-	rc = daxlease_map_unpin(&x.pin);
-	if (rc)
-		error(s, "map_unpin", rc);
+	r->checked++;
+}
+
+static void race_drop(struct race *r, struct daxlease_pin *pin, bool check)
+{
+	if (check)
+		race_check(r);
+	if (daxlease_map_unpin(pin))
+		r->errors++;
+}
+
+static void *race_checker(void *arg)
+{
+	struct race *r = arg;
+	struct daxlease_pin held;
+	bool have = false;
+
+	pthread_mutex_lock(&r->lock);
+	for (;;) {
+		if (r->have_next) {
+			struct daxlease_pin older = held;
+			bool drop = have;
+
+			held = r->next;
+			have = true;
+			r->have_next = false;
+			pthread_cond_broadcast(&r->cond);
+			pthread_mutex_unlock(&r->lock);
+			if (drop)	/* not the last: a newer one came */
+				race_drop(r, &older, false);
+			pthread_mutex_lock(&r->lock);
+			continue;
+		}
+		if (r->done)
+			break;
+		if (!have) {
+			pthread_cond_wait(&r->cond, &r->lock);
+			continue;
+		}
+		{
+			struct timespec t;
+
+			clock_gettime(CLOCK_REALTIME, &t);
+			t.tv_nsec += RACE_QUIET_NS;
+			if (t.tv_nsec >= 1000000000L) {
+				t.tv_sec++;
+				t.tv_nsec -= 1000000000L;
+			}
+			if (pthread_cond_timedwait(&r->cond, &r->lock, &t) ==
+			    ETIMEDOUT && !r->have_next) {
+				pthread_mutex_unlock(&r->lock);
+				race_drop(r, &held, true);
+				have = false;
+				pthread_mutex_lock(&r->lock);
+			}
+		}
+	}
+	pthread_mutex_unlock(&r->lock);
+	if (have)
+		race_drop(r, &held, true);
+	return NULL;
+}
+
+/* Pin until a pin fails; each pin goes to the checker. */
+static int race_pins(struct race *r)
+{
+	for (unsigned i = 0; i < RACE_PINS; i++) {
+		struct daxlease_pin pin;
+		int rc = daxlease_map_pin(r->s->win, r->off, r->len,
+					  DAXLEASE_PIN_WRITE, &pin);
+
+		if (rc)
+			return rc;
+		r->s->r.pins++;
+		r->s->r.racing_pins++;
+		race_dma(r, &pin);
+		pthread_mutex_lock(&r->lock);
+		while (r->have_next)
+			pthread_cond_wait(&r->cond, &r->lock);
+		r->next = pin;
+		r->have_next = true;
+		pthread_cond_broadcast(&r->cond);
+		pthread_mutex_unlock(&r->lock);
+	}
 	return 0;
 }
 
-/*
- * The window's lease went back: the change that broke it will invalidate
- * the window's entries any moment now.  Pin big ranges of it back to
- * back until a pin notices (and the socket refuses it: no lease), so
- * that some pin is under way just as the entries go invalid.  With the
- * re-read, such a pin backs off; without it (no-revalidate), it holds
- * blocks the change frees, and its read-back shows it.
- */
 static void race_window(struct slot *s, uint64_t seq)
 {
-	uint64_t off, len;
-	int rc = 0;
+	struct race r = { .s = s, .seq = seq };
+	pthread_t checker;
+	int rc;
 
-	if (!claim_range(s, s->win_off, s->win_off + s->win_len, RACING_PIN,
-			 &off, &len)) {
+	r.off = s->win_off;
+	r.len = s->win_len < RACING_PIN ? s->win_len : RACING_PIN;
+	if (!claim_exact(s, r.off, r.len)) {
 		sched_yield();
 		return;
 	}
-	for (unsigned i = 0; i < RACE_PINS && !rc; i++)
-		rc = race_once(s, off, len, seq);
-	if (rc && !raced(rc))
-		error(s, "racing map_pin", rc);
+	pthread_mutex_init(&r.lock, NULL);
+	pthread_cond_init(&r.cond, NULL);
+	if (pthread_create(&checker, NULL, race_checker, &r)) {
+		error(s, "checker thread", -EAGAIN);
+	} else {
+		rc = race_pins(&r);
+		if (rc && !raced(rc))
+			error(s, "racing map_pin", rc);
+		pthread_mutex_lock(&r.lock);
+		r.done = true;
+		pthread_cond_broadcast(&r.cond);
+		pthread_mutex_unlock(&r.lock);
+		pthread_join(checker, NULL);
+	}
+	s->r.mismatches += r.mismatches;
+	s->r.errors += r.errors;
+	s->r.races++;
+	s->r.races_checked += r.checked;
+	pthread_cond_destroy(&r.cond);
+	pthread_mutex_destroy(&r.lock);
 	range_release(s);
 	close_window(s);
 }
@@ -543,7 +688,7 @@ static void transfer_lockless(struct slot *s, uint64_t seq)
 		sched_yield();
 		return;
 	}
-	if (!lease_held(s)) {
+	if (window_doomed(s)) {
 		race_window(s, seq);
 		return;
 	}
@@ -602,6 +747,8 @@ static void add_report(struct tt_report *to, const struct tt_report *r)
 {
 	to->pins += r->pins;
 	to->racing_pins += r->racing_pins;
+	to->races += r->races;
+	to->races_checked += r->races_checked;
 	to->small_windows += r->small_windows;
 	to->transfers_broken += r->transfers_broken;
 	to->pin_retries += r->pin_retries;
