@@ -298,8 +298,8 @@ int svc_busy_scans(const struct bench_opts *o, struct echo_peer *e,
 	}
 	snprintf(r->scan_note, sizeof(r->scan_note),
 		 "a write mapping zeroes fallocated blocks first (a read "
-		 "mapping refuses them), so each case's setup writes its "
-		 "whole file into the fake NVDIMM image; the 1 TiB cases run "
-		 "only where that leaves the image sparse");
+		 "mapping refuses them): on a fake NVDIMM by punching holes "
+		 "in the image, so it stays sparse; the 1 TiB cases run only "
+		 "where the 2 GiB one left the image sparse");
 	return rc;
 }
