@@ -27,6 +27,7 @@
 #include "daxlease/libdaxlease.h"
 #include "daxlease/table.h"
 #include "harness.h"
+#include "client_util.h"
 #include "leased.h"
 
 #define KiB 1024ULL
@@ -125,14 +126,6 @@ static void done_with(struct daxlease_file *f, struct daxlease_map *m,
 	CU_ASSERT_EQUAL(daxlease_unlink(ctx, name), 0);
 }
 
-static uint64_t file_size(struct daxlease_file *f)
-{
-	struct daxlease_stat st;
-
-	CU_ASSERT_EQUAL(daxlease_fstat(f, &st), 0);
-	return st.size;
-}
-
 /* map_pin with a fresh shared lease (the socket fallback's PIN needs one;
  * it is returned at once - a pin outlives its lease).  f is ctx's. */
 static int lpin(struct daxlease_file *f, struct daxlease_map *m, uint64_t off,
@@ -226,34 +219,6 @@ static int lockless_busy(pid_t pid, struct daxlease_busy *out, int max)
 			}
 	} while (n > 0 && cursor);
 	return n < 0 ? n : k;
-}
-
-/* Poll the BLOCKED view until n requests wait for pins. */
-static int wait_blocked(unsigned n)
-{
-	struct daxlease_blocked b[16];
-
-	for (int tries = 0; tries < 2000; tries++) {
-		uint64_t cursor = 0;
-		int got = daxlease_blocked(ctx, &cursor, b, 16), k = 0;
-
-		for (int i = 0; i < got; i++)
-			k += b[i].on_pins;
-		if (got >= 0 && (unsigned)k >= n)
-			return 0;
-		usleep(5000);
-	}
-	fprintf(stderr, "never saw %u blocked requests\n", n);
-	return -1;
-}
-
-static int wait_exit(pid_t pid)
-{
-	int st;
-
-	if (waitpid(pid, &st, 0) != pid)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 /* A child that truncates name to size and writes letter once done. */
@@ -402,13 +367,13 @@ static void release_pinner(struct pinner *p)
 {
 	CU_ASSERT_EQUAL(write(p->go, "g", 1), 1);
 	close(p->go);
-	CU_ASSERT_EQUAL(wait_exit(p->pid), 0);
+	CU_ASSERT_EQUAL(dlc_wait_exit(p->pid), 0);
 }
 
 static void kill_pinner(struct pinner *p)
 {
 	kill(p->pid, SIGKILL);
-	CU_ASSERT_EQUAL(wait_exit(p->pid), 128 + SIGKILL);
+	CU_ASSERT_EQUAL(dlc_wait_exit(p->pid), 128 + SIGKILL);
 	close(p->go);
 }
 
@@ -509,15 +474,15 @@ static void test_truncate_waits(void)
 	CU_ASSERT_EQUAL(lockless_busy(p.pid, b, 4), 1);
 	CU_ASSERT_EQUAL(b[0].refs, 1);
 	t = start_truncate("wait", 0, ev[1], 'T');
-	CU_ASSERT_EQUAL_FATAL(wait_blocked(1), 0);
+	CU_ASSERT_EQUAL_FATAL(dlc_wait_blocked(ctx, 1, true), 0);
 	CU_ASSERT_TRUE(dlh_ev_empty(ev[0]));
-	CU_ASSERT_EQUAL(file_size(f), 2 * leaf);
+	CU_ASSERT_EQUAL(dlc_file_size(f), 2 * leaf);
 	/* the pinner exits 8 unless its unpin wrote the wake eventfd */
 	release_pinner(&p);
 	CU_ASSERT_EQUAL(dlh_ev_next(ev[0]), 'U');
 	CU_ASSERT_EQUAL(dlh_ev_next(ev[0]), 'T');
-	CU_ASSERT_EQUAL(wait_exit(t), 0);
-	CU_ASSERT_EQUAL(file_size(f), 0);
+	CU_ASSERT_EQUAL(dlc_wait_exit(t), 0);
+	CU_ASSERT_EQUAL(dlc_file_size(f), 0);
 	close(ev[0]);
 	close(ev[1]);
 	daxlease_close(f);
@@ -691,16 +656,16 @@ static void liar_case(enum pinner_mode mode, int64_t expect_refs,
 	pol = (struct daxlease_policy){ .flags = DAXLEASE_POLICY_DEADLINE,
 					.deadline_ms = 50 };
 	CU_ASSERT_EQUAL(daxlease_truncate_policy(f, 0, &pol), -ETIMEDOUT);
-	CU_ASSERT_EQUAL(file_size(f), 2 * leaf);
+	CU_ASSERT_EQUAL(dlc_file_size(f), 2 * leaf);
 
 	t = start_truncate("liar", 0, ev[1], 'T');
-	CU_ASSERT_EQUAL_FATAL(wait_blocked(1), 0);
+	CU_ASSERT_EQUAL_FATAL(dlc_wait_blocked(ctx, 1, true), 0);
 	CU_ASSERT_TRUE(dlh_ev_empty(ev[0]));
-	CU_ASSERT_EQUAL(file_size(f), 2 * leaf);
+	CU_ASSERT_EQUAL(dlc_file_size(f), 2 * leaf);
 	kill_pinner(&p);
 	CU_ASSERT_EQUAL(dlh_ev_next(ev[0]), 'T');
-	CU_ASSERT_EQUAL(wait_exit(t), 0);
-	CU_ASSERT_EQUAL(file_size(f), 0);
+	CU_ASSERT_EQUAL(dlc_wait_exit(t), 0);
+	CU_ASSERT_EQUAL(dlc_file_size(f), 0);
 	CU_ASSERT_EQUAL(lockless_busy(p.pid, b, 4), 0);
 	CU_ASSERT_TRUE(dlh_alive(&dmn));
 	close(ev[0]);
@@ -746,7 +711,7 @@ static void test_liar_beside_honest(void)
 	/* the liar's junk is in its own entries only, marked */
 	CU_ASSERT_TRUE(lockless_blockers(&pol, liar.pid, &i) >= 1);
 	CU_ASSERT_TRUE(bl[i].corrupt);
-	CU_ASSERT_EQUAL(file_size(f), 2 * leaf);
+	CU_ASSERT_EQUAL(dlc_file_size(f), 2 * leaf);
 	kill_pinner(&liar);
 	CU_ASSERT_EQUAL_FATAL(wait_gone(liar.pid), 0);
 	CU_ASSERT_EQUAL(daxlease_truncate_policy(f, 0, &pol), -EBUSY);

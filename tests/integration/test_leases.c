@@ -29,6 +29,7 @@
 #include "cunit_run.h"
 #include "daxlease/libdaxlease.h"
 #include "daxlease/table.h"
+#include "client_util.h"
 #include "harness.h"
 
 #define KiB 1024ULL
@@ -76,14 +77,6 @@ static struct daxlease_file *make_file(const char *name, uint64_t size)
 	return f;
 }
 
-static uint64_t file_size(struct daxlease_file *f)
-{
-	struct daxlease_stat st;
-
-	CU_ASSERT_EQUAL(daxlease_fstat(f, &st), 0);
-	return st.size;
-}
-
 static struct daxlease_file *child_open(struct daxlease_ctx **c,
 					const char *name)
 {
@@ -92,15 +85,6 @@ static struct daxlease_file *child_open(struct daxlease_ctx **c,
 	if (daxlease_new(c, dmn.socket) || daxlease_open(*c, name, RW, 0, &f))
 		_exit(2);
 	return f;
-}
-
-static int wait_exit(pid_t pid)
-{
-	int st;
-
-	if (waitpid(pid, &st, 0) != pid)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 /* ---- the holder: a child with a lease and a mapping of the range ---------- */
@@ -347,23 +331,6 @@ static int wait_state(uint64_t id, unsigned state)
 	return -1;
 }
 
-/* Poll the BLOCKED view until n requests wait. */
-static int wait_blocked(unsigned n)
-{
-	struct daxlease_blocked b[16];
-
-	for (int tries = 0; tries < 4000; tries++) {
-		uint64_t cursor = 0;
-		int got = daxlease_blocked(ctx, &cursor, b, 16);
-
-		if (got >= 0 && (unsigned)got >= n)
-			return 0;
-		usleep(5000);
-	}
-	fprintf(stderr, "never saw %u blocked requests\n", n);
-	return -1;
-}
-
 /* ---- tests ------------------------------------------------------------------ */
 
 static void test_cooperative_holder(void)
@@ -378,9 +345,9 @@ static void test_cooperative_holder(void)
 	t = start_truncate("coop", 0, ev[1]);
 	CU_ASSERT_EQUAL(dlh_ev_next(ev[0]), 'R');
 	CU_ASSERT_EQUAL(dlh_ev_next(ev[0]), 'T');
-	CU_ASSERT_EQUAL(wait_exit(t), 0);
-	CU_ASSERT_EQUAL(wait_exit(h.pid), 0);
-	CU_ASSERT_EQUAL(file_size(f), 0);
+	CU_ASSERT_EQUAL(dlc_wait_exit(t), 0);
+	CU_ASSERT_EQUAL(dlc_wait_exit(h.pid), 0);
+	CU_ASSERT_EQUAL(dlc_file_size(f), 0);
 	CU_ASSERT_EQUAL(count_leases(), 0);
 	close(h.go);
 	close(ev[0]);
@@ -403,13 +370,13 @@ static void test_ignoring_holder_revoked(void)
 	CU_ASSERT_EQUAL(dlh_ev_next(ev[0]), 'B');
 	/* the truncate went on only after the revocation */
 	CU_ASSERT_EQUAL(dlh_ev_next(ev[0]) + dlh_ev_next(ev[0]), 'V' + 'T');
-	CU_ASSERT_EQUAL(wait_exit(t), 0);
+	CU_ASSERT_EQUAL(dlc_wait_exit(t), 0);
 	CU_ASSERT_EQUAL_FATAL(find_lease(h.lease_id, &l), 0);
 	CU_ASSERT_EQUAL(l.state, DAXLEASE_LEASE_REVOKED);
 	CU_ASSERT_EQUAL(l.timeout_ms, 200);
-	CU_ASSERT_EQUAL(file_size(f), 0);
+	CU_ASSERT_EQUAL(dlc_file_size(f), 0);
 	holder_go(&h);
-	CU_ASSERT_EQUAL(wait_exit(h.pid), 0);
+	CU_ASSERT_EQUAL(dlc_wait_exit(h.pid), 0);
 	CU_ASSERT_EQUAL(count_leases(), 0);
 	close(ev[0]);
 	close(ev[1]);
@@ -448,10 +415,10 @@ static void test_breaking_view_and_sigkill(void)
 	/* its death drops the lease at once: the truncate goes */
 	kill(h.pid, SIGKILL);
 	CU_ASSERT_EQUAL(dlh_ev_next(ev[0]), 'T');
-	CU_ASSERT_EQUAL(wait_exit(t), 0);
-	CU_ASSERT_EQUAL(wait_exit(h.pid), 128 + SIGKILL);
+	CU_ASSERT_EQUAL(dlc_wait_exit(t), 0);
+	CU_ASSERT_EQUAL(dlc_wait_exit(h.pid), 128 + SIGKILL);
 	CU_ASSERT_EQUAL(count_leases(), 0);
-	CU_ASSERT_EQUAL(file_size(f), 0);
+	CU_ASSERT_EQUAL(dlc_file_size(f), 0);
 	close(h.go);
 	close(ev[0]);
 	close(ev[1]);
@@ -492,7 +459,7 @@ static void test_conflicts(void)
 	CU_ASSERT_EQUAL(daxlease_lease_release(c2, y), 0);
 	/* a waiting exclusive acquire is granted after the releases */
 	q = start_acquire("conflict", EXCL, 64 * KiB, ev[1]);
-	CU_ASSERT_EQUAL_FATAL(wait_blocked(1), 0);
+	CU_ASSERT_EQUAL_FATAL(dlc_wait_blocked(ctx, 1, false), 0);
 	CU_ASSERT_TRUE(dlh_ev_empty(ev[0]));
 	CU_ASSERT_EQUAL(daxlease_lease_release(ctx, a), 0);
 	CU_ASSERT_TRUE(dlh_ev_empty(ev[0]));
@@ -500,7 +467,7 @@ static void test_conflicts(void)
 	CU_ASSERT_EQUAL(daxlease_lease_release(c2, b), 0);
 	CU_ASSERT_EQUAL(dlh_ev_next(ev[0]), 'X');
 	CU_ASSERT_EQUAL(dlh_ev_next(ev[0]), 'G');
-	CU_ASSERT_EQUAL(wait_exit(q), 0);
+	CU_ASSERT_EQUAL(dlc_wait_exit(q), 0);
 	CU_ASSERT_EQUAL(daxlease_lease_release(c2, b), -EINVAL);
 	daxlease_close(g);
 	daxlease_unref(c2);
@@ -530,7 +497,7 @@ static void test_grant_waits_behind_break(void)
 	 * the range is being broken: it waits, and size 0 when granted
 	 * says it went after the truncate */
 	q = start_acquire("behind", SHARED, 0, ev[1]);
-	CU_ASSERT_EQUAL_FATAL(wait_blocked(2), 0);
+	CU_ASSERT_EQUAL_FATAL(dlc_wait_blocked(ctx, 2, false), 0);
 	CU_ASSERT_EQUAL(count_leases(), 1);
 	CU_ASSERT_EQUAL_FATAL(find_lease(h.lease_id, &after), 0);
 	CU_ASSERT_EQUAL(after.deadline_ns, before.deadline_ns);
@@ -538,9 +505,9 @@ static void test_grant_waits_behind_break(void)
 	holder_go(&h);
 	CU_ASSERT_EQUAL(dlh_ev_next(ev[0]), 'R');
 	CU_ASSERT_EQUAL(dlh_ev_next(ev[0]) + dlh_ev_next(ev[0]), 'T' + 'G');
-	CU_ASSERT_EQUAL(wait_exit(t), 0);
-	CU_ASSERT_EQUAL(wait_exit(q), 0);
-	CU_ASSERT_EQUAL(wait_exit(h.pid), 0);
+	CU_ASSERT_EQUAL(dlc_wait_exit(t), 0);
+	CU_ASSERT_EQUAL(dlc_wait_exit(q), 0);
+	CU_ASSERT_EQUAL(dlc_wait_exit(h.pid), 0);
 	CU_ASSERT_EQUAL(count_leases(), 0);
 	close(ev[0]);
 	close(ev[1]);
@@ -670,10 +637,10 @@ static void test_next_event_with_calls_in_flight(void)
 	tr = start_truncate("thread", 0, ev[1]);
 	CU_ASSERT_EQUAL(dlh_ev_next(ev[0]), 'R');
 	CU_ASSERT_EQUAL(dlh_ev_next(ev[0]), 'T');
-	CU_ASSERT_EQUAL(wait_exit(tr), 0);
+	CU_ASSERT_EQUAL(dlc_wait_exit(tr), 0);
 	pthread_join(th, NULL);
 	CU_ASSERT_EQUAL(t.rc, 0);
-	CU_ASSERT_EQUAL(file_size(f), 0);
+	CU_ASSERT_EQUAL(dlc_file_size(f), 0);
 	daxlease_close(g);
 	daxlease_unref(t.c);
 	close(ev[0]);

@@ -28,6 +28,7 @@
 #include "daxlease/libdaxlease.h"
 #include "fs.h"
 #include "harness.h"
+#include "client_util.h"
 #include "leased.h"
 #include "namespace.h"
 
@@ -93,14 +94,6 @@ static struct daxlease_file *make_file(const char *name, uint64_t size,
 	return make_file_in(ctx, name, size, who);
 }
 
-static uint64_t file_size(struct daxlease_file *f)
-{
-	struct daxlease_stat st;
-
-	CU_ASSERT_EQUAL(daxlease_fstat(f, &st), 0);
-	return st.size;
-}
-
 /* ---- child processes --------------------------------------------------- */
 
 struct pinner {
@@ -161,20 +154,11 @@ static void start_pinner(struct pinner *p, const char *name, uint64_t off,
 	close(ready[0]);
 }
 
-static int wait_exit(pid_t pid)
-{
-	int st;
-
-	if (waitpid(pid, &st, 0) != pid)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 static void release_pinner(struct pinner *p)
 {
 	CU_ASSERT_EQUAL(write(p->go, "g", 1), 1);
 	close(p->go);
-	CU_ASSERT_EQUAL(wait_exit(p->pid), 0);
+	CU_ASSERT_EQUAL(dlc_wait_exit(p->pid), 0);
 }
 
 enum layout_op { OP_TRUNCATE, OP_PUNCH, OP_COLLAPSE, OP_WRITE, OP_PIN_READ,
@@ -243,25 +227,6 @@ static pid_t start_op(const char *name, enum layout_op op, uint64_t a,
 	return pid;
 }
 
-/* Poll the BLOCKED view until n requests wait (on_pins: for pins). */
-static int wait_blocked(unsigned n, bool on_pins)
-{
-	struct daxlease_blocked b[16];
-
-	for (int tries = 0; tries < 2000; tries++) {
-		uint64_t cursor = 0;
-		int got = daxlease_blocked(ctx, &cursor, b, 16), k = 0;
-
-		for (int i = 0; i < got; i++)
-			k += !on_pins || b[i].on_pins;
-		if (got >= 0 && (unsigned)k >= n)
-			return 0;
-		usleep(5000);
-	}
-	fprintf(stderr, "never saw %u blocked requests\n", n);
-	return -1;
-}
-
 /* ---- tests ------------------------------------------------------------------ */
 
 static void test_truncate_waits_for_unpin(void)
@@ -277,7 +242,7 @@ static void test_truncate_waits_for_unpin(void)
 	CU_ASSERT_FATAL(dlh_ev_pipe(ev) == 0);
 	start_pinner(&p, "wait", 64 * KiB, 64 * KiB, DAXLEASE_PIN_WRITE, ev[1]);
 	t = start_op("wait", OP_TRUNCATE, 0, 0, ev[1], 'T');
-	CU_ASSERT_EQUAL_FATAL(wait_blocked(1, true), 0);
+	CU_ASSERT_EQUAL_FATAL(dlc_wait_blocked(ctx, 1, true), 0);
 	CU_ASSERT_TRUE(dlh_ev_empty(ev[0]));
 
 	/* the admin views name the pinner and the waiting truncate */
@@ -296,13 +261,13 @@ static void test_truncate_waits_for_unpin(void)
 	CU_ASSERT_EQUAL(bl[0].offset, 0);
 	CU_ASSERT_EQUAL(bl[0].npins, 1);
 	CU_ASSERT_EQUAL(bl[0].pin_ids[0], p.pin_id);
-	CU_ASSERT_EQUAL(file_size(f), 256 * KiB);
+	CU_ASSERT_EQUAL(dlc_file_size(f), 256 * KiB);
 
 	release_pinner(&p);
 	CU_ASSERT_EQUAL(dlh_ev_next(ev[0]), 'U');
 	CU_ASSERT_EQUAL(dlh_ev_next(ev[0]), 'T');
-	CU_ASSERT_EQUAL(wait_exit(t), 0);
-	CU_ASSERT_EQUAL(file_size(f), 0);
+	CU_ASSERT_EQUAL(dlc_wait_exit(t), 0);
+	CU_ASSERT_EQUAL(dlc_file_size(f), 0);
 	/* the write pin left its range in the dirty record */
 	{
 		struct daxlease_dirty dr[8];
@@ -349,7 +314,7 @@ static void test_nonblock_names_blocker(void)
 	CU_ASSERT_EQUAL(daxlease_fallocate_policy(f, FALLOC_FL_PUNCH_HOLE |
 						  FALLOC_FL_KEEP_SIZE,
 						  0, 8192, &pol), -EBUSY);
-	CU_ASSERT_EQUAL(file_size(f), 128 * KiB);
+	CU_ASSERT_EQUAL(dlc_file_size(f), 128 * KiB);
 	release_pinner(&p);
 	CU_ASSERT_EQUAL(daxlease_truncate_policy(f, 0, &pol), 0);
 	daxlease_close(f);
@@ -370,7 +335,7 @@ static void test_deadline_leaves_file(void)
 	CU_ASSERT_EQUAL(daxlease_truncate_policy(f, 4096, &pol), -ETIMEDOUT);
 	CU_ASSERT_EQUAL(daxlease_fallocate_policy(f, FALLOC_FL_COLLAPSE_RANGE,
 						  0, 4096, &pol), -ETIMEDOUT);
-	CU_ASSERT_EQUAL(file_size(f), 128 * KiB);
+	CU_ASSERT_EQUAL(dlc_file_size(f), 128 * KiB);
 	CU_ASSERT_EQUAL(daxlease_pread(f, buf, sizeof(buf), 64 * KiB),
 			(ssize_t)sizeof(buf));
 	for (size_t i = 0; i < sizeof(buf); i++)
@@ -396,14 +361,14 @@ static void test_killed_pinner(void)
 	CU_ASSERT_FATAL(dlh_ev_pipe(ev) == 0);
 	start_pinner(&p, "kill", 0, 128 * KiB, DAXLEASE_PIN_WRITE, -1);
 	t = start_op("kill", OP_TRUNCATE, 4096, 0, ev[1], 'T');
-	CU_ASSERT_EQUAL_FATAL(wait_blocked(1, true), 0);
+	CU_ASSERT_EQUAL_FATAL(dlc_wait_blocked(ctx, 1, true), 0);
 	CU_ASSERT_TRUE(dlh_ev_empty(ev[0]));
 	kill(p.pid, SIGKILL);
-	CU_ASSERT_EQUAL(wait_exit(p.pid), 128 + SIGKILL);
+	CU_ASSERT_EQUAL(dlc_wait_exit(p.pid), 128 + SIGKILL);
 	close(p.go);
 	CU_ASSERT_EQUAL(dlh_ev_next(ev[0]), 'T');
-	CU_ASSERT_EQUAL(wait_exit(t), 0);
-	CU_ASSERT_EQUAL(file_size(f), 4096);
+	CU_ASSERT_EQUAL(dlc_wait_exit(t), 0);
+	CU_ASSERT_EQUAL(dlc_file_size(f), 4096);
 	CU_ASSERT_EQUAL(daxlease_busy(ctx, &cursor, busy, 4), 0);
 	close(ev[0]);
 	close(ev[1]);
@@ -421,7 +386,7 @@ static void test_disjoint_do_not_wait(void)
 	CU_ASSERT_FATAL(dlh_ev_pipe(ev) == 0);
 	start_pinner(&p, "dja", 0, 64 * KiB, 0, ev[1]);
 	t = start_op("dja", OP_PUNCH, 0, 64 * KiB, ev[1], 'T');
-	CU_ASSERT_EQUAL_FATAL(wait_blocked(1, true), 0);
+	CU_ASSERT_EQUAL_FATAL(dlc_wait_blocked(ctx, 1, true), 0);
 	/* another file, and another range of the same file, go at once */
 	CU_ASSERT_EQUAL(daxlease_truncate(b, 0), 0);
 	CU_ASSERT_EQUAL(daxlease_fallocate(a, FALLOC_FL_PUNCH_HOLE |
@@ -433,7 +398,7 @@ static void test_disjoint_do_not_wait(void)
 	release_pinner(&p);
 	CU_ASSERT_EQUAL(dlh_ev_next(ev[0]), 'U');
 	CU_ASSERT_EQUAL(dlh_ev_next(ev[0]), 'T');
-	CU_ASSERT_EQUAL(wait_exit(t), 0);
+	CU_ASSERT_EQUAL(dlc_wait_exit(t), 0);
 	close(ev[0]);
 	close(ev[1]);
 	daxlease_close(a);
@@ -455,9 +420,9 @@ static void test_unlink_rename_wait(void)
 	start_pinner(&p, "ul", 0, 4096, 0, ev[1]);
 	/* a rename over the pinned file waits; its process dies waiting */
 	t = start_op("ul", OP_RENAME_OVER, 0, 0, ev[1], 'R');
-	CU_ASSERT_EQUAL_FATAL(wait_blocked(1, true), 0);
+	CU_ASSERT_EQUAL_FATAL(dlc_wait_blocked(ctx, 1, true), 0);
 	kill(t, SIGKILL);
-	CU_ASSERT_EQUAL(wait_exit(t), 128 + SIGKILL);
+	CU_ASSERT_EQUAL(dlc_wait_exit(t), 128 + SIGKILL);
 	/* its waiting rename goes when the daemon sees it die */
 	{
 		struct daxlease_blocked b[2];
@@ -474,13 +439,13 @@ static void test_unlink_rename_wait(void)
 	CU_ASSERT_EQUAL(daxlease_stat(ctx, "ul.new", &st), 0);
 	/* an unlink waits, and goes once the pin does */
 	t = start_op("ul", OP_UNLINK, 0, 0, ev[1], 'D');
-	CU_ASSERT_EQUAL_FATAL(wait_blocked(1, true), 0);
+	CU_ASSERT_EQUAL_FATAL(dlc_wait_blocked(ctx, 1, true), 0);
 	CU_ASSERT_TRUE(dlh_ev_empty(ev[0]));
 	CU_ASSERT_EQUAL(daxlease_stat(ctx, "ul", &st), 0);
 	release_pinner(&p);
 	CU_ASSERT_EQUAL(dlh_ev_next(ev[0]), 'U');
 	CU_ASSERT_EQUAL(dlh_ev_next(ev[0]), 'D');
-	CU_ASSERT_EQUAL(wait_exit(t), 0);
+	CU_ASSERT_EQUAL(dlc_wait_exit(t), 0);
 	CU_ASSERT_EQUAL(daxlease_stat(ctx, "ul", &st), -ENOENT);
 	close(ev[0]);
 	close(ev[1]);
@@ -500,15 +465,15 @@ static void test_new_pin_queues(void)
 	CU_ASSERT_FATAL(dlh_ev_pipe(ev) == 0);
 	start_pinner(&p, "q", 0, 64 * KiB, 0, ev[1]);
 	t = start_op("q", OP_PUNCH, 0, 64 * KiB, ev[1], 'T');
-	CU_ASSERT_EQUAL_FATAL(wait_blocked(1, true), 0);
+	CU_ASSERT_EQUAL_FATAL(dlc_wait_blocked(ctx, 1, true), 0);
 	q = start_op("q", OP_PIN_READ, 0, 4096, ev[1], 'Q');
-	CU_ASSERT_EQUAL_FATAL(wait_blocked(2, false), 0);
+	CU_ASSERT_EQUAL_FATAL(dlc_wait_blocked(ctx, 2, false), 0);
 	CU_ASSERT_TRUE(dlh_ev_empty(ev[0]));
 	release_pinner(&p);
 	CU_ASSERT_EQUAL(dlh_ev_next(ev[0]), 'U');
 	/* the pin was granted after the punch: it read zeros */
-	CU_ASSERT_EQUAL(wait_exit(t), 0);
-	CU_ASSERT_EQUAL(wait_exit(q), 0);
+	CU_ASSERT_EQUAL(dlc_wait_exit(t), 0);
+	CU_ASSERT_EQUAL(dlc_wait_exit(q), 0);
 	close(ev[0]);
 	close(ev[1]);
 	daxlease_close(f);
@@ -529,13 +494,13 @@ static void write_behind(const char *name, enum layout_op op, unsigned who)
 
 	start_pinner(&p, name, 0, 64 * KiB, 0, -1);
 	t = start_op(name, op, 0, 64 * KiB, -1, 0);
-	CU_ASSERT_EQUAL_FATAL(wait_blocked(1, true), 0);
+	CU_ASSERT_EQUAL_FATAL(dlc_wait_blocked(ctx, 1, true), 0);
 	w = start_op(name, OP_WRITE, 128 * KiB, 0, -1, 0);
-	CU_ASSERT_EQUAL_FATAL(wait_blocked(2, false), 0);
+	CU_ASSERT_EQUAL_FATAL(dlc_wait_blocked(ctx, 2, false), 0);
 	release_pinner(&p);
-	CU_ASSERT_EQUAL(wait_exit(t), 0);
-	CU_ASSERT_EQUAL(wait_exit(w), 0);
-	CU_ASSERT_EQUAL_FATAL(file_size(f), size);
+	CU_ASSERT_EQUAL(dlc_wait_exit(t), 0);
+	CU_ASSERT_EQUAL(dlc_wait_exit(w), 0);
+	CU_ASSERT_EQUAL_FATAL(dlc_file_size(f), size);
 	CU_ASSERT_EQUAL(daxlease_pread(f, buf, size, 0), (ssize_t)size);
 	for (uint64_t i = 0; i < size; i++) {
 		uint8_t want = i >= 128 * KiB && i < 132 * KiB ? 0xee :
@@ -622,7 +587,7 @@ static void test_blocked_paging(void)
 						   100 + i, &t, sizeof(t),
 						   NULL, 0), 0);
 	}
-	CU_ASSERT_EQUAL_FATAL(wait_blocked(1, true), 0);
+	CU_ASSERT_EQUAL_FATAL(dlc_wait_blocked(ctx, 1, true), 0);
 	/* one waits for the pin, nine behind it */
 	do {
 		n = daxlease_blocked(ctx, &cursor, b, 3);
@@ -643,7 +608,7 @@ static void test_blocked_paging(void)
 		CU_ASSERT_EQUAL(hdr.status, 0);
 	}
 	close(s);
-	CU_ASSERT_EQUAL(file_size(f), 0);
+	CU_ASSERT_EQUAL(dlc_file_size(f), 0);
 	daxlease_close(f);
 }
 
@@ -804,7 +769,7 @@ static void test_detach_quarantine(void)
 	fill_namespace(c);
 	CU_ASSERT_EQUAL(daxlease_status(c, &st0), 0);
 	kill(p.pid, SIGKILL);
-	CU_ASSERT_EQUAL(wait_exit(p.pid), 128 + SIGKILL);
+	CU_ASSERT_EQUAL(dlc_wait_exit(p.pid), 128 + SIGKILL);
 	close(p.go);
 	/* the pinner's death released its blocks: wait for the daemon to
 	 * see it (its pidfd), then exactly those 16 blocks are free */
