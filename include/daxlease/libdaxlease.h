@@ -171,8 +171,8 @@ int daxlease_unpin(struct daxlease_ctx *ctx, uint64_t pin_id);
  * The lockless pin path.  daxlease_map_pin() pins [offset, offset+length)
  * of the file (4 KiB multiples, inside m's range; all or nothing).  While
  * m's entries for the range are valid it never talks to the service: per
- * entry, an atomic increment of this client's counter, then one full
- * fence, then a re-read of every entry used (docs/pin-protocol.md).  If
+ * entry, an atomic increment of this client's counter (a full fence),
+ * then a re-read of every entry used (docs/pin-protocol.md).  If
  * any changed - a layout change got there first - it undoes its counts
  * and pins through the socket instead (daxlease_pin), which waits for the
  * change to finish.  DAXLEASE_PIN_WRITE needs a write mapping.

@@ -23,7 +23,8 @@
  * four fds: [table memfd, namespace fd, counter memfd, wake eventfd].
  * docs/pin-protocol.md gives the memory-ordering argument; in short:
  *
- *   client pin:    v = load(pte); refs += 1; fence; if load(pte) != v undo
+ *   client pin:    v = load(pte); refs += 1 (seq_cst RMW: the fence);
+ *                  if load(pte) != v (seq_cst) undo
  *   service:       pte &= ~VALID (gen+1); fence; scan refs; free if all 0
  *   client unpin:  if (refs -= 1) == 0 and load(waiting): write(wake fd)
  *
