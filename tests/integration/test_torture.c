@@ -31,6 +31,8 @@
 #include <errno.h>
 #include <grp.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,6 +171,77 @@ static void collect(struct child *k, struct totals *t)
 		fprintf(stderr, "torture: child %d (role %d, %u) ended with "
 			"status %#x\n", (int)k->pid, k->role, k->index, st);
 		t->failed++;
+	}
+}
+
+/* ---- a stalled run ---------------------------------------------------------- */
+
+/*
+ * Nothing here is timed, but a run that stops moving must end with a
+ * diagnosis rather than at ctest's timeout: when no layout request has
+ * been answered for STALL_S seconds (or the children have not ended
+ * STALL_S seconds after the stop), the BLOCKED and BUSY views say who
+ * waits for whom, and the children are killed.
+ */
+#define STALL_S 60
+
+static void print_views(void)
+{
+	struct daxlease_blocked bl[16];
+	struct daxlease_busy busy[16];
+	uint64_t c1 = 0, c2 = 0;
+	int nbl = daxlease_blocked(ctx, &c1, bl, 16);
+	int nbusy = daxlease_busy(ctx, &c2, busy, 16);
+
+	for (int i = 0; i < nbl; i++)
+		fprintf(stderr, "torture: blocked: opcode %u by pid %d on "
+			"inode %" PRIu64 " [%#" PRIx64 ", +%#" PRIx64 ") waits "
+			"for %s (%u: first %" PRIu64 ")\n", bl[i].opcode,
+			bl[i].pid, bl[i].ino, bl[i].offset, bl[i].length,
+			bl[i].on_pins ? "pins" : bl[i].on_leases ? "leases" :
+			"an earlier request", bl[i].npins,
+			bl[i].npins ? bl[i].pin_ids[0] : 0);
+	for (int i = 0; i < nbusy; i++)
+		fprintf(stderr, "torture: busy: %s pin %" PRIu64 " of pid %d "
+			"on %s [%#" PRIx64 ", +%#" PRIx64 ") refs %" PRId64
+			"\n", busy[i].pin.lockless ? "lockless" : "socket",
+			busy[i].pin.pin_id, busy[i].pin.pid, busy[i].name,
+			busy[i].pin.offset, busy[i].pin.length, busy[i].refs);
+}
+
+static void kill_children(void)
+{
+	for (unsigned i = 0; i < nkids; i++)
+		if (kids[i].pid > 0)
+			kill(kids[i].pid, SIGKILL);
+}
+
+/* Wait until child k has reported (its pipe is readable); -1 if the run
+ * stalled (then every child has been killed). */
+static int await(const struct child *k, bool stopped)
+{
+	uint64_t seen = 0;
+	unsigned quiet = 0;
+
+	for (;;) {
+		struct pollfd p = { .fd = k->out, .events = POLLIN };
+		uint64_t now = __atomic_load_n(&cfg.shared->layout_progress,
+					       __ATOMIC_RELAXED);
+
+		if (poll(&p, 1, 1000) == 1)
+			return 0;
+		quiet = now != seen && !stopped ? 0 : quiet + 1;
+		seen = now;
+		if (quiet < STALL_S)
+			continue;
+		fprintf(stderr, "torture: STALLED: %s for %d s (child %d, "
+			"role %d, %u); the daemon's views:\n", stopped ?
+			"children still running after the stop" :
+			"no layout request answered", STALL_S, (int)k->pid,
+			k->role, k->index);
+		print_views();
+		kill_children();
+		return -1;
 	}
 }
 
@@ -321,6 +394,7 @@ static void test_torture(void)
 	struct totals t = { .victims = victims };
 	struct timespec t0, t1;
 	uint64_t final_bad, stray;
+	bool stalled = false;
 	int stop[2];
 
 	CU_ASSERT_EQUAL_FATAL(create_pinned_files(), 0);
@@ -337,14 +411,19 @@ static void test_torture(void)
 	for (unsigned i = 0; i < cfg.fillers; i++)
 		CU_ASSERT_EQUAL_FATAL(fork_child(TT_FILLER, i, stop[1]), 0);
 	/* the layout processes end the run when their budget is done */
-	for (unsigned i = 0; i < cfg.layouts; i++)
+	for (unsigned i = 0; i < cfg.layouts; i++) {
+		stalled |= !stalled && await(&kids[i], false);
 		collect(&kids[i], &t);
+	}
 	close(stop[1]);
-	for (unsigned i = cfg.layouts; i < nkids; i++)
+	for (unsigned i = cfg.layouts; i < nkids; i++) {
+		stalled |= !stalled && await(&kids[i], true);
 		collect(&kids[i], &t);
+	}
 	close(stop[0]);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 
+	CU_ASSERT_FALSE_FATAL(stalled);
 	CU_ASSERT_EQUAL(daemon_idle(), 0);
 	final_bad = verify_victims(&t);
 	stray = stray_files(&t);

@@ -79,6 +79,7 @@ struct tt_config {
 struct tt_shared {
 	uint64_t victims_created;	/* fresh blocks handed to victims */
 	uint64_t pinners_ready;		/* have mapped their first window */
+	uint64_t layout_progress;	/* layout requests answered */
 };
 
 /* The name of pinned file k ("pinned<k>"). */

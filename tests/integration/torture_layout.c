@@ -177,6 +177,8 @@ void tt_layout_main(const struct tt_config *cfg, unsigned index, int out)
 			rc = probe(file, &c, &r);
 		if (rc == -EBUSY)
 			rc = apply(file, &c, NULL);
+		__atomic_add_fetch(&cfg->shared->layout_progress, 1,
+				   __ATOMIC_RELAXED);
 		if (!rc) {
 			r.layout_ops++;
 			counts[c.op]++;
