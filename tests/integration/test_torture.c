@@ -10,6 +10,8 @@
  *
  * Processes (forked after the daemon is up, each with its own context):
  *   pinners  (torture_pinner.c)  one pinned file each; transfer, check
+ *                                (lockless: threads, windows, races of
+ *                                the invalidation)
  *   layouts  (torture_layout.c)  the layout-op budget, split between them
  *   fillers  (torture_filler.c)  victims, checked as they go
  * The parent waits for the layout processes, tells the rest to stop,
@@ -17,14 +19,16 @@
  * every victim against the fillers' models, and stops the daemon, whose
  * image must then be clean and pass the filesystem check (dlh_stop:
  * nothing both free and in use).  Children report through pipes; nothing
- * is timed.
+ * is timed, but a run in which no layout request is answered for a
+ * minute ends with the BLOCKED and BUSY views and fails.
  *
  *   DAXLEASE_TORTURE_OPS    layout operations (default 5,000)
  *   DAXLEASE_TORTURE_SEED   seed (default: from the clock; always printed)
  *   DAXLEASE_TORTURE_PIN    "socket" (daxlease_pin, default) or
  *                           "lockless" (daxlease_map_pin + pin_dma)
  *   DAXLEASE_TORTURE_ALIGN  namespace align in bytes (default 2 MiB)
- *   DAXLEASE_TORTURE_SIZE   namespace size in bytes (default 64 MiB)
+ *   DAXLEASE_TORTURE_SIZE   namespace size in bytes (default 64 MiB; 4 GiB
+ *                           with a 1 GiB align)
  *   DAXLEASE_TORTURE_PINNERS, _LAYOUTS, _FILLERS, _THREADS  how many
  */
 #include <CUnit/CUnit.h>
