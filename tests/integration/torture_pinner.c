@@ -84,6 +84,9 @@ struct xfer {
 	bool lockless;
 };
 
+/* The break timeout a lockless window's lease asks for (ms). */
+#define RACE_BREAK_MS 20
+
 /* Pins in one window before the next (the leaves change, too). */
 #define WINDOW_PINS 32
 /* Racing pins (see race_window): the whole window (512 PTE entries of a
@@ -231,9 +234,12 @@ static uint64_t file_blocks_end(struct slot *s)
 
 static int take_lease(struct slot *s, uint64_t off, uint64_t len)
 {
+	/* lockless: a break timeout long enough for the racer to be racing
+	 * before the service revokes the lease (race_window) */
+	unsigned timeout = s->p->cfg->lockless ? RACE_BREAK_MS : 0;
 	uint64_t id;
 	int rc = daxlease_lease_acquire(s->p->f, off, len,
-					DAXLEASE_LEASE_SHARED, 0, &id);
+					DAXLEASE_LEASE_SHARED, timeout, &id);
 
 	if (rc)
 		return rc;
@@ -469,15 +475,16 @@ static int open_window(struct slot *s)
 
 /*
  * Racing the invalidation.  The window's lease broke: a lockless pinner
- * does not give it back but ends its transfer and pins big ranges of the
- * window back to back, never waiting for the service, while the service
- * revokes the lease at its deadline (--lease-timeout) and invalidates the
- * entries - so a pin is likely under way, between its loads of the
- * entries and its counter increments, just as they go invalid.  With the
- * re-read it backs off; without it (no-revalidate) it holds blocks the
- * change frees.  The racer stops when a pin notices (the socket path then
- * refuses it: the lease is gone).  (A slow client is a client too:
- * revocation is the service's answer to it.)
+ * does not give it back at once (its leases ask for a RACE_BREAK_MS break
+ * timeout) but ends its transfer and pins big ranges of the window back
+ * to back, never waiting for the service; once it is racing, its checker
+ * thread gives the lease back (or the service revokes it at the
+ * deadline), the change invalidates the entries - and a pin is likely
+ * under way, between its loads of the entries and its counter
+ * increments, just as they go invalid.  With the re-read it backs off;
+ * without it (no-revalidate) it holds blocks the change frees.  The racer
+ * stops when a pin notices (the socket path then refuses it: the lease is
+ * gone).
  *
  * Which pin to check: the last one that succeeded before a failing one -
  * a stale pin is followed by a failing pin, since the entries are invalid
@@ -498,6 +505,7 @@ struct race {
 	pthread_cond_t cond;
 	struct daxlease_pin next;	/* handed over, not taken yet */
 	bool have_next, done;
+	bool released;			/* the window's lease, by the checker */
 	uint64_t checked, mismatches, errors;
 };
 
@@ -562,6 +570,20 @@ static void race_drop(struct race *r, struct daxlease_pin *pin, bool check)
 		r->errors++;
 }
 
+/* Give the window's lease back (the checker's errors are its own). */
+static void race_release(struct race *r)
+{
+	struct slot *s = r->s;
+	int rc = 0;
+
+	pthread_mutex_lock(&s->p->lock);
+	if (s->lease_held)
+		rc = daxlease_lease_release(s->p->ctx, s->lease_id);
+	s->lease_held = false;
+	pthread_mutex_unlock(&s->p->lock);
+	r->errors += rc != 0;
+}
+
 static void *race_checker(void *arg)
 {
 	struct race *r = arg;
@@ -572,13 +594,17 @@ static void *race_checker(void *arg)
 	for (;;) {
 		if (r->have_next) {
 			struct daxlease_pin older = held;
-			bool drop = have;
+			bool drop = have, release = !r->released;
 
 			held = r->next;
 			have = true;
 			r->have_next = false;
+			r->released = true;
 			pthread_cond_broadcast(&r->cond);
 			pthread_mutex_unlock(&r->lock);
+			/* the racer is racing: now let the change go on */
+			if (release)
+				race_release(r);
 			if (drop)	/* not the last: a newer one came */
 				race_drop(r, &older, false);
 			pthread_mutex_lock(&r->lock);
