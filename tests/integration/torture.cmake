@@ -15,6 +15,7 @@ daxlease_add_it(test_torture CLIENT TIMEOUT 300)
 target_sources(test_torture PRIVATE
   ${CMAKE_CURRENT_SOURCE_DIR}/torture_common.c
   ${CMAKE_CURRENT_SOURCE_DIR}/torture_pinner.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/torture_race.c
   ${CMAKE_CURRENT_SOURCE_DIR}/torture_layout.c
   ${CMAKE_CURRENT_SOURCE_DIR}/torture_filler.c)
 find_package(Threads REQUIRED)

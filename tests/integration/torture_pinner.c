@@ -21,7 +21,7 @@
  * or PUD leaves - and pins ranges of it with daxlease_map_pin, DMA going
  * where daxlease_pin_dma says (never through the mapping, which a layout
  * change leaves stale).  On a break the thread ends its transfer and
- * races the invalidation (race_window): once the change has invalidated
+ * races the invalidation (torture_race.c): once the change has invalidated
  * the entries, a pin must notice (its re-read) and go to the socket,
  * which refuses it (-ENOLCK, no lease) - then a new window.  A pin that
  * did not notice DMAs into blocks the change frees: the read-back, or a
@@ -44,35 +44,7 @@
 #include <unistd.h>
 
 #include "torture.h"
-
-struct pinner;
-
-struct slot {			/* one pinning thread */
-	struct pinner *p;
-	unsigned thread;
-	uint64_t rng;
-	uint64_t *readback;
-	/* under p->lock */
-	uint64_t lease_id;
-	bool lease_held, broken, busy;
-	bool lease_breaking;		/* lockless: broken, not given back */
-	uint64_t off, len;		/* its transfer's range, while busy */
-	/* lockless: the window it pins in (NULL: none yet) */
-	struct daxlease_map *win;
-	uint64_t win_off, win_len;
-	unsigned win_pins;
-	struct tt_report r;
-};
-
-struct pinner {
-	const struct tt_config *cfg;
-	unsigned index;
-	struct daxlease_ctx *ctx;
-	struct daxlease_file *f;
-	char name[32];
-	pthread_mutex_t lock;
-	struct slot slot[TT_MAX_THREADS];
-};
+#include "torture_pinner.h"
 
 /* One transfer in progress. */
 struct xfer {
@@ -89,16 +61,8 @@ struct xfer {
 
 /* Pins in one window before the next (the leaves change, too). */
 #define WINDOW_PINS 32
-/* Racing pins (see race_window): the whole window (512 PTE entries of a
- * 2 MiB one) up to 4096 entries - the more entries, the longer between
- * the loads of the entries and the counter increments, for the service's
- * invalidate-fence-scan to fall inside - and at most RACE_PINS of them
- * per window. */
-#define RACING_PIN (16 * 1024 * 1024ULL)
-#define READ_IOVS 1024		/* a vectored read's limit */
-#define RACE_PINS 20000
 
-static void error(struct slot *s, const char *what, int rc)
+void slot_error(struct slot *s, const char *what, int rc)
 {
 	fprintf(stderr, "torture: pinner %u.%u: %s: %s\n", s->p->index,
 		s->thread, what, strerror(-rc));
@@ -118,14 +82,14 @@ static void lease_event(struct pinner *p, const struct daxlease_event *e)
 		if (s->busy)
 			s->broken = true;
 		if (p->cfg->lockless) {
-			/* kept until revoked: see race_window */
+			/* kept for the racer: torture_race.c */
 			s->lease_breaking = true;
 			continue;
 		}
 		s->lease_held = false;
 		rc = daxlease_lease_release(p->ctx, e->lease_id);
 		if (rc)
-			error(s, "lease release on a break", rc);
+			slot_error(s, "lease release on a break", rc);
 	}
 }
 
@@ -141,7 +105,7 @@ static bool drain_events(struct slot *s)
 	while ((rc = daxlease_next_event(p->ctx, &e, 0)) == 1)
 		lease_event(p, &e);
 	if (rc < 0)
-		error(s, "next event", rc);
+		slot_error(s, "next event", rc);
 	broken = s->broken;
 	pthread_mutex_unlock(&p->lock);
 	return broken;
@@ -158,7 +122,7 @@ static void lease_forget(struct slot *s)
 	s->lease_held = false;
 	pthread_mutex_unlock(&p->lock);
 	if (rc)
-		error(s, "lease release", rc);
+		slot_error(s, "lease release", rc);
 }
 
 /* A change is on its way to the window: its lease broke or is gone. */
@@ -173,7 +137,7 @@ static bool window_doomed(struct slot *s)
 }
 
 /* The transfer is over: its range is free for the other threads. */
-static void range_release(struct slot *s)
+void slot_release_range(struct slot *s)
 {
 	pthread_mutex_lock(&s->p->lock);
 	s->busy = s->broken = false;
@@ -182,7 +146,7 @@ static void range_release(struct slot *s)
 
 /* Claim [off, off+len) if no other thread of this pinner uses any of
  * it. */
-static bool claim_exact(struct slot *s, uint64_t off, uint64_t len)
+bool slot_claim(struct slot *s, uint64_t off, uint64_t len)
 {
 	struct pinner *p = s->p;
 	bool ok = true;
@@ -216,7 +180,7 @@ static bool claim_range(struct slot *s, uint64_t lo, uint64_t hi,
 	*len = (1 + tt_below(&s->rng, max / TT_BLK)) * TT_BLK;
 	if (*len > hi - *off)
 		*len = hi - *off;
-	return claim_exact(s, *off, *len);
+	return slot_claim(s, *off, *len);
 }
 
 /* The file's size in whole blocks, or 0. */
@@ -226,7 +190,7 @@ static uint64_t file_blocks_end(struct slot *s)
 	int rc = daxlease_fstat(s->p->f, &st);
 
 	if (rc) {
-		error(s, "fstat", rc);
+		slot_error(s, "fstat", rc);
 		return 0;
 	}
 	return st.size & ~(TT_BLK - 1);
@@ -235,7 +199,7 @@ static uint64_t file_blocks_end(struct slot *s)
 static int take_lease(struct slot *s, uint64_t off, uint64_t len)
 {
 	/* lockless: a break timeout long enough for the racer to be racing
-	 * before the service revokes the lease (race_window) */
+	 * before the service revokes the lease (torture_race.c) */
 	unsigned timeout = s->p->cfg->lockless ? RACE_BREAK_MS : 0;
 	uint64_t id;
 	int rc = daxlease_lease_acquire(s->p->f, off, len,
@@ -254,7 +218,7 @@ static int take_lease(struct slot *s, uint64_t off, uint64_t len)
 /* Races that only mean "try again": the file shrank under the range,
  * the lease was revoked before MAP or PIN, or the fillers have the
  * namespace full just now (the write mapping allocates holes). */
-static bool raced(int rc)
+bool tt_raced(int rc)
 {
 	return rc == -ENXIO || rc == -EINVAL || rc == -ENOLCK ||
 	       rc == -EAGAIN || rc == -ENOSPC;
@@ -262,7 +226,7 @@ static bool raced(int rc)
 
 /* ---- the DMA --------------------------------------------------------------- */
 
-static unsigned who(const struct slot *s)
+unsigned slot_who(const struct slot *s)
 {
 	return s->p->index * TT_MAX_THREADS + s->thread;
 }
@@ -278,14 +242,14 @@ static uint64_t *dma_addr(const struct xfer *x, uint64_t off, uint64_t *contig)
 
 static void dma_pass(struct xfer *x)
 {
-	unsigned id = who(x->s);
+	unsigned id = slot_who(x->s);
 	uint64_t contig;
 
 	for (uint64_t off = x->off; off < x->off + x->len; off += contig) {
 		uint64_t *w = dma_addr(x, off, &contig);
 
 		if (!w || !contig || contig % 8) {
-			error(x->s, "pin_dma", w ? -EPROTO : -errno);
+			slot_error(x->s, "pin_dma", w ? -EPROTO : -errno);
 			return;
 		}
 		for (uint64_t i = 0; i < contig / 8; i++)
@@ -344,7 +308,7 @@ static uint64_t dma_expect(const void *arg, uint64_t off)
 {
 	const struct xfer *x = arg;
 
-	return tt_dma_word(who(x->s), x->seq, off);
+	return tt_dma_word(slot_who(x->s), x->seq, off);
 }
 
 /* The range, read through the service, holds the last pass. */
@@ -358,7 +322,7 @@ static void check_transfer(struct xfer *x)
 		 "[%#" PRIx64 ", +%#" PRIx64 ")", s->p->index, s->thread,
 		 s->p->name, x->off, x->len);
 	if (n < 0) {
-		error(s, "pread of the pinned range", (int)n);
+		slot_error(s, "pread of the pinned range", (int)n);
 		n = 0;
 	}
 	s->r.mismatches += tt_compare(what, s->readback, (size_t)n, x->off,
@@ -389,11 +353,11 @@ static void transfer(struct slot *s, uint64_t seq)
 	}
 	if (rc) {
 		lease_forget(s);
-		range_release(s);
-		if (raced(rc))
+		slot_release_range(s);
+		if (tt_raced(rc))
 			s->r.pin_retries++;
 		else
-			error(s, "lease, map or pin", rc);
+			slot_error(s, "lease, map or pin", rc);
 		return;
 	}
 	s->r.pins++;
@@ -401,22 +365,22 @@ static void transfer(struct slot *s, uint64_t seq)
 	check_transfer(&x);
 	rc = daxlease_unpin(s->p->ctx, x.pin_id);
 	if (rc)
-		error(s, "unpin", rc);
+		slot_error(s, "unpin", rc);
 	rc = daxlease_unmap(x.m);
 	if (rc)
-		error(s, "unmap", rc);
+		slot_error(s, "unmap", rc);
 	lease_forget(s);
-	range_release(s);
+	slot_release_range(s);
 }
 
 /* ---- lockless pins ----------------------------------------------------------- */
 
-static void close_window(struct slot *s)
+void slot_close_window(struct slot *s)
 {
 	int rc = daxlease_unmap(s->win);
 
 	if (rc)
-		error(s, "unmap of the window", rc);
+		slot_error(s, "unmap of the window", rc);
 	s->win = NULL;
 	lease_forget(s);
 }
@@ -473,235 +437,6 @@ static int open_window(struct slot *s)
 	return 0;
 }
 
-/*
- * Racing the invalidation.  The window's lease broke: a lockless pinner
- * does not give it back at once (its leases ask for a RACE_BREAK_MS break
- * timeout) but ends its transfer and pins big ranges of the window back
- * to back, never waiting for the service; once it is racing, its checker
- * thread gives the lease back (or the service revokes it at the
- * deadline), the change invalidates the entries - and a pin is likely
- * under way, between its loads of the entries and its counter
- * increments, just as they go invalid.  With the re-read it backs off;
- * without it (no-revalidate) it holds blocks the change frees.  The racer
- * stops when a pin notices (the socket path then refuses it: the lease is
- * gone).
- *
- * Which pin to check: the last one that succeeded before a failing one -
- * a stale pin is followed by a failing pin, since the entries are invalid
- * from then on.  A checker thread holds each pin until a newer one
- * arrives (then drops it unchecked), or until the racer has been quiet
- * for RACE_QUIET_NS - it is then inside the socket path, which waits for
- * the change, which waits for this pin if it is a real one - and checks
- * it through the service (the first word of each page) before dropping
- * it.  The racer never waits for the service while it holds a pin, so it
- * cannot block the change it races.
- */
-#define RACE_QUIET_NS 200000
-
-struct race {
-	struct slot *s;
-	uint64_t off, len, seq;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	struct daxlease_pin next;	/* handed over, not taken yet */
-	bool have_next, done;
-	bool released;			/* the window's lease, by the checker */
-	uint64_t checked, mismatches, errors;
-};
-
-static void race_dma(struct race *r, const struct daxlease_pin *pin)
-{
-	unsigned id = who(r->s);
-
-	for (uint64_t at = r->off; at < r->off + r->len; at += TT_BLK) {
-		uint64_t contig, *w = daxlease_pin_dma(pin, at, &contig);
-
-		if (w)
-			*w = tt_dma_word(id, r->seq, at);
-	}
-}
-
-/* The first word of each page, read back through the service (while
- * the pin still holds). */
-static void race_check(struct race *r)
-{
-	static __thread struct daxlease_iovec iov[RACING_PIN / TT_BLK];
-	static __thread uint64_t got[RACING_PIN / TT_BLK];
-	unsigned n = (unsigned)(r->len / TT_BLK), id = who(r->s), have = 0;
-
-	for (unsigned i = 0; i < n; i++)
-		iov[i] = (struct daxlease_iovec){ &got[i], 8,
-						  r->off + i * TT_BLK };
-	for (unsigned i = 0; i < n; i += READ_IOVS) {
-		unsigned k = n - i < READ_IOVS ? n - i : READ_IOVS;
-		ssize_t len = daxlease_preadv(r->s->p->f, iov + i, (int)k);
-
-		if (len != (ssize_t)k * 8)
-			break;
-		have += k;
-	}
-	for (unsigned i = 0; i < n; i++) {
-		uint64_t at = r->off + i * TT_BLK;
-		uint64_t want = tt_dma_word(id, r->seq, at);
-		char w[96], g[96];
-
-		if (i < have && got[i] == want)
-			continue;
-		tt_describe(want, w, sizeof(w));
-		if (i < have)
-			tt_describe(got[i], g, sizeof(g));
-		else
-			snprintf(g, sizeof(g), "nothing (short read)");
-		if (r->mismatches++ < 4)
-			fprintf(stderr, "torture: MISMATCH pinner %u.%u: %s, "
-				"racing pin [%#" PRIx64 ", +%#" PRIx64 ") at "
-				"offset %#" PRIx64 ": expected %s, found %s\n",
-				r->s->p->index, r->s->thread, r->s->p->name,
-				r->off, r->len, at, w, g);
-	}
-	r->checked++;
-}
-
-static void race_drop(struct race *r, struct daxlease_pin *pin, bool check)
-{
-	if (check)
-		race_check(r);
-	if (daxlease_map_unpin(pin))
-		r->errors++;
-}
-
-/* Give the window's lease back (the checker's errors are its own). */
-static void race_release(struct race *r)
-{
-	struct slot *s = r->s;
-	int rc = 0;
-
-	pthread_mutex_lock(&s->p->lock);
-	if (s->lease_held)
-		rc = daxlease_lease_release(s->p->ctx, s->lease_id);
-	s->lease_held = false;
-	pthread_mutex_unlock(&s->p->lock);
-	r->errors += rc != 0;
-}
-
-static void *race_checker(void *arg)
-{
-	struct race *r = arg;
-	struct daxlease_pin held;
-	bool have = false;
-
-	pthread_mutex_lock(&r->lock);
-	for (;;) {
-		if (r->have_next) {
-			struct daxlease_pin older = held;
-			bool drop = have, release = !r->released;
-
-			held = r->next;
-			have = true;
-			r->have_next = false;
-			r->released = true;
-			pthread_cond_broadcast(&r->cond);
-			pthread_mutex_unlock(&r->lock);
-			/* the racer is racing: now let the change go on */
-			if (release)
-				race_release(r);
-			if (drop)	/* not the last: a newer one came */
-				race_drop(r, &older, false);
-			pthread_mutex_lock(&r->lock);
-			continue;
-		}
-		if (r->done)
-			break;
-		if (!have) {
-			pthread_cond_wait(&r->cond, &r->lock);
-			continue;
-		}
-		{
-			struct timespec t;
-
-			clock_gettime(CLOCK_REALTIME, &t);
-			t.tv_nsec += RACE_QUIET_NS;
-			if (t.tv_nsec >= 1000000000L) {
-				t.tv_sec++;
-				t.tv_nsec -= 1000000000L;
-			}
-			if (pthread_cond_timedwait(&r->cond, &r->lock, &t) ==
-			    ETIMEDOUT && !r->have_next) {
-				pthread_mutex_unlock(&r->lock);
-				race_drop(r, &held, true);
-				have = false;
-				pthread_mutex_lock(&r->lock);
-			}
-		}
-	}
-	pthread_mutex_unlock(&r->lock);
-	if (have)
-		race_drop(r, &held, true);
-	return NULL;
-}
-
-/* Pin until a pin fails; each pin goes to the checker. */
-static int race_pins(struct race *r)
-{
-	for (unsigned i = 0; i < RACE_PINS; i++) {
-		struct daxlease_pin pin;
-		int rc = daxlease_map_pin(r->s->win, r->off, r->len,
-					  DAXLEASE_PIN_WRITE, &pin);
-
-		if (rc)
-			return rc;
-		r->s->r.pins++;
-		r->s->r.racing_pins++;
-		race_dma(r, &pin);
-		pthread_mutex_lock(&r->lock);
-		while (r->have_next)
-			pthread_cond_wait(&r->cond, &r->lock);
-		r->next = pin;
-		r->have_next = true;
-		pthread_cond_broadcast(&r->cond);
-		pthread_mutex_unlock(&r->lock);
-	}
-	return 0;
-}
-
-static void race_window(struct slot *s, uint64_t seq)
-{
-	struct race r = { .s = s, .seq = seq };
-	pthread_t checker;
-	int rc;
-
-	r.off = s->win_off;
-	r.len = s->win_len < RACING_PIN ? s->win_len : RACING_PIN;
-	if (!claim_exact(s, r.off, r.len)) {
-		sched_yield();
-		return;
-	}
-	pthread_mutex_init(&r.lock, NULL);
-	pthread_cond_init(&r.cond, NULL);
-	if (pthread_create(&checker, NULL, race_checker, &r)) {
-		error(s, "checker thread", -EAGAIN);
-	} else {
-		rc = race_pins(&r);
-		/* -E2BIG: the socket path's limit of extents per PIN (a
-		 * fragmented window), also the end of the race */
-		if (rc && rc != -E2BIG && !raced(rc))
-			error(s, "racing map_pin", rc);
-		pthread_mutex_lock(&r.lock);
-		r.done = true;
-		pthread_cond_broadcast(&r.cond);
-		pthread_mutex_unlock(&r.lock);
-		pthread_join(checker, NULL);
-	}
-	s->r.mismatches += r.mismatches;
-	s->r.errors += r.errors;
-	s->r.races++;
-	s->r.races_checked += r.checked;
-	pthread_cond_destroy(&r.cond);
-	pthread_mutex_destroy(&r.lock);
-	range_release(s);
-	close_window(s);
-}
-
 /* lockless: (window,) map_pin, DMA by pin_dma, check, map_unpin */
 static void transfer_lockless(struct slot *s, uint64_t seq)
 {
@@ -709,15 +444,15 @@ static void transfer_lockless(struct slot *s, uint64_t seq)
 	int rc = s->win ? 0 : open_window(s);
 
 	if (rc) {
-		if (!raced(rc))
-			error(s, "lease or map of a window", rc);
+		if (!tt_raced(rc))
+			slot_error(s, "lease or map of a window", rc);
 
 		s->r.pin_retries++;
 		sched_yield();
 		return;
 	}
 	if (window_doomed(s)) {
-		race_window(s, seq);
+		tt_race_window(s, seq);
 		return;
 	}
 	if (!claim_range(s, s->win_off, s->win_off + s->win_len,
@@ -729,12 +464,12 @@ static void transfer_lockless(struct slot *s, uint64_t seq)
 			      &x.pin);
 	if (rc) {
 		/* the window went stale and its lease is gone: a new one */
-		range_release(s);
-		close_window(s);
-		if (raced(rc))
+		slot_release_range(s);
+		slot_close_window(s);
+		if (tt_raced(rc))
 			s->r.pin_retries++;
 		else
-			error(s, "map_pin", rc);
+			slot_error(s, "map_pin", rc);
 		return;
 	}
 	s->r.pins++;
@@ -742,10 +477,10 @@ static void transfer_lockless(struct slot *s, uint64_t seq)
 	check_transfer(&x);
 	rc = daxlease_map_unpin(&x.pin);
 	if (rc)
-		error(s, "map_unpin", rc);
-	range_release(s);
+		slot_error(s, "map_unpin", rc);
+	slot_release_range(s);
 	if (++s->win_pins >= WINDOW_PINS)
-		close_window(s);
+		slot_close_window(s);
 }
 
 static void *slot_main(void *arg)
@@ -767,7 +502,7 @@ static void *slot_main(void *arg)
 			transfer(s, seq);
 	}
 	if (s->win)
-		close_window(s);
+		slot_close_window(s);
 	return NULL;
 }
 
