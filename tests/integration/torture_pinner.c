@@ -56,9 +56,6 @@ struct xfer {
 	bool lockless;
 };
 
-/* The break timeout a lockless window's lease asks for (ms). */
-#define RACE_BREAK_MS 20
-
 /* Pins in one window before the next (the leaves change, too). */
 #define WINDOW_PINS 32
 
@@ -198,12 +195,9 @@ static uint64_t file_blocks_end(struct slot *s)
 
 static int take_lease(struct slot *s, uint64_t off, uint64_t len)
 {
-	/* lockless: a break timeout long enough for the racer to be racing
-	 * before the service revokes the lease (torture_race.c) */
-	unsigned timeout = s->p->cfg->lockless ? RACE_BREAK_MS : 0;
 	uint64_t id;
 	int rc = daxlease_lease_acquire(s->p->f, off, len,
-					DAXLEASE_LEASE_SHARED, timeout, &id);
+					DAXLEASE_LEASE_SHARED, 0, &id);
 
 	if (rc)
 		return rc;

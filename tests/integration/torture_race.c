@@ -23,13 +23,11 @@
 
 /*
  * Racing the invalidation.  The window's lease broke: a lockless pinner
- * does not give it back at once (its leases ask for a RACE_BREAK_MS break
- * timeout) but ends its transfer and pins big ranges of the window back
- * to back, never waiting for the service; once it is racing, its checker
- * thread gives the lease back (or the service revokes it at the
- * deadline), the change invalidates the entries - and a pin is likely
- * under way, between its loads of the entries and its counter
- * increments, just as they go invalid.  With the re-read it backs off;
+ * does not give it back but ends its transfer and pins big ranges of the
+ * window back to back, never waiting for the service, while the service
+ * revokes the lease at its deadline (--lease-timeout) and invalidates the
+ * entries - so a pin may be under way, between its loads of the entries
+ * and its counter increments, just as they go invalid.  With the re-read it backs off;
  * without it (no-revalidate) it holds blocks the change frees.  The racer
  * stops when a pin notices (the socket path then refuses it: the lease is
  * gone).
@@ -53,7 +51,6 @@ struct race {
 	pthread_cond_t cond;
 	struct daxlease_pin next;	/* handed over, not taken yet */
 	bool have_next, done;
-	bool released;			/* the window's lease, by the checker */
 	uint64_t checked, mismatches, errors;
 };
 
@@ -118,20 +115,6 @@ static void race_drop(struct race *r, struct daxlease_pin *pin, bool check)
 		r->errors++;
 }
 
-/* Give the window's lease back (the checker's errors are its own). */
-static void race_release(struct race *r)
-{
-	struct slot *s = r->s;
-	int rc = 0;
-
-	pthread_mutex_lock(&s->p->lock);
-	if (s->lease_held)
-		rc = daxlease_lease_release(s->p->ctx, s->lease_id);
-	s->lease_held = false;
-	pthread_mutex_unlock(&s->p->lock);
-	r->errors += rc != 0;
-}
-
 static void *race_checker(void *arg)
 {
 	struct race *r = arg;
@@ -142,17 +125,13 @@ static void *race_checker(void *arg)
 	for (;;) {
 		if (r->have_next) {
 			struct daxlease_pin older = held;
-			bool drop = have, release = !r->released;
+			bool drop = have;
 
 			held = r->next;
 			have = true;
 			r->have_next = false;
-			r->released = true;
 			pthread_cond_broadcast(&r->cond);
 			pthread_mutex_unlock(&r->lock);
-			/* the racer is racing: now let the change go on */
-			if (release)
-				race_release(r);
 			if (drop)	/* not the last: a newer one came */
 				race_drop(r, &older, false);
 			pthread_mutex_lock(&r->lock);
