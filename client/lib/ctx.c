@@ -92,6 +92,7 @@ static struct daxlease_ctx *ctx_alloc(void)
 	pthread_cond_init(&ctx->cond, NULL);
 	pthread_mutex_init(&ctx->send_lock, NULL);
 	pthread_mutex_init(&ctx->map_lock, NULL);
+	pthread_cond_init(&ctx->map_cond, NULL);
 	return ctx;
 }
 
@@ -106,6 +107,7 @@ static void ctx_free(struct daxlease_ctx *ctx)
 	pthread_cond_destroy(&ctx->cond);
 	pthread_mutex_destroy(&ctx->send_lock);
 	pthread_mutex_destroy(&ctx->map_lock);
+	pthread_cond_destroy(&ctx->map_cond);
 	free(ctx->txbuf);
 	free(ctx->rxbuf);
 	free(ctx);

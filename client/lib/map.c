@@ -176,27 +176,42 @@ static int unmap_request(struct daxlease_ctx *ctx, uint64_t map_id)
 	return dl_call_simple(ctx, DL_OP_UNMAP, &req, sizeof(req), NULL, 0);
 }
 
-/* Keep the fds of the reply (the first MAP's) or close them. */
+/*
+ * Keep the fds of the reply (the first MAP's) or close them.  Called
+ * under map_lock.  Replies come back in any order: a reply without fds
+ * may reach its thread before the one that carries them is installed by
+ * its own thread, so wait for that (it holds the reply: it only needs
+ * map_lock, which the wait gives up).
+ */
 static int take_fds(struct daxlease_ctx *ctx, const struct map_plan *p,
 		    const int *fds, int nfds)
 {
-	int i;
+	int i, rc;
 
-	if ((p->rep.flags & DL_MAP_FDS) && nfds == DL_MAP_NFDS)
-		return dl_table_install(ctx, fds);
+	if ((p->rep.flags & DL_MAP_FDS) && nfds == DL_MAP_NFDS) {
+		rc = dl_table_install(ctx, fds);
+		ctx->table_failed = rc != 0;
+		pthread_cond_broadcast(&ctx->map_cond);
+		return rc;
+	}
 	for (i = 0; i < nfds; i++)
 		close(fds[i]);
 	/* the first MAP reply must carry all of them (an older service
 	 * without the counter region sends two: refused cleanly) */
-	if (p->rep.flags & DL_MAP_FDS)
+	if (p->rep.flags & DL_MAP_FDS) {
+		ctx->table_failed = true;
+		pthread_cond_broadcast(&ctx->map_cond);
 		return -EPROTO;
+	}
+	while (ctx->ns_fd < 0 && !ctx->table_failed)
+		pthread_cond_wait(&ctx->map_cond, &ctx->map_lock);
 	return ctx->ns_fd < 0 ? -EPROTO : 0;
 }
 
 /*
- * MAP, and the table and ns fd when they come with the reply.  map_lock
- * is held across both, so that a second thread's MAP reply (without
- * fds) cannot be looked at before the first one's fds are installed.
+ * MAP, then the table and ns fd when they come with the reply: the round
+ * trip without map_lock (it may wait behind a layout change, see
+ * private.h), the install under it (take_fds).
  */
 static int map_request(struct daxlease_file *f, struct map_plan *p)
 {
@@ -216,11 +231,12 @@ static int map_request(struct daxlease_file *f, struct map_plan *p)
 	};
 	int rc;
 
-	pthread_mutex_lock(&f->ctx->map_lock);
 	rc = dl_call(f->ctx, &call);
-	if (!rc)
+	if (!rc) {
+		pthread_mutex_lock(&f->ctx->map_lock);
 		rc = take_fds(f->ctx, p, fds, call.nfds);
-	pthread_mutex_unlock(&f->ctx->map_lock);
+		pthread_mutex_unlock(&f->ctx->map_lock);
+	}
 	if (rc && call.rep_len)
 		unmap_request(f->ctx, p->rep.map_id);
 	return rc;

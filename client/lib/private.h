@@ -83,9 +83,14 @@ struct daxlease_ctx {
 	uint16_t version;		/* negotiated */
 	struct dl_hello_rep hello;
 
-	/* MAP round trip + table install; then guards the fields below.
+	/* The table install, and the fields below.  Never held across a
+	 * round trip: a MAP may wait in the service behind a layout change
+	 * that waits for a pin another thread of ours must drop, and that
+	 * thread may need map_lock (pin statistics, the DMA mapping).
 	 * Order: map_lock before lock and send_lock (never both of those). */
 	pthread_mutex_t map_lock;
+	pthread_cond_t map_cond;	/* the table installed, or failed */
+	bool table_failed;		/* the first MAP's fds were unusable */
 	int table_fd, ns_fd;		/* -1 until the first MAP reply */
 	const void *table;		/* PROT_READ, MAP_SHARED */
 	size_t table_size;
