@@ -69,6 +69,7 @@ static int dl_connect(const char *path)
 static struct daxlease_ctx *ctx_alloc(void)
 {
 	struct daxlease_ctx *ctx = calloc(1, sizeof(*ctx));
+	const char *window;
 
 	if (!ctx)
 		return NULL;
@@ -93,6 +94,9 @@ static struct daxlease_ctx *ctx_alloc(void)
 	pthread_mutex_init(&ctx->send_lock, NULL);
 	pthread_mutex_init(&ctx->map_lock, NULL);
 	pthread_cond_init(&ctx->map_cond, NULL);
+	window = getenv("DAXLEASE_TEST_PIN_WINDOW_US");
+	if (window)
+		ctx->pin_window_us = (unsigned)strtoul(window, NULL, 10);
 	return ctx;
 }
 

@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "private.h"
 
@@ -91,6 +92,8 @@ static int fast_pin_entries(struct daxlease_map *m, struct daxlease_pin *pin,
 				  dl_map_leaf_offset(m, first + i), write))
 			return -EAGAIN;
 	}
+	if (__builtin_expect(m->ctx->pin_window_us != 0, 0))
+		usleep(m->ctx->pin_window_us);	/* test hook, private.h */
 	for (i = 0; i < n; i++)
 		__atomic_add_fetch(&m->counters[first + i].refs, 1,
 				   __ATOMIC_SEQ_CST);

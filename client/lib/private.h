@@ -90,6 +90,10 @@ struct daxlease_ctx {
 	 * Order: map_lock before lock and send_lock (never both of those). */
 	pthread_mutex_t map_lock;
 	pthread_cond_t map_cond;	/* the table installed, or failed */
+	/* test hook (DAXLEASE_TEST_PIN_WINDOW_US): sleep this long between
+	 * a lockless pin's first read and its increments, so a torture run
+	 * on 2 cores sees the race the re-read closes; 0 in real use */
+	unsigned pin_window_us;
 	bool table_failed;		/* the first MAP's fds were unusable */
 	int table_fd, ns_fd;		/* -1 until the first MAP reply */
 	const void *table;		/* PROT_READ, MAP_SHARED */
