@@ -735,7 +735,6 @@ static void test_liar_beside_honest(void)
 #define ROUNDS 150
 
 static unsigned workers_running;
-static unsigned pins_done;	/* pinned, checked and unpinned */
 
 struct worker {
 	pthread_t th;
@@ -743,6 +742,8 @@ struct worker {
 	struct daxlease_file *f;
 	uint64_t map_len;	/* its own mapping of [0, map_len) */
 	int failures;
+	unsigned pins;		/* pins done (pinned, checked, unpinned) */
+	bool finished;
 };
 
 /* A page to pin in round r: even rounds one of the shared first pages
@@ -830,7 +831,7 @@ static void *worker_main(void *arg)
 			w->failures++;
 		if (daxlease_map_unpin(&pin))
 			w->failures++;
-		__atomic_add_fetch(&pins_done, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&w->pins, 1, __ATOMIC_RELAXED);
 		if (!(pin.flags & DAXLEASE_PINNED_FAST) &&
 		    !daxlease_unmap(m))
 			m = NULL;
@@ -840,6 +841,7 @@ static void *worker_main(void *arg)
 		printf("  worker %u: unmap: %s\n", w->id, strerror(-rc));
 		w->failures++;
 	}
+	__atomic_store_n(&w->finished, true, __ATOMIC_RELAXED);
 	__atomic_sub_fetch(&workers_running, 1, __ATOMIC_RELAXED);
 	return NULL;
 }
@@ -875,13 +877,17 @@ static void test_threads(void)
 	for (unsigned r = 0; r < changes &&
 	     __atomic_load_n(&workers_running, __ATOMIC_RELAXED) > 0;
 	     r++) {
-		/* each change breaks the workers' leases: let them get a
-		 * few pins done in between (or they could only remap) */
-		seen = __atomic_load_n(&pins_done, __ATOMIC_RELAXED);
-		while (__atomic_load_n(&pins_done, __ATOMIC_RELAXED) <
-		       seen + THREADS &&
-		       __atomic_load_n(&workers_running, __ATOMIC_RELAXED))
-			usleep(1000);
+		/* each change breaks the workers' leases (changes go before
+		 * grants): let every worker get a pin done in between, or a
+		 * slow one could only ever remap */
+		for (unsigned i = 0; i < THREADS; i++) {
+			seen = __atomic_load_n(&w[i].pins, __ATOMIC_RELAXED);
+			while (__atomic_load_n(&w[i].pins, __ATOMIC_RELAXED) ==
+			       seen &&
+			       !__atomic_load_n(&w[i].finished,
+						__ATOMIC_RELAXED))
+				usleep(1000);
+		}
 		CU_ASSERT_EQUAL(daxlease_fallocate(f, FALLOC_FL_PUNCH_HOLE |
 						   FALLOC_FL_KEEP_SIZE,
 						   (r % 4) * PAGE, PAGE), 0);
