@@ -30,10 +30,7 @@ static void counter_to_wire(const struct dl_client *c, uint64_t idx,
 {
 	const struct dl_table_entry *e = &c->table->ent[idx];
 
-	memset(w, 0, sizeof(*w));
-	w->pid = (uint32_t)c->cred.pid;
-	w->uid = c->cred.uid;
-	memcpy(w->comm, c->comm, strnlen(c->comm, sizeof(w->comm) - 1));
+	dl_blocker_of_client(c, w);
 	w->pin_id = idx;
 	w->offset = e->file_offset;
 	w->length = entry_size(e);
@@ -42,11 +39,10 @@ static void counter_to_wire(const struct dl_client *c, uint64_t idx,
 		   (dl_refs_corrupt(refs) ? DL_BLOCKER_CORRUPT : 0);
 }
 
-/* Pinned entries of m overlapping the range: counted, the first to out. */
-static uint32_t scan_mapping(const struct dl_client *c,
-			     const struct dl_mapping *m, uint64_t offset,
-			     uint64_t length, struct dl_wire_blocker *out,
-			     uint32_t max, uint32_t n)
+/* fn for each pinned entry of m overlapping the range. */
+static void visit_mapping(struct dl_client *c, const struct dl_mapping *m,
+			  uint64_t offset, uint64_t length,
+			  dl_counter_fn *fn, void *arg)
 {
 	const struct dl_maptable *t = c->table;
 
@@ -58,21 +54,15 @@ static uint32_t scan_mapping(const struct dl_client *c,
 				       length))
 			continue;
 		refs = dl_maptable_refs(t, i);
-		if (!refs)
-			continue;
-		if (out && n < max)
-			counter_to_wire(c, i, refs, &out[n]);
-		n++;
+		if (refs)
+			fn(c, i, refs, arg);
 	}
-	return n;
 }
 
-uint32_t dl_counters_scan(struct dl_server *srv, uint32_t ino,
-			  uint64_t offset, uint64_t length,
-			  struct dl_wire_blocker *out, uint32_t max)
+void dl_counters_for_each(struct dl_server *srv, uint32_t ino,
+			  uint64_t offset, uint64_t length, dl_counter_fn *fn,
+			  void *arg)
 {
-	uint32_t n = 0;
-
 	for (struct dl_client *c = srv->clients; c; c = c->next) {
 		if (!c->table)
 			continue;
@@ -80,10 +70,33 @@ uint32_t dl_counters_scan(struct dl_server *srv, uint32_t ino,
 			if (m->ino == ino &&
 			    dl_range_overlaps(m->offset, m->length, offset,
 					      length))
-				n = scan_mapping(c, m, offset, length, out,
-						 max, n);
+				visit_mapping(c, m, offset, length, fn, arg);
 	}
-	return n;
+}
+
+struct scan_out {
+	struct dl_wire_blocker *out;
+	uint32_t max, n;
+};
+
+static void scan_one(struct dl_client *c, uint64_t idx, int64_t refs,
+		     void *arg)
+{
+	struct scan_out *s = arg;
+
+	if (s->out && s->n < s->max)
+		counter_to_wire(c, idx, refs, &s->out[s->n]);
+	s->n++;
+}
+
+uint32_t dl_counters_scan(struct dl_server *srv, uint32_t ino,
+			  uint64_t offset, uint64_t length,
+			  struct dl_wire_blocker *out, uint32_t max)
+{
+	struct scan_out s = { .out = out, .max = max };
+
+	dl_counters_for_each(srv, ino, offset, length, scan_one, &s);
+	return s.n;
 }
 
 bool dl_counters_busy(const struct dl_client *c, const struct dl_mapping *m)

@@ -49,11 +49,7 @@ uint32_t dl_leases_conflicts(struct dl_server *srv, struct dl_client *c,
 		if (out && n < max) {
 			struct dl_wire_blocker *b = &out[n];
 
-			memset(b, 0, sizeof(*b));
-			b->pid = (uint32_t)l->client->cred.pid;
-			b->uid = l->client->cred.uid;
-			memcpy(b->comm, l->client->comm,
-			       strnlen(l->client->comm, sizeof(b->comm) - 1));
+			dl_blocker_of_client(l->client, b);
 			b->pin_id = l->id;
 			b->offset = l->offset;
 			b->length = l->length;

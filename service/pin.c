@@ -103,14 +103,18 @@ void dl_pins_drop_client(struct dl_client *c)
 	}
 }
 
-void dl_pin_to_wire(const struct dl_pin *p, struct dl_wire_blocker *w)
+void dl_blocker_of_client(const struct dl_client *c,
+			  struct dl_wire_blocker *w)
 {
-	const struct dl_client *c = p->client;
-
 	memset(w, 0, sizeof(*w));
 	w->pid = (uint32_t)c->cred.pid;
 	w->uid = c->cred.uid;
 	memcpy(w->comm, c->comm, strnlen(c->comm, sizeof(w->comm) - 1));
+}
+
+void dl_pin_to_wire(const struct dl_pin *p, struct dl_wire_blocker *w)
+{
+	dl_blocker_of_client(p->client, w);
 	w->pin_id = p->id;
 	w->offset = p->offset;
 	w->length = p->length;

@@ -93,38 +93,27 @@ static void hold_counter(struct dl_server *srv, uint64_t tag,
 		 (unsigned long long)tag);
 }
 
-static void hold_counters(struct dl_server *srv, uint64_t tag, uint32_t ino,
-			  uint64_t offset, uint64_t length)
-{
-	for (struct dl_client *c = srv->clients; c; c = c->next) {
-		if (!c->table)
-			continue;
-		for (struct dl_mapping *m = c->maps; m; m = m->next) {
-			if (m->ino != ino ||
-			    !dl_range_overlaps(m->offset, m->length, offset,
-					       length))
-				continue;
-			for (uint64_t i = m->first;
-			     i < m->first + m->nentries; i++) {
-				const struct dl_table_entry *e =
-					&c->table->ent[i];
+struct hold_arg {
+	struct dl_server *srv;
+	uint64_t tag;
+};
 
-				if (dl_maptable_refs(c->table, i) &&
-				    dl_range_overlaps(e->file_offset,
-					dl_leaf_size(dl_pte_level(e->pte)),
-					offset, length))
-					hold_counter(srv, tag, c, i);
-			}
-		}
-	}
+static void hold_one(struct dl_client *c, uint64_t idx, int64_t refs,
+		     void *arg)
+{
+	const struct hold_arg *h = arg;
+
+	(void)refs;
+	hold_counter(h->srv, h->tag, c, idx);
 }
 
 uint64_t dl_quarantine_begin(struct dl_server *srv, uint32_t ino,
 			     uint64_t offset, uint64_t length, bool file_goes)
 {
 	uint64_t tag = ++srv->next_tag;
+	struct hold_arg h = { srv, tag };
 
-	hold_counters(srv, tag, ino, offset, length);
+	dl_counters_for_each(srv, ino, offset, length, hold_one, &h);
 
 	for (struct dl_pin *p = srv->pins; p; p = p->next) {
 		if (p->ino != ino ||

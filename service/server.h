@@ -316,6 +316,9 @@ uint32_t dl_pins_scan(struct dl_server *srv, uint32_t ino, uint64_t offset,
 		      uint64_t length, struct dl_wire_blocker *out,
 		      uint32_t max);
 void dl_pin_to_wire(const struct dl_pin *p, struct dl_wire_blocker *w);
+/* A blocker naming c (pid, uid, comm), everything else 0. */
+void dl_blocker_of_client(const struct dl_client *c,
+			  struct dl_wire_blocker *w);
 /* Record [offset, offset+length) of ino as written behind our back. */
 void dl_dirty_add(struct dl_server *srv, uint32_t ino, uint64_t offset,
 		  uint64_t length);
@@ -329,6 +332,12 @@ void dl_dirty_forget(struct dl_server *srv, uint32_t ino);
 uint32_t dl_counters_scan(struct dl_server *srv, uint32_t ino,
 			  uint64_t offset, uint64_t length,
 			  struct dl_wire_blocker *out, uint32_t max);
+/* fn(client, entry, refs, arg) for each of those non-zero counters. */
+typedef void dl_counter_fn(struct dl_client *c, uint64_t idx, int64_t refs,
+			   void *arg);
+void dl_counters_for_each(struct dl_server *srv, uint32_t ino,
+			  uint64_t offset, uint64_t length, dl_counter_fn *fn,
+			  void *arg);
 /* Does any entry of m have a non-zero counter? */
 bool dl_counters_busy(const struct dl_client *c, const struct dl_mapping *m);
 /* Ask every client for wake-ups (or not), then a full fence. */

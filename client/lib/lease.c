@@ -11,20 +11,6 @@ _Static_assert(DAXLEASE_LEASE_SHARED == DL_LEASE_SHARED &&
 	       DAXLEASE_LEASE_EXCLUSIVE == DL_LEASE_EXCLUSIVE,
 	       "lease types are the wire's");
 
-/* The -EBUSY reply's holders, into the caller's policy. */
-static void take_holders(struct daxlease_policy *p,
-			 const struct dl_blockers_rep *b, size_t len)
-{
-	size_t n = b->count <= DL_PROTO_BLOCKERS_MAX ? b->count :
-		   DL_PROTO_BLOCKERS_MAX;
-
-	if (len < sizeof(*b))
-		return;
-	p->nblockers = b->total;
-	for (size_t i = 0; i < n && i < p->max && p->blockers; i++)
-		dl_blocker_from_wire(&p->blockers[i], &b->b[i]);
-}
-
 static int acquire_call(struct daxlease_ctx *ctx,
 			const struct dl_lease_req *req,
 			struct dl_lease_rep *rep, struct daxlease_policy *p)
@@ -45,7 +31,7 @@ static int acquire_call(struct daxlease_ctx *ctx,
 	int rc = dl_call(ctx, &call);
 
 	if (rc == -EBUSY && p)
-		take_holders(p, &u.busy, call.rep_len);
+		dl_policy_take_blockers(p, &u.busy, call.rep_len);
 	if (!rc)
 		*rep = u.ok;
 	return rc;

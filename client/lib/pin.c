@@ -70,8 +70,8 @@ void dl_blocker_from_wire(struct daxlease_blocker *out,
 	out->lease = (w->flags & DL_BLOCKER_LEASE) != 0;
 }
 
-static void take_blockers(struct daxlease_policy *p,
-			  const struct dl_blockers_rep *b, size_t len)
+void dl_policy_take_blockers(struct daxlease_policy *p,
+			     const struct dl_blockers_rep *b, size_t len)
 {
 	size_t n = b->count <= DL_PROTO_BLOCKERS_MAX ? b->count :
 		   DL_PROTO_BLOCKERS_MAX;
@@ -102,7 +102,7 @@ static int policy_call(struct daxlease_ctx *ctx, uint16_t opcode,
 		p->nblockers = 0;
 	rc = dl_call(ctx, &call);
 	if (rc == -EBUSY && p)
-		take_blockers(p, &b, call.rep_len);
+		dl_policy_take_blockers(p, &b, call.rep_len);
 	return rc;
 }
 

@@ -229,6 +229,9 @@ void dl_stat_from_wire(struct daxlease_stat *out,
 /* pin.c */
 void dl_blocker_from_wire(struct daxlease_blocker *out,
 			  const struct dl_wire_blocker *w);
+/* An -EBUSY reply's blockers (pins, leases), into the caller's policy. */
+void dl_policy_take_blockers(struct daxlease_policy *p,
+			     const struct dl_blockers_rep *b, size_t len);
 /*
  * A socket pin made by daxlease_map_pin keeps a context reference of its
  * own in the opaque struct's reserved space: unlike a lockless pin it
