@@ -916,6 +916,65 @@ static void test_threads(void)
 	done_with(f, NULL, "threads");
 }
 
+/*
+ * daxleased --detach: a truncate over a lockless pin goes at once, and
+ * the block the pinned entry names stays in quarantine - held by a
+ * counter, which the service cannot see drop except by the unpin's
+ * wake-up - until the unpin, which releases it.
+ */
+static void test_detach(void)
+{
+	struct dlh_opts o = {
+		.size = 64 * MiB, .align = leaf, .name = "fastdetach",
+		.extra = { "--detach", "--admin-group", admin_gid },
+	};
+	struct daxlease_quarantine q[8];
+	struct daxlease_ctx *c = NULL;
+	struct daxlease_file *f = NULL;
+	struct daxlease_map *m = NULL;
+	struct daxlease_pin pin;
+	struct dlh_daemon d;
+	uint64_t cursor = 0, held = 0, len = leaf < 64 * KiB ? 64 * KiB : leaf;
+	int nq = -1;
+
+	if (!can_map || leaf >= GiB)	/* 1 GiB leaves: no room here */
+		return;
+	CU_ASSERT_FATAL(dlh_start(&d, &o) == 0);
+	CU_ASSERT_FATAL(daxlease_new(&c, d.socket) == 0);
+	CU_ASSERT_EQUAL_FATAL(daxlease_open(c, "q", CREATE, 0644, &f), 0);
+	CU_ASSERT_EQUAL_FATAL(daxlease_fallocate(f, 0, 0, len), 0);
+	CU_ASSERT_EQUAL_FATAL(leased_map(f, 0, len, PROT_RW, &m), 0);
+	CU_ASSERT_EQUAL_FATAL(daxlease_map_pin(m, 0, PAGE, DAXLEASE_PIN_WRITE,
+					       &pin), 0);
+	CU_ASSERT_TRUE(pin.flags & DAXLEASE_PINNED_FAST);
+
+	/* no waiting: done at once, though the counter still holds */
+	CU_ASSERT_EQUAL(daxlease_truncate(f, 0), 0);
+	nq = daxlease_quarantine(c, &cursor, q, 8);
+	CU_ASSERT_FATAL(nq > 0 && !cursor);
+	for (int i = 0; i < nq; i++) {
+		CU_ASSERT_EQUAL(q[i].npins, 1);
+		CU_ASSERT_EQUAL(q[i].pid, getpid());
+		held += q[i].length;
+	}
+	/* the pinned entry's whole leaf; everything else went back */
+	CU_ASSERT_EQUAL(held, leaf);
+
+	/* the unpin wakes the service, which releases the leaf */
+	CU_ASSERT_EQUAL(daxlease_map_unpin(&pin), 0);
+	for (int i = 0; i < 2000 && nq; i++) {
+		cursor = 0;
+		nq = daxlease_quarantine(c, &cursor, q, 8);
+		if (nq)
+			usleep(5000);
+	}
+	CU_ASSERT_EQUAL(nq, 0);
+	CU_ASSERT_EQUAL(daxlease_unmap(m), 0);
+	daxlease_close(f);
+	daxlease_unref(c);
+	CU_ASSERT_EQUAL(dlh_stop(&d), 0);
+}
+
 static void test_clean_stop(void)
 {
 	daxlease_unref(ctx);
@@ -936,6 +995,8 @@ static CU_TestInfo tests[] = {
 	  test_liars },
 	{ "a liar beside an honest pinner", test_liar_beside_honest },
 	{ "4 threads pin while the layout changes", test_threads },
+	{ "--detach: a lockless pin's leaf in quarantine until the unpin",
+	  test_detach },
 	{ "clean stop", test_clean_stop },
 	CU_TEST_INFO_NULL,
 };
