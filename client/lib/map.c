@@ -286,6 +286,7 @@ DAXLEASE_EXPORT int daxlease_map(struct daxlease_file *f, uint64_t offset,
 	m->map_id = p.rep.map_id;
 	m->fh = f->fh;
 	m->writable = (prot & DAXLEASE_PROT_WRITE) != 0;
+	m->pin_window_us = f->ctx->pin_window_us;
 	*out = m;
 	return 0;
 err:

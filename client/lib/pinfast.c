@@ -92,8 +92,8 @@ static int fast_pin_entries(struct daxlease_map *m, struct daxlease_pin *pin,
 				  dl_map_leaf_offset(m, first + i), write))
 			return -EAGAIN;
 	}
-	if (__builtin_expect(m->ctx->pin_window_us != 0, 0))
-		usleep(m->ctx->pin_window_us);	/* test hook, private.h */
+	if (__builtin_expect(m->pin_window_us != 0, 0))
+		usleep(m->pin_window_us);	/* test hook, private.h */
 	for (i = 0; i < n; i++)
 		__atomic_add_fetch(&m->counters[first + i].refs, 1,
 				   __ATOMIC_SEQ_CST);

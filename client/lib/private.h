@@ -145,6 +145,8 @@ struct daxlease_map {
 	struct dl_pin_counter *counters;	/* the first one's counter */
 	unsigned leaf_shift;		/* log2 of the leaf size, or 0: */
 	uint64_t *leaf_off;		/* mixed sizes: each leaf's offset */
+	unsigned pin_window_us;		/* the context's test hook, copied
+					 * here: the pin reads no ctx line */
 };
 
 /* The index in m (not in the table) of the leaf holding file byte off. */
