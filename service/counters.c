@@ -39,38 +39,41 @@ static void counter_to_wire(const struct dl_client *c, uint64_t idx,
 		   (dl_refs_corrupt(refs) ? DL_BLOCKER_CORRUPT : 0);
 }
 
-/* fn for each pinned entry of m overlapping the range. */
+/*
+ * fn for each pinned entry of m whose leaf holds any of blocks.  The leaf
+ * is the one its pte word names - where the pin's "DMA" goes - not the
+ * file offset it was mapped at: a collapse or an insert may have moved
+ * the block since (the entry is invalid then, but its counter still holds
+ * the block).  The counter is read first: it is the cheap, usual "no".
+ */
 static void visit_mapping(struct dl_client *c, const struct dl_mapping *m,
-			  uint64_t offset, uint64_t length,
+			  const struct dl_rangeset *blocks,
 			  dl_counter_fn *fn, void *arg)
 {
 	const struct dl_maptable *t = c->table;
 
 	for (uint64_t i = m->first; i < m->first + m->nentries; i++) {
 		const struct dl_table_entry *e = &t->ent[i];
-		int64_t refs;
+		int64_t refs = dl_maptable_refs(t, i);
 
-		if (!dl_range_overlaps(e->file_offset, entry_size(e), offset,
-				       length))
-			continue;
-		refs = dl_maptable_refs(t, i);
-		if (refs)
+		if (refs && dl_rangeset_meets(blocks, dl_pte_ns_offset(e->pte),
+					      entry_size(e)))
 			fn(c, i, refs, arg);
 	}
 }
 
 void dl_counters_for_each(struct dl_server *srv, uint32_t ino,
-			  uint64_t offset, uint64_t length, dl_counter_fn *fn,
+			  const struct dl_rangeset *blocks, dl_counter_fn *fn,
 			  void *arg)
 {
+	/* blocks never move from one file to another: only ino's
+	 * mappings can count them, at whatever file range */
 	for (struct dl_client *c = srv->clients; c; c = c->next) {
 		if (!c->table)
 			continue;
 		for (struct dl_mapping *m = c->maps; m; m = m->next)
-			if (m->ino == ino &&
-			    dl_range_overlaps(m->offset, m->length, offset,
-					      length))
-				visit_mapping(c, m, offset, length, fn, arg);
+			if (m->ino == ino)
+				visit_mapping(c, m, blocks, fn, arg);
 	}
 }
 
@@ -90,12 +93,12 @@ static void scan_one(struct dl_client *c, uint64_t idx, int64_t refs,
 }
 
 uint32_t dl_counters_scan(struct dl_server *srv, uint32_t ino,
-			  uint64_t offset, uint64_t length,
+			  const struct dl_rangeset *blocks,
 			  struct dl_wire_blocker *out, uint32_t max)
 {
 	struct scan_out s = { .out = out, .max = max };
 
-	dl_counters_for_each(srv, ino, offset, length, scan_one, &s);
+	dl_counters_for_each(srv, ino, blocks, scan_one, &s);
 	return s.n;
 }
 

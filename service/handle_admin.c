@@ -43,15 +43,11 @@ static const struct dl_pin *pin_after(const struct dl_server *srv,
 static void busy_where(struct dl_server *srv, const struct dl_pin *p,
 		       struct dl_wire_busy *b)
 {
-	struct dl_extent e;
-	size_t n = 0;
-
 	b->ns_offset = UINT64_MAX;
 	b->level = DL_LEAF_PTE;
-	if (dl_fs_extents(srv->fs, p->ino, p->offset, 4096, &e, 1, &n) || !n ||
-	    e.file_offset > p->offset)
-		return;
-	b->ns_offset = e.ns_offset + (p->offset - e.file_offset);
+	if (p->first_ns == UINT64_MAX)
+		return;		/* a read pin of holes */
+	b->ns_offset = p->first_ns;
 	if (srv->nsinfo.align >= (1ULL << 30) && !(b->ns_offset % (1ULL << 30)))
 		b->level = DL_LEAF_PUD;
 	else if (srv->nsinfo.align >= (2ULL << 20) &&

@@ -79,11 +79,22 @@ static int pin_segments(struct dl_server *srv, uint32_t ino, uint64_t offset,
 	return 0;
 }
 
+/* The blocks a pin holds: its segments', holes left out. */
+static int segments_blocks(const struct dl_pin_rep *o, struct dl_rangeset *b)
+{
+	for (uint32_t i = 0; i < o->nsegs; i++)
+		if (o->seg[i].ns_offset != UINT64_MAX &&
+		    dl_rangeset_add(b, o->seg[i].ns_offset, o->seg[i].length))
+			return -ENOMEM;
+	return 0;
+}
+
 int dl_handle_pin(struct dl_client *c, const struct dl_request *rq,
 		  struct dl_reply *rp)
 {
 	const struct dl_pin_req *r = rq->payload;
 	struct dl_pin_rep *o = rp->payload;
+	struct dl_rangeset blocks = { 0 };
 	struct dl_err err = { 0 };
 	struct dl_pin *p;
 	struct dl_fh *h;
@@ -107,12 +118,14 @@ int dl_handle_pin(struct dl_client *c, const struct dl_request *rq,
 	memset(o, 0, sizeof(*o));
 	rc = pin_segments(c->srv, h->ino, r->offset, r->length,
 			  r->flags & DL_PIN_WRITE, o);
-	if (rc)
-		return rc;
-	p = dl_pin_add(c, h->ino, h->generation, r->offset, r->length,
-		       r->flags & DL_PIN_WRITE);
-	if (!p)
-		return -ENOMEM;
+	if (!rc)
+		rc = segments_blocks(o, &blocks);
+	p = rc ? NULL : dl_pin_add(c, h->ino, h->generation, r->offset,
+				   r->length, r->flags & DL_PIN_WRITE,
+				   &blocks);
+	dl_rangeset_free(&blocks);
+	if (rc || !p)
+		return rc ? rc : -ENOMEM;
 	o->pin_id = p->id;
 	rp->len = sizeof(*o);
 	return 0;

@@ -7,6 +7,10 @@
  * process's death (conn.c drops the client on the pidfd).  Every drop
  * sets srv->kick, so a layout change waiting for the range is run again
  * from the loop's after-batch hook - no polling.
+ *
+ * A pin holds blocks (rangeset.h): a layout change is held up by a pin
+ * when the blocks it may free or move - its file range's extents - meet
+ * the pin's, wherever in the file a collapse or an insert has put them.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -24,7 +28,8 @@ bool dl_range_overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 }
 
 struct dl_pin *dl_pin_add(struct dl_client *c, uint32_t ino, uint32_t gen,
-			  uint64_t offset, uint64_t length, bool write)
+			  uint64_t offset, uint64_t length, bool write,
+			  struct dl_rangeset *blocks)
 {
 	struct dl_server *srv = c->srv;
 	struct dl_pin *p = calloc(1, sizeof(*p));
@@ -38,6 +43,10 @@ struct dl_pin *dl_pin_add(struct dl_client *c, uint32_t ino, uint32_t gen,
 	p->offset = offset;
 	p->length = length;
 	p->write = write;
+	p->first_ns = blocks->n ? blocks->v[0].off : UINT64_MAX;
+	p->blocks = *blocks;
+	*blocks = (struct dl_rangeset){ 0 };
+	dl_rangeset_normalize(&p->blocks);
 	p->since_ns = dl_server_now_ns();
 	p->next = srv->pins;
 	srv->pins = p;
@@ -77,6 +86,7 @@ static void pin_free(struct dl_server *srv, struct dl_pin **link)
 	dl_quarantine_unpin(srv, p->id);
 	srv->npins--;
 	srv->kick = true;	/* a waiting layout change may go now */
+	dl_rangeset_free(&p->blocks);
 	free(p);
 }
 
@@ -121,24 +131,66 @@ void dl_pin_to_wire(const struct dl_pin *p, struct dl_wire_blocker *w)
 	w->write = p->write;
 }
 
+int dl_file_blocks(struct dl_server *srv, uint32_t ino, uint64_t offset,
+		   uint64_t length, struct dl_rangeset *out)
+{
+	uint64_t end = length > UINT64_MAX - offset ? UINT64_MAX
+						     : offset + length;
+	struct dl_extent e[64];
+	uint64_t pos = offset;
+	size_t n;
+
+	while (pos < end) {
+		int rc = dl_fs_extents(srv->fs, ino, pos, end - pos, e, 64, &n);
+
+		if (rc == -ENOENT || rc == -ESTALE)
+			break;		/* no file: no blocks */
+		if (rc)
+			return rc;
+		for (size_t i = 0; i < n && i < 64; i++) {
+			uint64_t e_end = e[i].file_offset + e[i].length;
+			uint64_t s = e[i].file_offset > pos ? e[i].file_offset
+							     : pos;
+			uint64_t t = e_end < end ? e_end : end;
+
+			if (s < t && dl_rangeset_add(out, e[i].ns_offset +
+						     (s - e[i].file_offset),
+						     t - s))
+				return -ENOMEM;
+			if (t > pos)
+				pos = t;
+		}
+		if (n <= 64)
+			break;
+	}
+	dl_rangeset_normalize(out);
+	return 0;
+}
+
 uint32_t dl_pins_scan(struct dl_server *srv, uint32_t ino, uint64_t offset,
 		      uint64_t length, struct dl_wire_blocker *out,
 		      uint32_t max)
 {
+	struct dl_rangeset blocks = { 0 };
 	uint32_t n = 0;
 
+	if (dl_file_blocks(srv, ino, offset, length, &blocks)) {
+		dl_rangeset_free(&blocks);
+		return 1;	/* cannot tell what is pinned: all of it */
+	}
 	for (struct dl_pin *p = srv->pins; p; p = p->next) {
-		if (p->ino != ino ||
-		    !dl_range_overlaps(p->offset, p->length, offset, length))
+		if (!dl_rangesets_meet(&p->blocks, &blocks))
 			continue;
 		if (n < max)
 			dl_pin_to_wire(p, &out[n]);
 		n++;
 	}
 	/* and the lockless ones, after the socket pins in the reply */
-	return n + dl_counters_scan(srv, ino, offset, length,
-				    out ? out + (n < max ? n : max) : NULL,
-				    n < max ? max - n : 0);
+	n += dl_counters_scan(srv, ino, &blocks,
+			      out ? out + (n < max ? n : max) : NULL,
+			      n < max ? max - n : 0);
+	dl_rangeset_free(&blocks);
+	return n;
 }
 
 void dl_dirty_forget(struct dl_server *srv, uint32_t ino)

@@ -39,31 +39,12 @@ static void hold_add(struct dl_server *srv, uint64_t tag, uint64_t pin_id,
 	srv->holds = h;
 }
 
-/* Hold the blocks under pin p's range (holes hold nothing). */
+/* Hold the blocks pin p holds (wherever in the file they are now). */
 static void hold_pin(struct dl_server *srv, uint64_t tag, struct dl_pin *p)
 {
-	struct dl_extent e[16];
-	uint64_t pos = p->offset, end = p->offset + p->length;
-	size_t n;
-
-	while (pos < end) {
-		if (dl_fs_extents(srv->fs, p->ino, pos, end - pos, e, 16, &n) ||
-		    !n)
-			return;
-		for (size_t i = 0; i < n && i < 16; i++) {
-			uint64_t s = e[i].file_offset > pos ? e[i].file_offset
-							     : pos;
-			uint64_t t = e[i].file_offset + e[i].length < end ?
-				     e[i].file_offset + e[i].length : end;
-
-			if (s < t)
-				hold_add(srv, tag, p->id, e[i].ns_offset +
-					 (s - e[i].file_offset), t - s);
-			pos = t;
-		}
-		if (n <= 16)
-			return;
-	}
+	for (size_t i = 0; i < p->blocks.n; i++)
+		hold_add(srv, tag, p->id, p->blocks.v[i].off,
+			 p->blocks.v[i].len);
 }
 
 /*
@@ -112,12 +93,20 @@ uint64_t dl_quarantine_begin(struct dl_server *srv, uint32_t ino,
 {
 	uint64_t tag = ++srv->next_tag;
 	struct hold_arg h = { srv, tag };
+	struct dl_rangeset blocks = { 0 };
 
-	dl_counters_for_each(srv, ino, offset, length, hold_one, &h);
+	/* without the blocks, hold every pin of the file: safe, if more
+	 * than needed */
+	if (dl_file_blocks(srv, ino, offset, length, &blocks)) {
+		dl_rangeset_clear(&blocks);
+		if (dl_rangeset_add(&blocks, 0, UINT64_MAX))
+			log_warn("out of memory: pins of inode %u may not hold "
+				 "their blocks", ino);
+	}
+	dl_counters_for_each(srv, ino, &blocks, hold_one, &h);
 
 	for (struct dl_pin *p = srv->pins; p; p = p->next) {
-		if (p->ino != ino ||
-		    !dl_range_overlaps(p->offset, p->length, offset, length))
+		if (!dl_rangesets_meet(&p->blocks, &blocks))
 			continue;
 		hold_pin(srv, tag, p);
 		log_info("%s: pin %llu keeps its blocks in quarantine (tag %llu)",
@@ -129,6 +118,7 @@ uint64_t dl_quarantine_begin(struct dl_server *srv, uint32_t ino,
 		for (struct dl_pin *p = srv->pins; p; p = p->next)
 			if (p->ino == ino)
 				p->ino = 0;
+	dl_rangeset_free(&blocks);
 	return tag;
 }
 

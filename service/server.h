@@ -23,6 +23,7 @@
 #include "loop.h"
 #include "maptable.h"
 #include "namespace.h"
+#include "rangeset.h"
 
 #define DL_OUTBOX_MAX (1u << 20)	/* queued reply bytes per client */
 #define DL_WAIT_MAX 256			/* waiting requests per client */
@@ -83,7 +84,9 @@ struct dl_chold {
 	uint64_t pin_id;		/* its holds' id (from next_pin_id) */
 };
 
-/* One pin: a file range held for a client (pin.c). */
+/* One pin: a file range held for a client (pin.c).  What it holds is
+ * its blocks: they stay its own wherever a collapse or insert moves them
+ * in the file, and offset/length only say where they were when pinned. */
 struct dl_pin {
 	struct dl_pin *next;
 	struct dl_client *client;
@@ -91,6 +94,8 @@ struct dl_pin {
 	uint32_t ino;
 	uint32_t generation;
 	uint64_t offset, length;
+	struct dl_rangeset blocks;	/* namespace ranges (holes: none) */
+	uint64_t first_ns;		/* the first block's, in file order */
 	bool write;
 	int64_t since_ns;
 };
@@ -305,13 +310,22 @@ void dl_leases_free_all(struct dl_server *srv);
 
 /* ---- pin.c: the pins of every client ------------------------------------------ */
 bool dl_range_overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen);
+/* A pin of [offset, offset+length) of ino on blocks (taken over). */
 struct dl_pin *dl_pin_add(struct dl_client *c, uint32_t ino, uint32_t gen,
-			  uint64_t offset, uint64_t length, bool write);
+			  uint64_t offset, uint64_t length, bool write,
+			  struct dl_rangeset *blocks);
 /* Drop one pin of c (-EINVAL if c has no such pin); wakes waiters. */
 int dl_pin_drop(struct dl_client *c, uint64_t pin_id);
 void dl_pins_drop_client(struct dl_client *c);
-/* Pins of ino overlapping the range, socket pins and then lockless ones
- * (counters.c): how many; the first max to out. */
+/*
+ * The blocks a layout change of [offset, offset+length) of ino may free or
+ * move: the namespace ranges of its extents (written or not), normalized.
+ */
+int dl_file_blocks(struct dl_server *srv, uint32_t ino, uint64_t offset,
+		   uint64_t length, struct dl_rangeset *out);
+/* Pins holding any of those blocks, socket pins and then lockless ones
+ * (counters.c): how many; the first max to out.  When the blocks cannot
+ * be looked up, 1 (nothing named): assume the range is pinned. */
 uint32_t dl_pins_scan(struct dl_server *srv, uint32_t ino, uint64_t offset,
 		      uint64_t length, struct dl_wire_blocker *out,
 		      uint32_t max);
@@ -327,16 +341,17 @@ void dl_dirty_free_all(struct dl_server *srv);
 void dl_dirty_forget(struct dl_server *srv, uint32_t ino);
 
 /* ---- counters.c: lockless pins (the clients' counter regions) ------------------ */
-/* Non-zero counters of entries mapping ino's range: how many; the first
- * max to out (DL_BLOCKER_COUNTER).  Call after invalidate + fence. */
+/* Non-zero counters of entries of ino's mappings whose leaf holds any of
+ * blocks: how many; the first max to out (DL_BLOCKER_COUNTER).  Call
+ * after invalidate + fence. */
 uint32_t dl_counters_scan(struct dl_server *srv, uint32_t ino,
-			  uint64_t offset, uint64_t length,
+			  const struct dl_rangeset *blocks,
 			  struct dl_wire_blocker *out, uint32_t max);
 /* fn(client, entry, refs, arg) for each of those non-zero counters. */
 typedef void dl_counter_fn(struct dl_client *c, uint64_t idx, int64_t refs,
 			   void *arg);
 void dl_counters_for_each(struct dl_server *srv, uint32_t ino,
-			  uint64_t offset, uint64_t length, dl_counter_fn *fn,
+			  const struct dl_rangeset *blocks, dl_counter_fn *fn,
 			  void *arg);
 /* Does any entry of m have a non-zero counter? */
 bool dl_counters_busy(const struct dl_client *c, const struct dl_mapping *m);
