@@ -8,6 +8,8 @@
  * a client has queued replies we stop reading its requests (it must read
  * before it may ask again).  A client that lets the outbox grow past
  * DL_OUTBOX_MAX (events, later) is dropped rather than waited for.
+ *
+ * Dropping a client is two steps; the rule is at dl_conn_drop().
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -99,8 +101,19 @@ static int peer_cred(struct dl_client *c, int fd)
 
 static void conn_pid_died(struct dl_source *src, uint32_t events)
 {
+	struct dl_client *c = src->data;
+
 	(void)events;
-	dl_conn_drop(src->data, "process exited");
+	c->process_gone = true;
+	/* level-triggered: no more reports until the teardown closes it */
+	dl_loop_del(c->srv->loop, &c->pidfd);
+	if (!c->dead) {
+		dl_conn_drop(c, "process exited");
+		return;
+	}
+	log_info("%s: process exited: what it held is released",
+		 dl_conn_who(c));
+	dl_conn_queue_teardown(c);
 }
 
 /*
@@ -432,12 +445,27 @@ static void client_unlink(struct dl_server *srv, struct dl_client *c)
 		srv->clients = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	srv->nclients--;
-	c->prev = NULL;
-	c->next = srv->dead;
-	srv->dead = c;
+	c->prev = c->next = NULL;
 }
 
+/*
+ * THE RULE for a client's lifetime.  dl_conn_drop() only closes the
+ * connection, marks the client dead and queues it; everything the client
+ * owns - its waiting requests, leases, handles, pins, mappings and the
+ * struct itself - is released by client_teardown(), which runs from the
+ * loop's after-batch hook (dl_conn_after_batch), where no handler, no
+ * replayed waiter and no event callback is on the stack.  So code that
+ * sends (a reply, a lease event: either may drop the client it goes to,
+ * the one being served included) may go on using what it looked up -
+ * handles, the client, its table - until it returns.  A dead client's
+ * requests are never run again (dl_wait_kick skips them), nothing is sent
+ * to it, and no new request of it may wait (dl_wait_suspend).
+ *
+ * Until the teardown, a dead client stays in srv->clients, so its pins
+ * and counters keep holding their blocks for every scan; the teardown
+ * then decides whether it goes, or stays as an orphan because its process
+ * lives and still holds pins (orphan.c).
+ */
 void dl_conn_drop(struct dl_client *c, const char *why)
 {
 	struct dl_server *srv = c->srv;
@@ -448,44 +476,91 @@ void dl_conn_drop(struct dl_client *c, const char *why)
 	log_info("%s dropped: %s", dl_conn_who(c), why);
 	dl_loop_del(srv->loop, &c->sock);
 	close(c->sock.fd);
-	if (c->pidfd.fd >= 0) {
-		dl_loop_del(srv->loop, &c->pidfd);
-		close(c->pidfd.fd);
-	}
-	if (c->wake.fd >= 0) {
-		dl_loop_del(srv->loop, &c->wake);
-		close(c->wake.fd);
-	}
-	/* its pins, leases, waiting requests, mappings and handles go now; the
-	 * struct after the batch */
-	dl_pins_drop_client(c);
-	dl_leases_drop_client(c);
-	dl_wait_drop_client(c);
-	dl_mappings_free_client(c);
-	dl_fh_table_free(&c->fhs);
+	c->sock.fd = -1;
 	outbox_free(c);
-	client_unlink(srv, c);
+	srv->nclients--;
+	dl_conn_queue_teardown(c);
 }
 
-void dl_conn_free_dead(void *arg)
+void dl_conn_queue_teardown(struct dl_client *c)
+{
+	struct dl_server *srv = c->srv;
+
+	if (c->teardown_queued)
+		return;
+	c->teardown_queued = true;
+	c->dead_next = srv->dead;
+	srv->dead = c;
+	srv->kick = true;	/* what it held may let waiters go */
+}
+
+static void close_client_source(struct dl_server *srv, struct dl_source *s)
+{
+	if (s->fd < 0)
+		return;
+	dl_loop_del(srv->loop, s);
+	close(s->fd);
+	s->fd = -1;
+}
+
+/* Everything goes: pins, mappings, table, the struct. */
+static void client_free(struct dl_client *c)
+{
+	struct dl_server *srv = c->srv;
+
+	dl_pins_drop_client(c);
+	dl_mappings_free_client(c);
+	if (c->orphan)
+		srv->norphans--;
+	close_client_source(srv, &c->pidfd);
+	close_client_source(srv, &c->wake);
+	client_unlink(srv, c);
+	free(c->groups);
+	free(c);
+}
+
+static void client_teardown(struct dl_client *c)
+{
+	c->teardown_queued = false;
+	if (!c->orphan) {
+		/* what only a connection can use goes now */
+		dl_wait_drop_client(c);
+		dl_leases_drop_client(c);
+		dl_fh_table_free(&c->fhs);
+		if (!c->srv->exiting && dl_orphan_keep(c))
+			return;
+	}
+	client_free(c);
+}
+
+void dl_conn_after_batch(void *arg)
 {
 	struct dl_server *srv = arg;
 
-	/* unpins and deaths of this batch let waiting requests go */
-	dl_wait_kick(srv);
+	do {
+		bool kicked = srv->kick;
 
-	while (srv->dead) {
-		struct dl_client *c = srv->dead;
+		/* unpins, wake-ups and deaths of this batch let waiting
+		 * requests go; their replies may drop clients */
+		dl_wait_kick(srv);
+		if (kicked && srv->norphans)
+			dl_orphans_reap(srv);
+		while (srv->dead) {
+			struct dl_client *c = srv->dead;
 
-		srv->dead = c->next;
-		free(c->groups);
-		free(c);
-	}
+			srv->dead = c->dead_next;
+			client_teardown(c);
+		}
+	} while (srv->dead || srv->kick);
 }
 
 void dl_conn_drop_all(struct dl_server *srv)
 {
-	while (srv->clients)
-		dl_conn_drop(srv->clients, "server exiting");
-	dl_conn_free_dead(srv);
+	srv->exiting = true;
+	for (struct dl_client *c = srv->clients; c; c = c->next) {
+		dl_conn_drop(c, "server exiting");
+		if (c->orphan)
+			dl_conn_queue_teardown(c);
+	}
+	dl_conn_after_batch(srv);
 }

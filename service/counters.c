@@ -35,8 +35,8 @@ static void counter_to_wire(const struct dl_client *c, uint64_t idx,
 	w->offset = e->file_offset;
 	w->length = entry_size(e);
 	w->write = (e->pte & DL_PTE_WRITE) != 0;
-	w->flags = DL_BLOCKER_COUNTER |
-		   (dl_refs_corrupt(refs) ? DL_BLOCKER_CORRUPT : 0);
+	w->flags |= DL_BLOCKER_COUNTER |
+		    (dl_refs_corrupt(refs) ? DL_BLOCKER_CORRUPT : 0);
 }
 
 /*
@@ -127,9 +127,10 @@ void dl_counters_settle_wakeups(struct dl_server *srv)
 
 	for (struct dl_waiter *w = srv->wait_head; w && !want; w = w->next)
 		want = w->on_pins;
+	/* an orphan's last unpin is what lets it go (orphan.c) */
 	for (struct dl_client *c = srv->clients; c; c = c->next)
-		if (c->table && !c->table->chdr->waiting != !want)
-			dl_maptable_want_wakeups(c->table, want);
+		if (c->table && !c->table->chdr->waiting != !(want || c->orphan))
+			dl_maptable_want_wakeups(c->table, want || c->orphan);
 }
 
 /* ---- the BUSY view -------------------------------------------------------------- */
@@ -197,6 +198,7 @@ void dl_counters_to_busy(struct dl_server *srv, const struct dl_client *c,
 	b->refs = refs;
 	b->ns_offset = dl_pte_ns_offset(e->pte);
 	b->level = dl_pte_level(e->pte);
+	b->orphan_ms = dl_orphan_ms(c, dl_server_now_ns());
 	if (!m) {
 		/* no mapping owns the entry: the count is made up */
 		b->pin.flags |= DL_BLOCKER_CORRUPT;

@@ -65,6 +65,7 @@ static void busy_fill(struct dl_server *srv, const struct dl_pin *p,
 	b->refs = 1;
 	b->ino = p->ino;
 	b->age_ns = (uint64_t)(now - p->since_ns);
+	b->orphan_ms = dl_orphan_ms(p->client, now);
 	if (!dl_fs_stat(srv->fs, p->ino, &st))
 		memcpy(b->name, st.name, sizeof(st.name) < sizeof(b->name) ?
 		       sizeof(st.name) : sizeof(b->name));

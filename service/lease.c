@@ -54,7 +54,7 @@ uint32_t dl_leases_conflicts(struct dl_server *srv, struct dl_client *c,
 			b->offset = l->offset;
 			b->length = l->length;
 			b->write = l->exclusive;
-			b->flags = DL_BLOCKER_LEASE;
+			b->flags |= DL_BLOCKER_LEASE;
 		}
 		n++;
 	}

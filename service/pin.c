@@ -120,6 +120,17 @@ void dl_blocker_of_client(const struct dl_client *c,
 	w->pid = (uint32_t)c->cred.pid;
 	w->uid = c->cred.uid;
 	memcpy(w->comm, c->comm, strnlen(c->comm, sizeof(w->comm) - 1));
+	if (c->orphan)
+		w->flags = DL_BLOCKER_ORPHAN;
+}
+
+uint32_t dl_orphan_ms(const struct dl_client *c, int64_t now)
+{
+	int64_t ms = (now - c->orphan_since_ns) / 1000000;
+
+	if (!c->orphan || ms < 0)
+		return 0;
+	return ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms;
 }
 
 void dl_pin_to_wire(const struct dl_pin *p, struct dl_wire_blocker *w)

@@ -162,7 +162,7 @@ int dl_server_open(struct dl_server *srv)
 		rc = dl_loop_new(&srv->loop);
 	if (rc)
 		return rc;
-	dl_loop_set_after(srv->loop, dl_conn_free_dead, srv);
+	dl_loop_set_after(srv->loop, dl_conn_after_batch, srv);
 	rc = open_storage(srv);
 	if (!rc)
 		rc = setup_signals(srv);

@@ -176,7 +176,15 @@ struct dl_client {
 	uint32_t nleases;
 	struct dl_outmsg *out_head, *out_tail;
 	size_t out_bytes;
-	bool dead;
+	uint64_t start_time;		/* the process's, /proc/PID/stat field
+					 * 22: with the pid, who it is */
+	bool dead;			/* the connection is gone (conn.c) */
+	bool teardown_queued;		/* on srv->dead */
+	struct dl_client *dead_next;
+	bool orphan;			/* no connection, its process lives
+					 * and holds pins (orphan.c) */
+	bool process_gone;		/* its pidfd fired */
+	int64_t orphan_since_ns;
 };
 
 struct dl_server {
@@ -194,9 +202,11 @@ struct dl_server {
 	struct dl_source timer;
 	char *socket_path;		/* NULL with socket activation */
 	bool unlink_socket;
-	struct dl_client *clients;
-	struct dl_client *dead;		/* freed after the epoll batch */
-	uint32_t nclients;
+	struct dl_client *clients;	/* connected, dead and orphans */
+	struct dl_client *dead;		/* torn down after the epoll batch */
+	uint32_t nclients;		/* connections */
+	uint32_t norphans;
+	bool exiting;			/* dl_server_close: nothing stays */
 	uint64_t next_client_id;
 	uint64_t next_map_id;
 	struct dl_pin *pins;
@@ -240,9 +250,14 @@ void dl_conn_accept(struct dl_source *src, uint32_t events);
 /* Queue (or send at once) one message; may drop the client. */
 void dl_conn_send(struct dl_client *c, const void *msg, size_t len,
 		  const int *fds, int nfds);
-/* Close everything the client holds; freed after the current batch. */
+/* Close the connection; what the client holds is released after the
+ * current batch (the rule is in conn.c). */
 void dl_conn_drop(struct dl_client *c, const char *why);
-void dl_conn_free_dead(void *srv);
+/* Tear c down after the batch (a dead client, or an orphan whose time
+ * has come). */
+void dl_conn_queue_teardown(struct dl_client *c);
+/* The loop's after-batch hook: waiters run, dead clients torn down. */
+void dl_conn_after_batch(void *srv);
 void dl_conn_drop_all(struct dl_server *srv);
 /* "pid=%d uid=%u comm=%s" for log lines */
 const char *dl_conn_who(const struct dl_client *c);
@@ -330,9 +345,11 @@ uint32_t dl_pins_scan(struct dl_server *srv, uint32_t ino, uint64_t offset,
 		      uint64_t length, struct dl_wire_blocker *out,
 		      uint32_t max);
 void dl_pin_to_wire(const struct dl_pin *p, struct dl_wire_blocker *w);
-/* A blocker naming c (pid, uid, comm), everything else 0. */
+/* A blocker naming c (pid, uid, comm, DL_BLOCKER_ORPHAN), the rest 0. */
 void dl_blocker_of_client(const struct dl_client *c,
 			  struct dl_wire_blocker *w);
+/* How long c has been an orphan (0: it is not), in ms, saturating. */
+uint32_t dl_orphan_ms(const struct dl_client *c, int64_t now);
 /* Record [offset, offset+length) of ino as written behind our back. */
 void dl_dirty_add(struct dl_server *srv, uint32_t ino, uint64_t offset,
 		  uint64_t length);
@@ -424,6 +441,15 @@ void dl_quarantine_drop_client(struct dl_client *c);
 void dl_quarantine_init(struct dl_server *srv);
 void dl_quarantine_free(struct dl_server *srv);
 dl_handler_fn dl_handle_quarantine;
+
+/* ---- orphan.c: clients whose connection is gone while their process lives ---- */
+/* At the teardown of a dead client: keep it as an orphan (true), or not.
+ * Invalidates its entries first. */
+bool dl_orphan_keep(struct dl_client *c);
+/* Does c still hold anything (socket pins, counters, quarantine holds)? */
+bool dl_orphan_holds(const struct dl_client *c);
+/* Queue the teardown of orphans that hold nothing any more. */
+void dl_orphans_reap(struct dl_server *srv);
 
 /* handle_session.c: CLOCK_MONOTONIC in ns (the uptime clock) */
 int64_t dl_server_now_ns(void);

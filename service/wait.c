@@ -125,6 +125,9 @@ int dl_wait_suspend(struct dl_client *c, const struct dl_request *rq,
 	size_t len = sizeof(*rq->hdr) + rq->hdr->length;
 	struct dl_waiter *w = srv->replaying;
 
+	/* its connection is gone: no one to answer (conn.c's rule) */
+	if (c->dead)
+		return -ENOTCONN;
 	if (w && (const void *)rq->hdr == w->msg) {
 		/* run again and still cannot go: keep place and deadline */
 		waiter_set(w, ino, offset, length, on_pins, srv->fs);
@@ -357,7 +360,9 @@ void dl_wait_kick(struct dl_server *srv)
 	while (ran) {
 		ran = false;
 		for (struct dl_waiter *w = srv->wait_head; w; w = w->next) {
-			if (w->pass == srv->wait_pass || !waiter_ready(srv, w))
+			/* a dead client's waiters go at its teardown */
+			if (w->client->dead || w->pass == srv->wait_pass ||
+			    !waiter_ready(srv, w))
 				continue;
 			w->pass = srv->wait_pass;
 			if (waiter_run(srv, w))
@@ -386,13 +391,9 @@ void dl_wait_expire(struct dl_server *srv)
 		log_info("%s: opcode %u timed out waiting on inode %u",
 			 dl_conn_who(c), ((struct dl_msg_hdr *)w->msg)->opcode,
 			 w->ino);
+		/* (the reply may drop c: its teardown comes after the
+		 * batch, so w and next are still there) */
 		dl_reply_status(c, w->msg, -ETIMEDOUT);
-		/* the reply may have dropped the client, and its waiters
-		 * with it (c itself lives until the batch ends) */
-		if (c->dead) {
-			next = srv->wait_head;
-			continue;
-		}
 		waiter_free(srv, w);
 	}
 	dl_wait_kick(srv);

@@ -113,6 +113,7 @@ struct json_object *cli_json_status(const struct daxlease_status *st,
 	    cli_json_add(js, "pid", cli_json_count(st->pid)) ||
 	    cli_json_add(js, "uptime_ns", json_duration(st->uptime_ns, flags)) ||
 	    cli_json_add(js, "clients", cli_json_count(st->clients)) ||
+	    cli_json_add(js, "orphans", cli_json_count(st->orphans)) ||
 	    cli_json_add(js, "namespace", status_ns(st, flags)))
 		goto err;
 	return js;

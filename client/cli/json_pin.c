@@ -93,7 +93,9 @@ static int add_blocker(struct json_object *o, const struct daxlease_blocker *b,
 	       /* counter pins: pin_id is the table entry, the range its
 		* leaf; corrupt: a negative or huge count */
 	       cli_json_add(o, "lockless", json_object_new_boolean(b->lockless)) ||
-	       cli_json_add(o, "corrupt", json_object_new_boolean(b->corrupt));
+	       cli_json_add(o, "corrupt", json_object_new_boolean(b->corrupt)) ||
+	       /* its connection is gone, its process lives */
+	       cli_json_add(o, "orphaned", json_object_new_boolean(b->orphaned));
 }
 
 struct json_object *cli_json_blocker(const struct daxlease_blocker *b,
@@ -127,6 +129,11 @@ struct json_object *cli_json_busy(const struct daxlease_busy *b,
 						    leaf_names[b->level] :
 						    "?")) ||
 	    cli_json_add(o, "age", json_age(b->age_ns, flags)) ||
+	    /* since its connection went; null while it has one */
+	    (b->pin.orphaned ?
+	     cli_json_add(o, "orphaned_for",
+			  json_age((uint64_t)b->orphan_ms * 1000000, flags)) :
+	     json_object_object_add(o, "orphaned_for", NULL)) ||
 	    /* 1 for a socket pin; a lockless pin's counter, as it is */
 	    cli_json_add(o, "refs", json_object_new_int64(b->refs)))
 		goto err;

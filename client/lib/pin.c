@@ -68,6 +68,7 @@ void dl_blocker_from_wire(struct daxlease_blocker *out,
 	out->lockless = (w->flags & DL_BLOCKER_COUNTER) != 0;
 	out->corrupt = (w->flags & DL_BLOCKER_CORRUPT) != 0;
 	out->lease = (w->flags & DL_BLOCKER_LEASE) != 0;
+	out->orphaned = (w->flags & DL_BLOCKER_ORPHAN) != 0;
 }
 
 void dl_policy_take_blockers(struct daxlease_policy *p,

@@ -25,6 +25,7 @@ DAXLEASE_EXPORT int daxlease_status(struct daxlease_ctx *ctx,
 	out->pid = rep.pid;
 	out->uptime_ns = rep.uptime_ns;
 	out->clients = rep.clients;
+	out->orphans = rep.orphans;
 	out->ns_size = rep.ns_size;
 	out->ns_align = rep.ns_align;
 	out->blocks_total = rep.blocks_total;

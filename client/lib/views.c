@@ -46,6 +46,7 @@ static void busy_from_wire(void *out, const void *wire)
 	memcpy(o->name, w->name, sizeof(o->name) - 1);
 	o->ns_offset = w->ns_offset;
 	o->level = w->level;
+	o->orphan_ms = w->orphan_ms;
 	o->age_ns = w->age_ns;
 	o->refs = w->refs;
 }

@@ -54,7 +54,8 @@ struct daxlease_status {
 	char server_version[32];
 	uint64_t pid;
 	uint64_t uptime_ns;
-	uint32_t clients;
+	uint32_t clients;		/* connections */
+	uint32_t orphans;		/* pinners whose connection is gone */
 	uint64_t ns_size, ns_align;
 	uint64_t blocks_total, blocks_free;
 	uint64_t files, inodes_free, transactions, unsafe_shutdowns;
@@ -233,6 +234,9 @@ struct daxlease_blocker {
 	bool lockless;		/* counter pins: pin_id is the table entry */
 	bool corrupt;		/* its counter is negative or huge */
 	bool lease;		/* a lease: pin_id is its id, write exclusive */
+	bool orphaned;		/* its connection is gone, its process lives:
+				 * held until the process exits, unpins
+				 * (lockless) or re-attaches */
 };
 
 /*
@@ -339,6 +343,7 @@ struct daxlease_busy {
 	char name[256];
 	uint64_t ns_offset;	/* UINT64_MAX: not allocated */
 	unsigned level;		/* 0 PTE, 1 PMD, 2 PUD */
+	unsigned orphan_ms;	/* pin.orphaned: ms since the connection went */
 	uint64_t age_ns;
 	int64_t refs;		/* 1 for a socket pin; a counter's value */
 };

@@ -122,8 +122,9 @@ struct dl_status_rep {
 	char server_version[32];
 	uint64_t pid;
 	uint64_t uptime_ns;
-	uint32_t clients;
-	uint32_t reserved;
+	uint32_t clients;	/* connections */
+	uint32_t orphans;	/* clients without one whose process lives
+				 * and holds pins */
 	uint64_t ns_size;
 	uint64_t ns_align;
 	uint64_t blocks_total;
@@ -354,6 +355,9 @@ struct dl_wire_blocker {
 #define DL_BLOCKER_CORRUPT 0x2u	/* its counter is negative or huge */
 #define DL_BLOCKER_LEASE 0x4u	/* a lease (NONBLOCK layout changes, grants):
 				 * pin_id is the lease id, write exclusive */
+#define DL_BLOCKER_ORPHAN 0x8u	/* its client's connection is gone, its
+				 * process lives: the pin stays until the
+				 * process exits, unpins or re-attaches */
 
 struct dl_blockers_rep {
 	uint32_t count;		/* entries that follow (<= BLOCKERS_MAX) */
@@ -383,7 +387,8 @@ struct dl_wire_busy {
 	uint64_t ino;
 	uint64_t ns_offset;	/* of the first pinned block; ~0: a hole */
 	uint32_t level;		/* enum dl_leaf_level a mapping would use */
-	uint32_t reserved;
+	uint32_t orphan_ms;	/* DL_BLOCKER_ORPHAN: ms since its connection
+				 * went (saturates) */
 	uint64_t age_ns;	/* lockless pins: since the service saw it */
 	int64_t refs;		/* 1 for a socket pin; the counter's value */
 	char name[DL_PROTO_NAME_SIZE];

@@ -445,6 +445,34 @@ static uint64_t quarantined(struct daxlease_ctx *c, pid_t pid)
 	return bytes;
 }
 
+/* BUSY entries of pid marked orphaned (-1 if one of pid's is not). */
+static int orphaned_pins(struct daxlease_ctx *c, pid_t pid)
+{
+	struct daxlease_busy b[64];
+	uint64_t cursor = 0;
+	int n, k = 0;
+
+	do {
+		n = daxlease_busy(c, &cursor, b, 64);
+		for (int i = 0; i < n; i++) {
+			if (b[i].pin.pid != pid)
+				continue;
+			if (!b[i].pin.orphaned)
+				return -1;
+			k++;
+		}
+	} while (n > 0 && cursor);
+	return k;
+}
+
+static unsigned orphans(struct daxlease_ctx *c)
+{
+	struct daxlease_status st;
+
+	CU_ASSERT_EQUAL_FATAL(daxlease_status(c, &st), 0);
+	return st.orphans;
+}
+
 /* 0 once nothing is in quarantine. */
 static int wait_quarantine_empty(struct daxlease_ctx *c)
 {
@@ -492,6 +520,9 @@ static void disconnect_case(enum pin_kind kind, enum pin_end end)
 		CU_ASSERT_EQUAL(victim_check(c, &p), 0);
 	CU_ASSERT_EQUAL(truncate_with(c, "dc", 0, DAXLEASE_POLICY_NONBLOCK, 0),
 			rc ? -EBUSY : 0);
+	/* the admin sees whose it is and that its connection is gone */
+	CU_ASSERT(orphaned_pins(c, p.pid) >= 1);
+	CU_ASSERT_EQUAL(orphans(c), 1);
 
 	if (end == END_UNPIN) {
 		/* a lockless unpin reaches a daemon it is not connected
