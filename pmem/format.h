@@ -202,7 +202,7 @@ struct dl_superblock {
 	struct dl_area bitmap;
 	struct dl_area inodes;
 	struct dl_area detached;
-	struct dl_area pins;		/* reserved: restart safety */
+	struct dl_area pins;		/* pin records: restart safety */
 	struct dl_area csums;		/* reserved: data checksums */
 	uint8_t mirror_uuid[16];	/* reserved: mirror namespace */
 	uint64_t data_start;		/* first block the allocator may hand out */
@@ -291,6 +291,32 @@ struct dl_detached_rec {
 	uint64_t reserved;
 };
 _Static_assert(sizeof(struct dl_detached_rec) == 32, "");
+
+/* ---- pin records ------------------------------------------------------ */
+
+/*
+ * What a restarted service must not reuse: namespace ranges a process may
+ * still reach - it mapped or pinned them - named by the process (pid and
+ * start time, in one boot) and the connection's token.  Written through
+ * the journal before the process is told where the blocks are; removed,
+ * lazily, once it can reach them no more.  A record may cover more than
+ * the process reaches (records are coarsened to stay few), never less.
+ */
+#define DL_PINREC_F_USED 0x1
+
+struct dl_pin_rec {
+	uint32_t flags;		/* DL_PINREC_F_*; 0 = unused slot */
+	uint32_t pid;
+	uint64_t start_time;	/* /proc/PID/stat starttime (clock ticks
+				 * after boot) */
+	uint8_t boot_id[16];	/* /proc/sys/kernel/random/boot_id */
+	uint64_t ns_offset;	/* bytes from the namespace start */
+	uint64_t length;	/* bytes, > 0 */
+	uint32_t token;		/* the connection's (HELLO reply) */
+	uint32_t reserved0;
+	uint64_t reserved;
+};
+_Static_assert(sizeof(struct dl_pin_rec) == 64, "");
 
 /* ---- journal (redo log) ---------------------------------------------- */
 

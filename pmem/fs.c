@@ -382,6 +382,8 @@ int dl_fs_open(struct dl_ns *ns, struct dl_fs **out, struct dl_err *err)
 		rc = load_inodes(fs, err);
 	if (!rc)
 		rc = load_detached(fs, err);
+	if (!rc)
+		rc = dl_fs_pins_load(fs, err);
 	if (rc)
 		goto err;
 	*out = fs;
@@ -406,6 +408,7 @@ void dl_fs_close(struct dl_fs **fsp)
 	free(fs->hash);
 	free(fs->detached);
 	free(fs->detached_dirty);
+	dl_fs_pins_free(fs);
 	free(fs->dirty_inodes);
 	dl_prun_free(&fs->to_free);
 	dl_prun_free(&fs->reserved);

@@ -164,6 +164,48 @@ int dl_fs_detached(const struct dl_fs *fs, struct dl_detached *out,
 int dl_fs_release(struct dl_fs *fs, uint64_t detach_tag, uint64_t ns_offset,
 		  uint64_t length, struct dl_err *err);
 
+/* ---- pin records (restart safety, format.h) --------------------------------------- */
+
+/* The process a pin record names: pid and start time, in one boot, and
+ * its connection's token. */
+struct dl_pin_owner {
+	uint32_t pid;
+	uint32_t token;
+	uint64_t start_time;
+	uint8_t boot_id[16];
+};
+
+struct dl_ns_range {
+	uint64_t ns_offset;	/* bytes */
+	uint64_t length;
+};
+
+struct dl_pin_record {
+	struct dl_pin_owner owner;
+	struct dl_ns_range range;
+};
+
+/* Record slots in all, and unused ones. */
+size_t dl_fs_pins_capacity(const struct dl_fs *fs);
+size_t dl_fs_pins_unused(const struct dl_fs *fs);
+/*
+ * Make o's records exactly these n ranges (4 KiB aligned, inside the
+ * namespace), in one transaction: durable when it returns.  n 0 removes
+ * them.  -ENOSPC (nothing changed) when the slots would not suffice.
+ */
+int dl_fs_pins_set(struct dl_fs *fs, const struct dl_pin_owner *o,
+		   const struct dl_ns_range *r, size_t n, struct dl_err *err);
+/* Every record (up to max to out, all counted in *count). */
+int dl_fs_pins_list(const struct dl_fs *fs, struct dl_pin_record *out,
+		    size_t max, size_t *count);
+/* Remove the records of every owner keep() says no to (transactions of
+ * a journal's worth each). */
+int dl_fs_pins_retain(struct dl_fs *fs,
+		      bool (*keep)(const struct dl_pin_owner *, void *),
+		      void *arg, struct dl_err *err);
+bool dl_pin_owner_eq(const struct dl_pin_owner *a,
+		     const struct dl_pin_owner *b);
+
 /* ---- checker ------------------------------------------------------------------- */
 
 #define DL_CHECK_MAX_PROBLEMS 64
@@ -184,6 +226,7 @@ struct dl_check_report {
 	uint64_t blocks_extent_maps;
 	uint64_t blocks_detached;
 	uint64_t blocks_metadata;
+	uint64_t pin_records;	/* processes' ranges a restart must keep */
 	char journal_state[32];	/* "clean", "replayed", "pending", "corrupt" */
 	uint64_t journal_seq;
 };

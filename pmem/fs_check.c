@@ -173,6 +173,29 @@ static void check_detached(struct checker *c)
 	}
 }
 
+/* Pin records name ranges, they own no block: only their form is checked. */
+static void check_pins(struct checker *c)
+{
+	const struct dl_superblock *sb = &c->fs.sb;
+	const struct dl_pin_rec *t = dl_fs_block(&c->fs, sb->pins.start);
+	uint64_t n = sb->pins.nblocks * (DL_BLOCK_SIZE / sizeof(*t));
+
+	for (uint64_t i = 0; i < n; i++) {
+		if (!t[i].flags)
+			continue;
+		c->rep->pin_records++;
+		if (t[i].flags != DL_PINREC_F_USED ||
+		    t[i].ns_offset % DL_BLOCK_SIZE ||
+		    t[i].length % DL_BLOCK_SIZE ||
+		    !dl_run_inside(t[i].ns_offset / DL_BLOCK_SIZE,
+				   t[i].length / DL_BLOCK_SIZE, 0, sb->nblocks))
+			problem(c, "pin-record-invalid",
+				"pin record %llu is not a used, 4 KiB aligned "
+				"range inside the namespace",
+				(unsigned long long)i);
+	}
+}
+
 static void check_bitmap(struct checker *c)
 {
 	const struct dl_superblock *sb = &c->fs.sb;
@@ -264,6 +287,7 @@ int dl_fs_check(struct dl_ns *ns, struct dl_check_report *rep,
 	claim(&c, 0, c.fs.sb.data_start, "filesystem metadata");
 	check_inodes(&c);
 	check_detached(&c);
+	check_pins(&c);
 	check_bitmap(&c);
 	free(c.claimed);
 	return 0;

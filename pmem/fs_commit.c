@@ -200,8 +200,7 @@ void dl_fs_dispose(struct dl_fs *fs, const struct dl_prun_list *runs,
 	}
 }
 
-/* Journal the lines of [dst, dst+len) that differ from src. */
-static int tx_diff(struct dl_fs *fs, const void *src, const void *dst,
+int dl_fs_tx_diff(struct dl_fs *fs, const void *src, const void *dst,
 		   size_t len)
 {
 	const uint8_t *s = src, *d = dst;
@@ -277,13 +276,13 @@ static int serialize_inode(struct dl_fs *fs, dl_ino_t ino)
 		return rc;
 	for (size_t i = 0; i < in->nchain; i++) {
 		dl_extblk_encode(in, ino, i, &blk);
-		rc = tx_diff(fs, &blk, dl_fs_block(fs, in->chain[i]),
+		rc = dl_fs_tx_diff(fs, &blk, dl_fs_block(fs, in->chain[i]),
 			     sizeof(blk));
 		if (rc)
 			return rc;
 	}
 	dl_inode_encode(fs, ino, &rec);
-	return tx_diff(fs, &rec, fs->base + dl_inode_rec_off(fs, ino),
+	return dl_fs_tx_diff(fs, &rec, fs->base + dl_inode_rec_off(fs, ino),
 		       sizeof(rec));
 }
 
@@ -298,7 +297,7 @@ static int serialize_detached(struct dl_fs *fs)
 		if (!fs->detached_dirty[i])
 			continue;
 		fs->detached_dirty[i] = false;
-		rc = tx_diff(fs, &fs->detached[i], table + i * sz, sz);
+		rc = dl_fs_tx_diff(fs, &fs->detached[i], table + i * sz, sz);
 		if (rc)
 			return rc;
 	}
@@ -330,6 +329,8 @@ int dl_fs_commit(struct dl_fs *fs, struct dl_err *err)
 		rc = serialize_inode(fs, fs->dirty_inodes[i]);
 	if (!rc)
 		rc = serialize_detached(fs);
+	if (!rc)
+		rc = dl_fs_pins_serialize(fs);
 	if (!rc && !fs->broken)
 		rc = dl_tx_commit(&fs->j);
 	if (rc || fs->broken) {
@@ -366,5 +367,7 @@ void dl_fs_abort(struct dl_fs *fs)
 	fs->to_free.n = 0;
 	for (uint64_t i = 0; i < fs->sb.ndetached; i++)
 		fs->detached_dirty[i] = false;
+	/* (pin records change only in fs_pins.c, which never aborts
+	 * after changing one) */
 	end_op(fs);
 }

@@ -49,6 +49,9 @@ struct dl_fs {
 	uint64_t hash_size;		/* power of two */
 	struct dl_detached_rec *detached;	/* DRAM mirror of the table */
 	bool *detached_dirty;
+	struct dl_pin_rec *pinrecs;		/* DRAM mirror of the pins area */
+	bool *pinrec_dirty;
+	uint64_t npinrecs;
 	uint64_t max_extents;		/* per file, so a tx always fits */
 	uint64_t extent_blocks;		/* chain blocks in use */
 	uint64_t recovered;		/* transactions replayed at open */
@@ -115,9 +118,19 @@ void dl_fs_dispose(struct dl_fs *fs, const struct dl_prun_list *runs,
 /* Detached-table slots free for new entries. */
 uint64_t dl_fs_detached_free_slots(const struct dl_fs *fs);
 int dl_fs_commit(struct dl_fs *fs, struct dl_err *err);
+/* Journal the 64-byte lines of media [dst, dst+len) that differ from
+ * src (dst: in the namespace mapping). */
+int dl_fs_tx_diff(struct dl_fs *fs, const void *src, const void *dst,
+		  size_t len);
 /* Undo DRAM reservations of an operation that failed before changing
  * anything. */
 void dl_fs_abort(struct dl_fs *fs);
+
+/* fs_pins.c */
+int dl_fs_pins_load(struct dl_fs *fs, struct dl_err *err);
+void dl_fs_pins_free(struct dl_fs *fs);
+/* Journal the changed records (dl_fs_commit). */
+int dl_fs_pins_serialize(struct dl_fs *fs);
 
 /* fs_inode.c: media <-> DRAM for inode records and extent chains */
 /* Encode ino's record (a free record if the slot is free or the file's

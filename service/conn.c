@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "proc.h"
 #include "server.h"
 
 #ifndef SO_PEERGROUPS
@@ -63,28 +64,6 @@ static int peer_groups(struct dl_client *c, int fd)
 	return 0;
 }
 
-static void peer_comm(struct dl_client *c)
-{
-	char path[64];
-	ssize_t n;
-	int fd;
-
-	strcpy(c->comm, "?");
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)c->cred.pid);
-	/* procfs never blocks */
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	n = read(fd, c->comm, sizeof(c->comm) - 1);
-	close(fd);
-	if (n <= 0) {
-		strcpy(c->comm, "?");
-		return;
-	}
-	c->comm[n] = 0;
-	c->comm[strcspn(c->comm, "\n")] = 0;
-}
-
 static int peer_cred(struct dl_client *c, int fd)
 {
 	struct ucred uc;
@@ -95,7 +74,10 @@ static int peer_cred(struct dl_client *c, int fd)
 	c->cred.pid = uc.pid;
 	c->cred.uid = uc.uid;
 	c->cred.gid = uc.gid;
-	peer_comm(c);
+	dl_proc_comm(c->cred.pid, c->comm, sizeof(c->comm));
+	/* with the pid, who the process is for pin records (proc.h) */
+	if (dl_proc_start_time(c->cred.pid, &c->start_time))
+		return -ESRCH;
 	return peer_groups(c, fd);
 }
 
@@ -198,6 +180,60 @@ static int client_setup(struct dl_server *srv, struct dl_client *c, int fd)
 	client_link(srv, c);
 	rc = watch_wake(c);
 	return rc ? rc : watch_pid(c);
+}
+
+/*
+ * A stand-in for a process a restarted daemon finds in its pin records,
+ * alive: an orphan from the start, with no connection, no table and one
+ * pin on everything recorded for it.  The pidfd is taken before the
+ * start time is checked again, so it cannot watch a newer process that
+ * reused the pid.
+ */
+int dl_conn_restored(struct dl_server *srv, const struct dl_pin_owner *key,
+		     const struct dl_rangeset *held, struct dl_client **out)
+{
+	struct dl_rangeset blocks = { 0 };
+	struct dl_client *c = calloc(1, sizeof(*c));
+	uint64_t start;
+	uid_t uid;
+	int rc;
+
+	if (!c)
+		return -ENOMEM;
+	c->srv = srv;
+	c->id = ++srv->next_client_id;
+	c->sock.fd = c->wake.fd = -1;
+	c->cred.pid = (pid_t)key->pid;
+	c->start_time = key->start_time;
+	c->token = key->token;
+	rc = watch_pid(c);
+	if (!rc && (c->pidfd.fd < 0 ||
+		    dl_proc_start_time(c->cred.pid, &start) ||
+		    start != key->start_time))
+		rc = -ESRCH;
+	if (rc) {
+		if (c->pidfd.fd >= 0) {
+			dl_loop_del(srv->loop, &c->pidfd);
+			close(c->pidfd.fd);
+		}
+		free(c);
+		return rc;
+	}
+	if (!dl_proc_uid(c->cred.pid, &uid))
+		c->cred.uid = uid;
+	dl_proc_comm(c->cred.pid, c->comm, sizeof(c->comm));
+	c->dead = c->orphan = c->restored = true;
+	c->orphan_since_ns = dl_server_now_ns();
+	srv->norphans++;
+	client_link(srv, c);
+	srv->nclients--;	/* client_link counts connections */
+	rc = dl_rangeset_add_all(&blocks, held);
+	if (!rc && !dl_pin_add(c, 0, 0, held->n ? held->v[0].off : 0,
+			       dl_rangeset_bytes(held), true, &blocks))
+		rc = -ENOMEM;
+	dl_rangeset_free(&blocks);
+	*out = c;
+	return rc;
 }
 
 void dl_conn_accept(struct dl_source *src, uint32_t events)
@@ -508,6 +544,7 @@ static void client_free(struct dl_client *c)
 {
 	struct dl_server *srv = c->srv;
 
+	dl_records_changed(c);
 	dl_pins_drop_client(c);
 	dl_mappings_free_client(c);
 	if (c->orphan)

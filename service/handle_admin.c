@@ -157,7 +157,8 @@ int dl_handle_blocked(struct dl_client *c, const struct dl_request *rq,
 	while (w && w->id <= r->cursor)
 		w = w->next;
 	for (; w && n < max; w = w->next)
-		blocked_fill(c->srv, w, now, &b[n++]);
+		if (!w->client->dead)	/* going with its client */
+			blocked_fill(c->srv, w, now, &b[n++]);
 	memset(v, 0, sizeof(*v));
 	v->count = n;
 	v->next_cursor = n && w ? b[n - 1].wait_id : 0;

@@ -162,6 +162,14 @@ static int ensure_table(struct dl_client *c)
 	return rc;
 }
 
+void dl_mapping_free(struct dl_mapping *m)
+{
+	if (!m)
+		return;
+	dl_rangeset_free(&m->blocks);
+	free(m);
+}
+
 static struct dl_mapping *map_record(struct dl_client *c, const struct dl_fh *h,
 				     const struct dl_map_req *r)
 {
@@ -302,15 +310,22 @@ int dl_handle_map(struct dl_client *c, const struct dl_request *rq,
 	m = rc ? NULL : map_record(c, h, r);
 	if (!rc && !m)
 		rc = -ENOMEM;
+	/* on the namespace before any entry names a block (records.c) */
+	if (!rc)
+		rc = dl_file_blocks(c->srv, h->ino, r->offset, r->length,
+				    &m->blocks);
+	if (!rc)
+		rc = dl_records_cover(c, &m->blocks);
 	if (rc) {
 		dl_maptable_release(c->table, (uint64_t)first, reserved);
 		free(ext);
+		dl_mapping_free(m);
 		return rc;
 	}
 	rc = map_fill(c, m, ext, n, (uint64_t)first, reserved);
 	free(ext);
 	if (rc) {
-		free(m);
+		dl_mapping_free(m);
 		return rc;
 	}
 	m->next = c->maps;
@@ -369,7 +384,8 @@ int dl_handle_unmap(struct dl_client *c, const struct dl_request *rq,
 			return rc;
 		*p = m->next;
 		dl_maptable_release(c->table, m->first, m->nentries);
-		free(m);
+		dl_mapping_free(m);
+		dl_records_changed(c);
 		return 0;
 	}
 	return -EINVAL;

@@ -120,6 +120,9 @@ int dl_handle_pin(struct dl_client *c, const struct dl_request *rq,
 			  r->flags & DL_PIN_WRITE, o);
 	if (!rc)
 		rc = segments_blocks(o, &blocks);
+	/* on the namespace before the reply says where they are */
+	if (!rc)
+		rc = dl_records_cover(c, &blocks);
 	p = rc ? NULL : dl_pin_add(c, h->ino, h->generation, r->offset,
 				   r->length, r->flags & DL_PIN_WRITE,
 				   &blocks);

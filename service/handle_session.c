@@ -2,6 +2,7 @@
 /* handle_session.c - HELLO (version negotiation) and STATUS. */
 #include <errno.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -15,6 +16,17 @@ static void copy_str(char *dst, size_t size, const char *src)
 	/* the rest of the field stays zero: it goes on the wire */
 	memcpy(dst, src, n);
 	dst[n] = 0;
+}
+
+/* A connection's token: random, so that a stale one names nothing. */
+static uint32_t new_token(void)
+{
+	uint32_t t = 0;
+
+	while (!t)
+		if (getrandom(&t, sizeof(t), 0) != sizeof(t))
+			t = (uint32_t)dl_server_now_ns();
+	return t;
 }
 
 static uint32_t client_flags(const struct dl_client *c)
@@ -43,6 +55,7 @@ static void hello_fill(const struct dl_client *c, struct dl_hello_rep *r)
 	r->max_msg = DL_PROTO_MAX_MSG;
 	r->max_data = DL_PROTO_MAX_DATA;
 	r->max_iov = DL_PROTO_MAX_IOV;
+	r->token = c->token;
 	copy_str(r->server_version, sizeof(r->server_version),
 		 DAXLEASE_VERSION_STRING);
 	copy_str(r->ns_name, sizeof(r->ns_name), ni->name);
@@ -61,6 +74,7 @@ int dl_handle_hello(struct dl_client *c, const struct dl_request *rq,
 		return -EPROTONOSUPPORT;
 	c->version = v;
 	c->server_flags = client_flags(c);
+	c->token = new_token();
 	memcpy(c->name, r->client_name, sizeof(r->client_name));
 	c->name[sizeof(r->client_name)] = 0;
 	hello_fill(c, rp->payload);

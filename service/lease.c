@@ -12,7 +12,8 @@
  * Conflicts: an exclusive lease conflicts with any other client's lease
  * on an overlapping range, a shared one with exclusive ones only.  A
  * client's own leases never conflict with each other.  Revoked leases
- * conflict with nothing.
+ * conflict with nothing, and neither do those of a client whose
+ * connection is gone (they are freed at its teardown, conn.c).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -26,7 +27,7 @@
 static bool lease_overlaps(const struct dl_lease *l, uint32_t ino,
 			   uint64_t offset, uint64_t length)
 {
-	return l->ino == ino &&
+	return l->ino == ino && !l->client->dead &&
 	       dl_range_overlaps(l->offset, l->length, offset, length);
 }
 
@@ -238,7 +239,7 @@ int64_t dl_leases_first_deadline(struct dl_server *srv)
 	int64_t first = 0;
 
 	for (struct dl_lease *l = srv->leases; l; l = l->next)
-		if (l->state == DL_LEASE_BREAKING &&
+		if (l->state == DL_LEASE_BREAKING && !l->client->dead &&
 		    (!first || l->deadline_ns < first))
 			first = l->deadline_ns;
 	return first;
@@ -264,7 +265,8 @@ void dl_leases_expire(struct dl_server *srv)
 	/* a revocation's send may drop its client and free leases: start
 	 * over after each */
 	while (l) {
-		if (l->state == DL_LEASE_BREAKING && l->deadline_ns <= now) {
+		if (l->state == DL_LEASE_BREAKING && !l->client->dead &&
+		    l->deadline_ns <= now) {
 			lease_revoke(srv, l);
 			l = srv->leases;
 			continue;
@@ -307,7 +309,8 @@ const struct dl_lease *dl_lease_after(const struct dl_server *srv,
 	const struct dl_lease *best = NULL;
 
 	for (const struct dl_lease *l = srv->leases; l; l = l->next)
-		if ((!c || l->client == c) && l->id > cursor &&
+		if ((!c || l->client == c) && !l->client->dead &&
+		    l->id > cursor &&
 		    (!best || l->id < best->id))
 			best = l;
 	return best;

@@ -14,6 +14,8 @@
 #include "server.h"
 
 #define DEFAULT_TABLE_ENTRIES 65536
+#define DEFAULT_RECORDS_PER_PROCESS 64
+#define MAX_RECORDS_PER_PROCESS 1024
 #define DEFAULT_LEASE_TIMEOUT 10000u	/* ms */
 #define DEFAULT_LEASE_MAX_TIMEOUT 60000u
 #define MAX_TABLE_ENTRIES (1ULL << 24)
@@ -39,10 +41,14 @@ static void usage(FILE *f)
 		"      --advisory-leases    MAP and PIN need no lease (by default they\n"
 		"                           fail with ENOLCK unless the caller holds a\n"
 		"                           lease covering the range)\n"
+		"      --pin-records-per-process N  namespace ranges recorded per\n"
+		"                           process and connection for a restart\n"
+		"                           (default %d, 1 .. %d; fewer: coarser)\n"
 		"  -h, --help               this help\n"
 		"  -V, --version            print the version\n",
 		DEFAULT_TABLE_ENTRIES, DEFAULT_LEASE_TIMEOUT,
-		DEFAULT_LEASE_MAX_TIMEOUT);
+		DEFAULT_LEASE_MAX_TIMEOUT, DEFAULT_RECORDS_PER_PROCESS,
+		MAX_RECORDS_PER_PROCESS);
 }
 
 static int parse_group(const char *name, gid_t *out)
@@ -88,6 +94,22 @@ static int parse_ms(const char *opt, const char *s, uint32_t *out)
 	return 0;
 }
 
+static int parse_records(const char *s, uint32_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || !v || v > MAX_RECORDS_PER_PROCESS || s[0] == '-') {
+		fprintf(stderr, "daxleased: --pin-records-per-process: 1 .. %d\n",
+			MAX_RECORDS_PER_PROCESS);
+		return -EINVAL;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
 static int parse_level(const char *s)
 {
 	enum dl_log_level level;
@@ -101,7 +123,8 @@ static int parse_level(const char *s)
 }
 
 enum { OPT_DAX_GROUP = 256, OPT_ADMIN_GROUP, OPT_TABLE_ENTRIES, OPT_DETACH,
-       OPT_LEASE_TIMEOUT, OPT_LEASE_MAX_TIMEOUT, OPT_ADVISORY_LEASES };
+       OPT_LEASE_TIMEOUT, OPT_LEASE_MAX_TIMEOUT, OPT_ADVISORY_LEASES,
+       OPT_RECORDS_PER_PROCESS };
 
 static const struct option long_opts[] = {
 	{ "image", required_argument, NULL, 'i' },
@@ -115,6 +138,8 @@ static const struct option long_opts[] = {
 	{ "lease-timeout", required_argument, NULL, OPT_LEASE_TIMEOUT },
 	{ "lease-max-timeout", required_argument, NULL, OPT_LEASE_MAX_TIMEOUT },
 	{ "advisory-leases", no_argument, NULL, OPT_ADVISORY_LEASES },
+	{ "pin-records-per-process", required_argument, NULL,
+	  OPT_RECORDS_PER_PROCESS },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -153,6 +178,8 @@ static int parse_one(int opt, struct dl_options *o)
 	case OPT_ADVISORY_LEASES:
 		o->require_leases = false;
 		return 0;
+	case OPT_RECORDS_PER_PROCESS:
+		return parse_records(optarg, &o->records_per_process) ? -1 : 0;
 	case 'h':
 		usage(stdout);
 		return 1;
@@ -204,6 +231,7 @@ int main(int argc, char **argv)
 	srv.opt.lease_timeout_ms = DEFAULT_LEASE_TIMEOUT;
 	srv.opt.lease_max_timeout_ms = DEFAULT_LEASE_MAX_TIMEOUT;
 	srv.opt.require_leases = true;
+	srv.opt.records_per_process = DEFAULT_RECORDS_PER_PROCESS;
 	rc = parse_args(argc, argv, &srv.opt);
 	if (rc)
 		return rc > 0 ? 0 : 2;

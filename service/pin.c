@@ -80,8 +80,9 @@ static void pin_free(struct dl_server *srv, struct dl_pin **link)
 	struct dl_pin *p = *link;
 
 	*link = p->next;
-	/* a write pin's range may have been written by "DMA" */
-	if (p->write)
+	/* a write pin's range may have been written by "DMA" (unless its
+	 * file is gone, or it never had one: a restored hold) */
+	if (p->write && p->ino)
 		dl_dirty_add(srv, p->ino, p->offset, p->length);
 	dl_quarantine_unpin(srv, p->id);
 	srv->npins--;
@@ -95,6 +96,7 @@ int dl_pin_drop(struct dl_client *c, uint64_t pin_id)
 	for (struct dl_pin **l = &c->srv->pins; *l; l = &(*l)->next) {
 		if ((*l)->id == pin_id && (*l)->client == c) {
 			pin_free(c->srv, l);
+			dl_records_changed(c);
 			return 0;
 		}
 	}
@@ -122,6 +124,8 @@ void dl_blocker_of_client(const struct dl_client *c,
 	memcpy(w->comm, c->comm, strnlen(c->comm, sizeof(w->comm) - 1));
 	if (c->orphan)
 		w->flags = DL_BLOCKER_ORPHAN;
+	if (c->restored)
+		w->flags |= DL_BLOCKER_RESTORED;
 }
 
 uint32_t dl_orphan_ms(const struct dl_client *c, int64_t now)

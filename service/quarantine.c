@@ -236,23 +236,48 @@ void dl_quarantine_drop_client(struct dl_client *c)
 	drop_cholds(c->srv, of_client, c);
 }
 
+/*
+ * Blocks an earlier run left detached were held by its pins.  Those a
+ * living process's pin records reach stay, held by its restored pin
+ * (records.c) until it exits or re-attaches; the rest had holders that
+ * are gone, and go back to free space.
+ */
 void dl_quarantine_init(struct dl_server *srv)
 {
 	struct dl_detached *d;
-	size_t n = 0;
+	size_t n = 0, kept = 0;
 
 	srv->next_tag = 0;
 	if (dl_fs_detached(srv->fs, NULL, 0, &n) || !n)
 		return;
 	d = calloc(n, sizeof(*d));
-	if (d && !dl_fs_detached(srv->fs, d, n, &n))
-		for (size_t i = 0; i < n; i++)
-			if (d[i].tag > srv->next_tag)
-				srv->next_tag = d[i].tag;
+	if (!d || dl_fs_detached(srv->fs, d, n, &n)) {
+		/* keep them all detached: safe, if a leak until restart */
+		free(d);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (d[i].tag > srv->next_tag)
+			srv->next_tag = d[i].tag;
+	for (size_t i = 0; i < n; i++) {
+		bool held = false;
+
+		for (struct dl_pin *p = srv->pins; p; p = p->next) {
+			if (!dl_rangeset_meets(&p->blocks, d[i].ns_offset,
+					       d[i].length))
+				continue;
+			hold_add(srv, d[i].tag, p->id, d[i].ns_offset,
+				 d[i].length);
+			held = true;
+		}
+		kept += held;
+		if (!held)
+			release(srv, d[i].tag, d[i].ns_offset, d[i].length);
+	}
 	free(d);
-	/* blocks a previous run left detached stay so: a pinner of that
-	 * run may still be writing into them */
-	log_info("%zu detached block range(s) left by an earlier run", n);
+	log_info("%zu detached block range(s) left by an earlier run: %zu "
+		 "held for processes still running, %zu released", n, kept,
+		 n - kept);
 }
 
 void dl_quarantine_free(struct dl_server *srv)

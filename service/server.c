@@ -14,10 +14,20 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <time.h>
+
 #include "listen.h"
 #include "log.h"
 #include "real_ns.h"
 #include "server.h"
+
+static int64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 /* Reopen the namespace through /proc/self/fd: the same inode whatever
  * happened to its path since, in a new open file description. */
@@ -59,6 +69,12 @@ static int open_storage(struct dl_server *srv)
 		return rc;
 	}
 	dl_ns_get_info(srv->ns, &srv->nsinfo);
+	/* processes that may still write where their records say: held
+	 * before anything can be freed, and before the detached blocks of
+	 * an earlier run are looked at */
+	rc = dl_records_open(srv);
+	if (rc)
+		return rc;
 	dl_quarantine_init(srv);
 	rc = reopen_for_clients(srv);
 	if (rc)
@@ -155,6 +171,10 @@ int dl_server_open(struct dl_server *srv)
 	int rc;
 
 	srv->listen.fd = srv->signals.fd = srv->timer.fd = -1;
+	srv->trim_timer.fd = -1;
+	/* ids clients hold across a restart (pins, mappings) never meet the
+	 * ids a later daemon hands out: start where the clock is */
+	srv->next_pin_id = srv->next_map_id = (uint64_t)realtime_ns();
 	srv->client_ns_fd = -1;
 	srv->start_ns = dl_server_now_ns();
 	rc = alloc_buffers(srv);
@@ -196,6 +216,7 @@ static void close_source(struct dl_server *srv, struct dl_source *s)
 void dl_server_close(struct dl_server *srv)
 {
 	if (srv->loop) {
+		dl_records_close(srv);
 		dl_conn_drop_all(srv);
 		dl_dirty_free_all(srv);
 		dl_quarantine_free(srv);

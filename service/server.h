@@ -41,6 +41,7 @@ struct dl_options {
 	uint32_t lease_timeout_ms;	/* break timeout when none is asked */
 	uint32_t lease_max_timeout_ms;	/* the most a lease may ask */
 	bool require_leases;		/* MAP and PIN need a covering lease */
+	uint32_t records_per_process;	/* pin records, at most */
 };
 
 /* The layout change that breaks a lease, and who asked for it. */
@@ -142,6 +143,7 @@ struct dl_mapping {
 	uint32_t generation;
 	uint64_t offset, length;
 	uint64_t first, nentries;
+	struct dl_rangeset blocks;	/* the namespace ranges it reaches */
 	bool write;
 };
 
@@ -178,12 +180,16 @@ struct dl_client {
 	size_t out_bytes;
 	uint64_t start_time;		/* the process's, /proc/PID/stat field
 					 * 22: with the pid, who it is */
+	uint32_t token;			/* the connection's (HELLO): with the
+					 * process, whose pin records */
 	bool dead;			/* the connection is gone (conn.c) */
 	bool teardown_queued;		/* on srv->dead */
 	struct dl_client *dead_next;
 	bool orphan;			/* no connection, its process lives
 					 * and holds pins (orphan.c) */
 	bool process_gone;		/* its pidfd fired */
+	bool restored;			/* a restarted daemon's stand-in for a
+					 * process its records name */
 	int64_t orphan_since_ns;
 };
 
@@ -207,6 +213,10 @@ struct dl_server {
 	uint32_t nclients;		/* connections */
 	uint32_t norphans;
 	bool exiting;			/* dl_server_close: nothing stays */
+	struct dl_owner *owners;	/* processes with pin records */
+	uint8_t boot_id[16];
+	struct dl_source trim_timer;	/* records shrink lazily */
+	bool trim_armed;
 	uint64_t next_client_id;
 	uint64_t next_map_id;
 	struct dl_pin *pins;
@@ -442,6 +452,26 @@ void dl_quarantine_init(struct dl_server *srv);
 void dl_quarantine_free(struct dl_server *srv);
 dl_handler_fn dl_handle_quarantine;
 
+/* A restarted daemon's stand-in for a living process its pin records
+ * name: an orphan holding one pin on all of held (conn.c).  -ESRCH: the
+ * process is gone after all. */
+struct dl_pin_owner;
+int dl_conn_restored(struct dl_server *srv, const struct dl_pin_owner *key,
+		     const struct dl_rangeset *held, struct dl_client **out);
+
+/* ---- records.c: pin records on the namespace (restart safety) --------------- */
+void dl_client_owner(const struct dl_client *c, struct dl_pin_owner *key);
+/* Before telling c where blocks are (MAP, PIN): make c's process's
+ * records cover more too (durable when it returns); 0 or -errno. */
+int dl_records_cover(struct dl_client *c, const struct dl_rangeset *more);
+/* c's process may reach less now (UNMAP, UNPIN, gone): trim later. */
+void dl_records_changed(struct dl_client *c);
+void dl_records_trim(struct dl_server *srv);
+/* At start: the boot id, the trim timer, living pinners restored. */
+int dl_records_open(struct dl_server *srv);
+/* At a clean stop: records trimmed to what is reachable, then kept. */
+void dl_records_close(struct dl_server *srv);
+
 /* ---- orphan.c: clients whose connection is gone while their process lives ---- */
 /* At the teardown of a dead client: keep it as an orphan (true), or not.
  * Invalidates its entries first. */
@@ -471,5 +501,7 @@ int dl_fs_failed(struct dl_client *c, const char *op, int rc,
 void dl_mappings_invalidate(struct dl_server *srv, uint32_t ino,
 			    uint64_t offset, uint64_t length);
 void dl_mappings_free_client(struct dl_client *c);
+/* handle_map.c: one mapping's memory (NULL: nothing) */
+void dl_mapping_free(struct dl_mapping *m);
 
 #endif

@@ -36,7 +36,7 @@ bool dl_wait_gated(struct dl_server *srv, uint32_t ino, uint64_t offset,
 	 * grant that waits for the lease the change would break */
 	for (struct dl_waiter *w = srv->wait_head; w && w != srv->replaying;
 	     w = w->next)
-		if (!w->grant && w->ino == ino &&
+		if (!w->grant && !w->client->dead && w->ino == ino &&
 		    dl_range_overlaps(w->offset, w->length, offset, length))
 			return true;
 	return false;
@@ -46,7 +46,8 @@ bool dl_wait_change_pending(struct dl_server *srv, uint32_t ino,
 			    uint64_t offset, uint64_t length)
 {
 	for (struct dl_waiter *w = srv->wait_head; w; w = w->next)
-		if (w != srv->replaying && w->change && w->ino == ino &&
+		if (w != srv->replaying && w->change && !w->client->dead &&
+		    w->ino == ino &&
 		    dl_range_overlaps(w->offset, w->length, offset, length))
 			return true;
 	return false;
@@ -305,7 +306,8 @@ int dl_layout_begin(struct dl_client *c, const struct dl_request *rq,
 static bool grant_ready(struct dl_server *srv, struct dl_waiter *w)
 {
 	for (struct dl_waiter *e = srv->wait_head; e; e = e->next)
-		if (e != w && e->change && e->ino == w->ino &&
+		if (e != w && e->change && !e->client->dead &&
+		    e->ino == w->ino &&
 		    dl_range_overlaps(e->offset, e->length, w->offset,
 				      w->length))
 			return false;
@@ -319,7 +321,7 @@ static bool waiter_ready(struct dl_server *srv, struct dl_waiter *w)
 	if (w->grant)
 		return grant_ready(srv, w);
 	for (struct dl_waiter *e = srv->wait_head; e != w; e = e->next)
-		if (!e->grant && e->ino == w->ino &&
+		if (!e->grant && !e->client->dead && e->ino == w->ino &&
 		    dl_range_overlaps(e->offset, e->length, w->offset,
 				      w->length))
 			return false;

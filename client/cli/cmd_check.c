@@ -148,7 +148,10 @@ static struct json_object *report_json(const char *image,
 	    cli_json_add(jrep, "files", cli_json_count(rep->files)) ||
 	    cli_json_add(jrep, "extents", cli_json_count(rep->extents)) ||
 	    cli_json_add(jrep, "blocks", blocks_json(rep)) ||
-	    cli_json_add(jrep, "journal", journal_json(rep)))
+	    cli_json_add(jrep, "journal", journal_json(rep)) ||
+	    /* ranges of processes a restarted daxleased must not reuse */
+	    cli_json_add(jrep, "pin_records",
+			 cli_json_count(rep->pin_records)))
 		goto err;
 	return jrep;
 err:

@@ -110,7 +110,8 @@ struct dl_hello_rep {
 	uint32_t max_msg;	/* DL_PROTO_MAX_MSG */
 	uint32_t max_data;	/* DL_PROTO_MAX_DATA */
 	uint32_t max_iov;	/* DL_PROTO_MAX_IOV */
-	uint32_t reserved1;
+	uint32_t token;		/* this connection's, never 0: REATTACH gives
+				 * it back to say whose pins it takes over */
 	char server_version[32];
 	char ns_name[64];
 	uint8_t ns_uuid[16];
@@ -358,6 +359,10 @@ struct dl_wire_blocker {
 #define DL_BLOCKER_ORPHAN 0x8u	/* its client's connection is gone, its
 				 * process lives: the pin stays until the
 				 * process exits, unpins or re-attaches */
+#define DL_BLOCKER_RESTORED 0x10u	/* held by a restarted daxleased for a
+				 * process its pin records name (with
+				 * ORPHAN): offset/length are a namespace
+				 * range, pin_id the hold's */
 
 struct dl_blockers_rep {
 	uint32_t count;		/* entries that follow (<= BLOCKERS_MAX) */

@@ -207,6 +207,50 @@ static struct wl_model *model_after(size_t count)
 	return m;
 }
 
+static int range_cmp(const void *a, const void *b)
+{
+	const struct dl_ns_range *x = a, *y = b;
+
+	if (x->ns_offset != y->ns_offset)
+		return x->ns_offset < y->ns_offset ? -1 : 1;
+	return x->length < y->length ? -1 : x->length > y->length;
+}
+
+/* Do fs's pin records equal m's, owner by owner (in any order)? */
+static bool pins_match(struct dl_fs *fs, const struct wl_model *m, char *why,
+		       size_t wl)
+{
+	struct dl_pin_record recs[WL_OWNERS * WL_OWNER_RANGES + 1];
+	size_t n = 0;
+
+	dl_fs_pins_list(fs, recs, sizeof(recs) / sizeof(recs[0]), &n);
+	if (n > sizeof(recs) / sizeof(recs[0])) {
+		snprintf(why, wl, "%zu pin records, more than the model's", n);
+		return false;
+	}
+	for (int o = 0; o < WL_OWNERS; o++) {
+		struct dl_ns_range got[WL_OWNER_RANGES + 1], want[WL_OWNER_RANGES];
+		struct dl_pin_owner key;
+		size_t k = 0;
+
+		wl_pin_owner(o, &key);
+		for (size_t i = 0; i < n; i++)
+			if (dl_pin_owner_eq(&recs[i].owner, &key) &&
+			    k < WL_OWNER_RANGES + 1)
+				got[k++] = recs[i].range;
+		memcpy(want, m->pins[o], m->npins[o] * sizeof(want[0]));
+		qsort(got, k, sizeof(got[0]), range_cmp);
+		qsort(want, m->npins[o], sizeof(want[0]), range_cmp);
+		if (k != m->npins[o] ||
+		    memcmp(got, want, k * sizeof(got[0]))) {
+			snprintf(why, wl, "process %d: %zu pin records, model "
+				 "%zu (or other ranges)", o, k, m->npins[o]);
+			return false;
+		}
+	}
+	return true;
+}
+
 /* Does fs equal model m, allowing file tol_file's bytes in [tol_off,
  * tol_off+tol_len) to hold other's value instead? */
 static bool matches(struct dl_fs *fs, const struct wl_model *m,
@@ -215,6 +259,8 @@ static bool matches(struct dl_fs *fs, const struct wl_model *m,
 {
 	static uint8_t buf[WL_MAX_SIZE * 2];
 
+	if (!pins_match(fs, m, why, wl))
+		return false;
 	for (int i = 0; i < WL_FILES; i++) {
 		const struct wl_file *f = &m->f[i];
 		struct dl_stat st;

@@ -61,7 +61,7 @@ static void gen_one(unsigned *s, const struct wl_model *m, struct wl_op *op)
 
 		memset(op, 0, sizeof(*op));
 		op->file = f;
-		switch (next_rand(s) % 12) {
+		switch (next_rand(s) % 13) {
 		case 0:
 		case 1:
 			g = pick_file(s, m, false);
@@ -127,6 +127,11 @@ static void gen_one(unsigned *s, const struct wl_model *m, struct wl_op *op)
 				continue;
 			op->kind = WL_UNLINK;
 			return;
+		case 12:
+			op->kind = WL_PINREC;
+			op->file = (int)(next_rand(s) % WL_OWNERS);
+			op->len = next_rand(s) % (WL_OWNER_RANGES + 1);
+			return;
 		}
 		/* keep files within the model's buffers */
 		if (op->off + op->len + (op->kind == WL_INSERT ? size : 0) >
@@ -152,9 +157,14 @@ const char *wl_describe(const struct wl_op *op, char *buf, size_t len)
 {
 	static const char *kinds[] = {
 		"create", "write", "truncate", "punch", "collapse", "insert",
-		"zero", "allocate", "rename", "unlink",
+		"zero", "allocate", "rename", "unlink", "pin-records",
 	};
 
+	if (op->kind == WL_PINREC) {
+		snprintf(buf, len, "pin-records of process %d: %llu range(s)",
+			 op->file, (unsigned long long)op->len);
+		return buf;
+	}
 	snprintf(buf, len, "%s %s %llu+%llu%s%s%s", kinds[op->kind],
 		 names[op->file], (unsigned long long)op->off,
 		 (unsigned long long)op->len, op->keep_size ? " keep" : "",
@@ -169,6 +179,25 @@ void wl_model_reset(struct wl_model *m)
 		m->f[i].exists = false;
 		m->f[i].size = 0;
 	}
+	memset(m->npins, 0, sizeof(m->npins));
+}
+
+void wl_pin_owner(int o, struct dl_pin_owner *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->pid = 1000 + (uint32_t)o;
+	out->token = 7;
+	out->start_time = 4242;
+	out->boot_id[0] = 0xb0;
+}
+
+struct dl_ns_range wl_pin_range(size_t k, size_t i)
+{
+	/* inside any namespace the test formats: the first 16 MiB */
+	return (struct dl_ns_range){
+		.ns_offset = ((k * 7 + i * 131) % 4000) * 4096,
+		.length = 4096 * (1 + (k + i) % 9),
+	};
 }
 
 static void zero_in_file(struct wl_file *f, uint64_t off, uint64_t len)
@@ -192,6 +221,11 @@ void wl_model_apply(struct wl_model *m, const struct wl_op *op, size_t k)
 	struct wl_file *f = &m->f[op->file];
 
 	switch (op->kind) {
+	case WL_PINREC:
+		m->npins[op->file] = op->len;
+		for (size_t i = 0; i < op->len; i++)
+			m->pins[op->file][i] = wl_pin_range(k, i);
+		break;
 	case WL_CREATE:
 		f->exists = true;
 		f->size = 0;
@@ -245,6 +279,15 @@ int wl_fs_apply(struct dl_fs *fs, const struct wl_op *op, size_t k)
 	static uint8_t buf[65536 + 4096];
 	dl_ino_t ino = 0;
 
+	if (op->kind == WL_PINREC) {
+		struct dl_ns_range r[WL_OWNER_RANGES];
+		struct dl_pin_owner o;
+
+		wl_pin_owner(op->file, &o);
+		for (size_t i = 0; i < op->len; i++)
+			r[i] = wl_pin_range(k, i);
+		return dl_fs_pins_set(fs, &o, r, op->len, NULL);
+	}
 	if (op->kind != WL_CREATE && dl_fs_lookup(fs, names[op->file], &ino))
 		return -ENOENT;
 	switch (op->kind) {
@@ -280,6 +323,8 @@ int wl_fs_apply(struct dl_fs *fs, const struct wl_op *op, size_t k)
 				    0, NULL);
 	case WL_UNLINK:
 		return dl_fs_unlink(fs, names[op->file], 0, NULL);
+	case WL_PINREC:
+		break;
 	}
 	return -EINVAL;
 }

@@ -4,7 +4,7 @@
  *
  * A deterministic list of operations over a handful of files (create,
  * write, truncate, punch, collapse, insert, zero, allocate, rename,
- * unlink).  The same list drives the filesystem (in the child that will
+ * unlink), and the pin records of a few made-up processes (set).  The same list drives the filesystem (in the child that will
  * crash) and an in-memory model (in the parent that checks).
  */
 #ifndef DAXLEASE_TESTS_WORKLOAD_H
@@ -18,10 +18,13 @@
 
 #define WL_FILES 8
 #define WL_MAX_SIZE (384 * 1024)
+#define WL_OWNERS 3		/* processes with pin records */
+#define WL_OWNER_RANGES 4	/* ranges per process, at most */
 
 enum wl_kind {
 	WL_CREATE, WL_WRITE, WL_TRUNCATE, WL_PUNCH, WL_COLLAPSE, WL_INSERT,
 	WL_ZERO, WL_ALLOC, WL_RENAME, WL_UNLINK,
+	WL_PINREC,		/* owner `file` gets `len` ranges (wl_pin_range) */
 };
 
 struct wl_op {
@@ -39,6 +42,8 @@ struct wl_file {
 
 struct wl_model {
 	struct wl_file f[WL_FILES];
+	size_t npins[WL_OWNERS];
+	struct dl_ns_range pins[WL_OWNERS][WL_OWNER_RANGES];
 };
 
 /* Build nops operations from seed; only operations valid in the model's
@@ -53,6 +58,10 @@ void wl_model_reset(struct wl_model *m);
 void wl_model_apply(struct wl_model *m, const struct wl_op *op, size_t k);
 /* Run op k against the filesystem; 0 or -errno. */
 int wl_fs_apply(struct dl_fs *fs, const struct wl_op *op, size_t k);
+/* The process pin records of owner o name. */
+void wl_pin_owner(int o, struct dl_pin_owner *out);
+/* Range i of the records operation k sets. */
+struct dl_ns_range wl_pin_range(size_t k, size_t i);
 /* The byte range an operation may leave half-written if interrupted. */
 bool wl_data_range(const struct wl_op *op, uint64_t *off, uint64_t *len);
 

@@ -315,7 +315,7 @@ int dlh_alive(struct dlh_daemon *d)
 	return 1;
 }
 
-static int check_image(const struct dlh_daemon *d)
+static int check_image(struct dlh_daemon *d)
 {
 	struct dl_check_report *rep = calloc(1, sizeof(*rep));
 	struct dl_err err = { 0 };
@@ -351,6 +351,7 @@ static int check_image(const struct dlh_daemon *d)
 				rep->problems[i].kind, rep->problems[i].detail);
 		if (rep->nproblems)
 			bad = 1;
+		d->pin_records = rep->pin_records;
 		if (strcmp(rep->journal_state, "clean")) {
 			fprintf(stderr, "harness: check: journal %s\n",
 				rep->journal_state);

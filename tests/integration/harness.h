@@ -52,6 +52,7 @@ struct dlh_daemon {
 	char errlog[PATH_MAX];
 	pid_t pid;
 	uint64_t unsafe_before;	/* unsafe_shutdowns once the daemon opened it */
+	uint64_t pin_records;	/* left on the image at the last dlh_stop */
 };
 
 /* The daemon binary ($DAXLEASE_DAEMON), or NULL when it is not set. */

@@ -547,6 +547,8 @@ static void disconnect_case(enum pin_kind kind, enum pin_end end)
 	CU_ASSERT_EQUAL(daxlease_unlink(c, "dc"), 0);
 	daxlease_unref(c);
 	CU_ASSERT_EQUAL(dlh_stop(&d), 0);
+	/* every pinner is gone: so is every record of what it reached */
+	CU_ASSERT_EQUAL(d.pin_records, 0);
 }
 
 static void test_disconnect_lockless(void)
@@ -597,6 +599,8 @@ static void detach_disconnect_case(enum pin_kind kind)
 	CU_ASSERT_EQUAL(daxlease_unlink(c, "dd"), 0);
 	daxlease_unref(c);
 	CU_ASSERT_EQUAL(dlh_stop(&d), 0);
+	/* every pinner is gone: so is every record of what it reached */
+	CU_ASSERT_EQUAL(d.pin_records, 0);
 }
 
 static void test_detach_disconnect_lockless(void)
@@ -670,6 +674,8 @@ static void test_daemon_killed(void)
 		CU_ASSERT_EQUAL(daxlease_unlink(c, names[i]), 0);
 	daxlease_unref(c);
 	CU_ASSERT_EQUAL(dlh_stop(&d), 0);
+	/* every pinner is gone: so is every record of what it reached */
+	CU_ASSERT_EQUAL(d.pin_records, 0);
 }
 
 /* ---- --detach and blocks that move ------------------------------------------------ */
@@ -713,6 +719,8 @@ static void moved_case(const char *dir, enum pin_kind kind, int mode)
 	CU_ASSERT_EQUAL(daxlease_unlink(c, "mv"), 0);
 	daxlease_unref(c);
 	CU_ASSERT_EQUAL(dlh_stop(&d), 0);
+	/* every pinner is gone: so is every record of what it reached */
+	CU_ASSERT_EQUAL(d.pin_records, 0);
 }
 
 static void test_collapse_socket(void)
