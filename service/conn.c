@@ -139,14 +139,19 @@ static void conn_wake(struct dl_source *src, uint32_t events)
 		c->srv->kick = true;
 }
 
-static int watch_wake(struct dl_client *c)
+int dl_conn_watch_wake(struct dl_client *c, int fd)
 {
-	c->wake.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (c->wake.fd < 0)
-		return -errno;
+	c->wake.fd = fd;
 	c->wake.fn = conn_wake;
 	c->wake.data = c;
 	return dl_loop_add(c->srv->loop, &c->wake, EPOLLIN);
+}
+
+static int watch_wake(struct dl_client *c)
+{
+	int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+
+	return fd < 0 ? -errno : dl_conn_watch_wake(c, fd);
 }
 
 static void conn_event(struct dl_source *src, uint32_t events);
@@ -183,16 +188,14 @@ static int client_setup(struct dl_server *srv, struct dl_client *c, int fd)
 }
 
 /*
- * A stand-in for a process a restarted daemon finds in its pin records,
- * alive: an orphan from the start, with no connection, no table and one
- * pin on everything recorded for it.  The pidfd is taken before the
- * start time is checked again, so it cannot watch a newer process that
- * reused the pid.
+ * A client for a living process that has no connection: an orphan from
+ * the start, with no table and no pin yet (its caller gives it those).
+ * The pidfd is taken before the start time is checked again, so it
+ * cannot watch a newer process that reused the pid.
  */
-int dl_conn_restored(struct dl_server *srv, const struct dl_pin_owner *key,
-		     const struct dl_rangeset *held, struct dl_client **out)
+int dl_conn_stand_in(struct dl_server *srv, const struct dl_pin_owner *key,
+		     struct dl_client **out)
 {
-	struct dl_rangeset blocks = { 0 };
 	struct dl_client *c = calloc(1, sizeof(*c));
 	uint64_t start;
 	uid_t uid;
@@ -222,17 +225,33 @@ int dl_conn_restored(struct dl_server *srv, const struct dl_pin_owner *key,
 	if (!dl_proc_uid(c->cred.pid, &uid))
 		c->cred.uid = uid;
 	dl_proc_comm(c->cred.pid, c->comm, sizeof(c->comm));
-	c->dead = c->orphan = c->restored = true;
+	c->dead = c->orphan = true;
 	c->orphan_since_ns = dl_server_now_ns();
 	srv->norphans++;
 	client_link(srv, c);
 	srv->nclients--;	/* client_link counts connections */
+	*out = c;
+	return 0;
+}
+
+/*
+ * A restarted daemon's stand-in for a process its pin records name,
+ * alive: one pin on everything recorded for it.
+ */
+int dl_conn_restored(struct dl_server *srv, const struct dl_pin_owner *key,
+		     const struct dl_rangeset *held, struct dl_client **out)
+{
+	struct dl_rangeset blocks = { 0 };
+	int rc = dl_conn_stand_in(srv, key, out);
+
+	if (rc)
+		return rc;
+	(*out)->restored = true;
 	rc = dl_rangeset_add_all(&blocks, held);
-	if (!rc && !dl_pin_add(c, 0, 0, held->n ? held->v[0].off : 0,
+	if (!rc && !dl_pin_add(*out, 0, 0, held->n ? held->v[0].off : 0,
 			       dl_rangeset_bytes(held), true, &blocks))
 		rc = -ENOMEM;
 	dl_rangeset_free(&blocks);
-	*out = c;
 	return rc;
 }
 
@@ -269,26 +288,46 @@ void dl_conn_accept(struct dl_source *src, uint32_t events)
 
 /* ---- receive ----------------------------------------------------------------- */
 
-/* No request takes fds: close whatever a client sends, and carry on. */
-static void close_passed_fds(struct dl_client *c, struct msghdr *mh)
+/*
+ * The fds a message carried, for its handler (only REATTACH takes any;
+ * dispatch closes the rest): up to CMSG_FDS_MAX, the others closed here.
+ */
+static int take_passed_fds(struct dl_client *c, struct msghdr *mh, int *out)
 {
+	int kept = 0;
+
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm;
 	     cm = CMSG_NXTHDR(mh, cm)) {
 		size_t n;
-		int *fds;
+		int fd;
 
 		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
 			continue;
 		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		fds = (int *)CMSG_DATA(cm);
-		for (size_t i = 0; i < n; i++)
-			close(fds[i]);
-		log_debug("%s: closed %zu passed fd(s)", dl_conn_who(c), n);
+		for (size_t i = 0; i < n; i++) {
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int),
+			       sizeof(fd));
+			if (kept < CMSG_FDS_MAX)
+				out[kept++] = fd;
+			else
+				close(fd);
+		}
 	}
+	if (kept)
+		log_debug("%s: %d passed fd(s)", dl_conn_who(c), kept);
+	return kept;
 }
 
-/* 1: one message in srv->rx (*len), 0: nothing more now, <0: drop. */
-static int conn_recv(struct dl_client *c, size_t *len)
+static void close_fds(int *fds, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+/* 1: one message in srv->rx (*len) and its fds, 0: nothing more now,
+ * <0: drop. */
+static int conn_recv(struct dl_client *c, size_t *len, int *fds, int *nfds)
 {
 	union {
 		char buf[CMSG_SPACE(CMSG_FDS_MAX * sizeof(int))];
@@ -301,14 +340,17 @@ static int conn_recv(struct dl_client *c, size_t *len)
 	};
 	ssize_t n = recvmsg(c->sock.fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 
+	*nfds = 0;
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 	if (mh.msg_controllen)
-		close_passed_fds(c, &mh);
-	if (n == 0)
-		return -ECONNRESET;	/* orderly shutdown by the peer */
-	if (mh.msg_flags & MSG_TRUNC)
-		return -EMSGSIZE;
+		*nfds = take_passed_fds(c, &mh, fds);
+	if (n == 0 || mh.msg_flags & MSG_TRUNC) {
+		close_fds(fds, *nfds);
+		*nfds = 0;
+		/* 0: an orderly shutdown by the peer */
+		return n == 0 ? -ECONNRESET : -EMSGSIZE;
+	}
 	*len = (size_t)n;
 	return 1;
 }
@@ -316,8 +358,9 @@ static int conn_recv(struct dl_client *c, size_t *len)
 static void conn_readable(struct dl_client *c)
 {
 	for (int i = 0; i < RECV_PER_WAKEUP && !c->dead && !c->out_head; i++) {
+		int fds[CMSG_FDS_MAX], nfds;
 		size_t len = 0;
-		int rc = conn_recv(c, &len);
+		int rc = conn_recv(c, &len, fds, &nfds);
 
 		if (rc == 0)
 			return;
@@ -327,7 +370,8 @@ static void conn_readable(struct dl_client *c)
 				     strerror(-rc));
 			return;
 		}
-		dl_dispatch(c, c->srv->rx, len);
+		dl_dispatch_fds(c, c->srv->rx, len, fds, nfds);
+		close_fds(fds, nfds);	/* those its handler did not keep */
 	}
 }
 
@@ -545,6 +589,13 @@ static void client_free(struct dl_client *c)
 	struct dl_server *srv = c->srv;
 
 	dl_records_changed(c);
+	/* the orphans it took over are orphans again, for the next one */
+	for (struct dl_client *o = srv->clients; o; o = o->next) {
+		if (o->adopter == c)
+			o->adopter = NULL;
+		if (o->stand_in == c)
+			o->stand_in = NULL;
+	}
 	dl_pins_drop_client(c);
 	dl_mappings_free_client(c);
 	if (c->orphan)

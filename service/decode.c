@@ -37,6 +37,8 @@ static long fixed_size(uint16_t opcode)
 		return sizeof(struct dl_hello_req);
 	case DL_OP_STATUS:
 		return 0;
+	case DL_OP_REATTACH:
+		return sizeof(struct dl_reattach_req);	/* + entries */
 	case DL_OP_OPEN:
 		return sizeof(struct dl_open_req);
 	case DL_OP_CLOSE:
@@ -126,6 +128,49 @@ static int decode_rw(struct dl_request *rq)
 		want += sum;
 		rq->data = (const uint8_t *)rq->payload + want - sum;
 	}
+	return rq->payload_len == want ? 0 : -EINVAL;
+}
+
+/* REATTACH: the fixed struct, then count entries of the kind's size. */
+static int decode_reattach(struct dl_request *rq)
+{
+	const struct dl_reattach_req *r = rq->payload;
+	const struct dl_reattach_pin *p;
+	uint64_t want = sizeof(*r), each = 0;
+
+	if (rq->payload_len < sizeof(*r) || r->reserved)
+		return -EINVAL;
+	rq->entries = (const uint8_t *)rq->payload + sizeof(*r);
+	switch (r->kind) {
+	case DL_REATTACH_BEGIN:
+		if (!r->token || r->count)
+			return -EINVAL;
+		break;
+	case DL_REATTACH_END:
+		if (r->count)
+			return -EINVAL;
+		break;
+	case DL_REATTACH_FILES:
+		each = sizeof(struct dl_reattach_file);
+		break;
+	case DL_REATTACH_TABLE:
+		each = sizeof(struct dl_reattach_map);
+		break;
+	case DL_REATTACH_PIN:
+		if (r->count != 1 ||
+		    rq->payload_len < sizeof(*r) + sizeof(*p))
+			return -EINVAL;
+		p = rq->entries;
+		if (!p->nsegs || p->nsegs > DL_PROTO_PIN_SEGS_MAX ||
+		    p->reserved || p->flags & ~DL_PIN_WRITE)
+			return -EINVAL;
+		want += sizeof(*p) + p->nsegs * sizeof(struct dl_wire_seg);
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (r->kind != DL_REATTACH_PIN)
+		want += (uint64_t)r->count * each;
 	return rq->payload_len == want ? 0 : -EINVAL;
 }
 
@@ -306,6 +351,8 @@ int dl_decode(const void *buf, size_t len, uint16_t version,
 		return rc;
 	if (h->opcode == DL_OP_READ || h->opcode == DL_OP_WRITE)
 		return decode_rw(rq);
+	if (h->opcode == DL_OP_REATTACH)
+		return decode_reattach(rq);
 	if (h->length != (unsigned long)size)
 		return -EINVAL;
 	return check_payload(rq);

@@ -36,6 +36,12 @@ struct dl_request {
 	uint32_t niov;
 	uint64_t data_len;		/* sum of the iovec lengths */
 	const uint8_t *data;		/* WRITE: data_len bytes */
+	/* REATTACH only: the entries after the fixed struct */
+	const void *entries;
+	/* fds that came with the message (not decode's: dispatch sets
+	 * them); a handler that keeps one sets it to -1 */
+	int *fds;
+	int nfds;
 };
 
 /*

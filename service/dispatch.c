@@ -13,6 +13,7 @@
 static dl_handler_fn *const handlers[] = {
 	[DL_OP_HELLO] = dl_handle_hello,
 	[DL_OP_STATUS] = dl_handle_status,
+	[DL_OP_REATTACH] = dl_handle_reattach,
 	[DL_OP_OPEN] = dl_handle_open,
 	[DL_OP_CLOSE] = dl_handle_close,
 	[DL_OP_STAT] = dl_handle_stat,
@@ -67,12 +68,20 @@ void dl_reply_status(struct dl_client *c, const struct dl_msg_hdr *req,
 
 void dl_dispatch(struct dl_client *c, const void *buf, size_t len)
 {
+	dl_dispatch_fds(c, buf, len, NULL, 0);
+}
+
+void dl_dispatch_fds(struct dl_client *c, const void *buf, size_t len,
+		     int *fds, int nfds)
+{
 	struct dl_reply rp = {
 		.payload = (char *)c->srv->tx + sizeof(struct dl_msg_hdr),
 	};
 	struct dl_request rq;
 	int rc = dl_decode(buf, len, c->version, &rq);
 
+	rq.fds = fds;
+	rq.nfds = nfds;
 	if (rc == DL_DECODE_DISCONNECT) {
 		dl_conn_drop(c, "malformed message (cannot frame it)");
 		return;

@@ -53,6 +53,31 @@ int dl_fh_add(struct dl_fh_table *t, uint32_t ino, uint32_t generation,
 	return 0;
 }
 
+int dl_fh_put(struct dl_fh_table *t, uint64_t fh, uint32_t ino,
+	      uint32_t generation, unsigned access)
+{
+	uint64_t slot = (fh & 0xffffffffu) - 1;
+	int rc;
+
+	if (!(fh & 0xffffffffu) || !(fh >> 32))
+		return -EINVAL;
+	if (slot >= DL_FH_MAX)
+		return -EMFILE;
+	while (slot >= t->n) {
+		rc = fh_grow(t);
+		if (rc)
+			return rc;
+	}
+	if (t->v[slot].used)
+		return -EEXIST;
+	t->v[slot] = (struct dl_fh){
+		.ino = ino, .generation = generation,
+		.serial = (uint32_t)(fh >> 32), .access = access, .used = true,
+	};
+	t->nused++;
+	return 0;
+}
+
 struct dl_fh *dl_fh_get(struct dl_fh_table *t, uint64_t fh)
 {
 	uint64_t slot = (fh & 0xffffffffu) - 1;

@@ -34,6 +34,10 @@ struct dl_fh_table {
 
 int dl_fh_add(struct dl_fh_table *t, uint32_t ino, uint32_t generation,
 	      unsigned access, uint64_t *fh);
+/* A handle with the value fh had in another table (a re-attach): 0,
+ * -EINVAL (not a handle value), -EEXIST (its slot is in use), -EMFILE. */
+int dl_fh_put(struct dl_fh_table *t, uint64_t fh, uint32_t ino,
+	      uint32_t generation, unsigned access);
 /* NULL if fh is not an open handle of this table. */
 struct dl_fh *dl_fh_get(struct dl_fh_table *t, uint64_t fh);
 int dl_fh_del(struct dl_fh_table *t, uint64_t fh);

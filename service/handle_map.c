@@ -367,17 +367,15 @@ static int unmap_check(struct dl_client *c, const struct dl_mapping *m)
 	return busy ? -EBUSY : 0;
 }
 
-int dl_handle_unmap(struct dl_client *c, const struct dl_request *rq,
-		    struct dl_reply *rp)
+/* UNMAP of one of c's mappings (0, -EBUSY), or -EINVAL: not one. */
+static int unmap_of(struct dl_client *c, uint64_t map_id)
 {
-	const struct dl_unmap_req *r = rq->payload;
 	int rc;
 
-	(void)rp;
 	for (struct dl_mapping **p = &c->maps; *p; p = &(*p)->next) {
 		struct dl_mapping *m = *p;
 
-		if (m->id != r->map_id)
+		if (m->id != map_id)
 			continue;
 		rc = unmap_check(c, m);
 		if (rc)
@@ -389,4 +387,19 @@ int dl_handle_unmap(struct dl_client *c, const struct dl_request *rq,
 		return 0;
 	}
 	return -EINVAL;
+}
+
+int dl_handle_unmap(struct dl_client *c, const struct dl_request *rq,
+		    struct dl_reply *rp)
+{
+	const struct dl_unmap_req *r = rq->payload;
+	int rc = unmap_of(c, r->map_id);
+
+	(void)rp;
+	/* or a mapping of a lost connection it re-attached */
+	for (struct dl_client *o = c->srv->clients; o && rc == -EINVAL;
+	     o = o->next)
+		if (o->adopter == c)
+			rc = unmap_of(o, r->map_id);
+	return rc;
 }

@@ -109,7 +109,7 @@ int dl_handle_status(struct dl_client *c, const struct dl_request *rq,
 	r->pid = (uint64_t)getpid();
 	r->uptime_ns = (uint64_t)(now_ns() - srv->start_ns);
 	r->clients = srv->nclients;
-	r->orphans = srv->norphans;
+	r->orphans = dl_orphans_unadopted(srv);
 	r->ns_size = ni.size;
 	r->ns_align = ni.align;
 	r->blocks_total = sf.blocks;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "maptable.h"
@@ -137,13 +138,105 @@ err_free:
 	return rc;
 }
 
+/* The seals a table or counter memfd must have for us to read it safely:
+ * no shrinking under our loads (which would fault). */
+static int check_seals(int fd, int need, const char *what, struct dl_err *err)
+{
+	int seals = fcntl(fd, F_GET_SEALS);
+
+	if (seals < 0 || (seals & need) != need)
+		return dl_err_set(err, EINVAL, "the %s is not a sealed memfd",
+				  what);
+	return 0;
+}
+
+static int import_table(struct dl_maptable *t, int fd, struct dl_err *err)
+{
+	struct stat st;
+	void *p;
+
+	if (check_seals(fd, F_SEAL_SHRINK | F_SEAL_FUTURE_WRITE, "table", err))
+		return -EINVAL;
+	if (fstat(fd, &st) || st.st_size < DL_TABLE_HDR_SIZE)
+		return dl_err_set(err, EINVAL, "the table is too small");
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return dl_err_set(err, errno, "mmap table: %s",
+				  strerror(errno));
+	t->base = p;
+	t->map_len = (size_t)st.st_size;
+	t->hdr = p;
+	t->ent = (struct dl_table_entry *)((char *)p + DL_TABLE_HDR_SIZE);
+	t->cap = t->hdr->nentries;
+	if (t->hdr->magic != DL_TABLE_MAGIC ||
+	    t->hdr->version != DL_TABLE_VERSION ||
+	    t->hdr->entry_size != sizeof(struct dl_table_entry) ||
+	    !t->cap || t->cap > (t->map_len - DL_TABLE_HDR_SIZE) /
+				sizeof(struct dl_table_entry))
+		return dl_err_set(err, EINVAL, "not a daxlease table");
+	return 0;
+}
+
+static int import_counters(struct dl_maptable *t, int fd, struct dl_err *err)
+{
+	struct stat st;
+	void *p;
+
+	if (check_seals(fd, F_SEAL_SHRINK, "counter region", err))
+		return -EINVAL;
+	t->cnt_len = dl_counters_size(t->cap);
+	if (fstat(fd, &st) || (uint64_t)st.st_size < t->cnt_len)
+		return dl_err_set(err, EINVAL, "the counter region is too small");
+	p = mmap(NULL, t->cnt_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return dl_err_set(err, errno, "mmap counters: %s",
+				  strerror(errno));
+	t->chdr = p;
+	t->cnt = (struct dl_pin_counter *)((char *)p + DL_TABLE_HDR_SIZE);
+	if (t->chdr->magic != DL_COUNTERS_MAGIC ||
+	    t->chdr->version != DL_COUNTERS_VERSION ||
+	    t->chdr->stride != DL_COUNTER_STRIDE ||
+	    t->chdr->nentries != t->cap)
+		return dl_err_set(err, EINVAL, "not that table's counters");
+	return 0;
+}
+
+int dl_maptable_import(int table_fd, int cnt_fd, struct dl_maptable **out,
+		       struct dl_err *err)
+{
+	struct dl_maptable *t = calloc(1, sizeof(*t));
+	int rc;
+
+	if (!t) {
+		close(table_fd);
+		close(cnt_fd);
+		return dl_err_set(err, ENOMEM, "out of memory");
+	}
+	t->fd = table_fd;
+	t->cnt_fd = cnt_fd;
+	t->imported = true;
+	rc = import_table(t, table_fd, err);
+	if (!rc)
+		rc = import_counters(t, cnt_fd, err);
+	if (!rc && !(t->used = calloc(t->cap, 1)))
+		rc = dl_err_set(err, ENOMEM, "out of memory");
+	if (rc) {
+		dl_maptable_free(t);
+		return rc;
+	}
+	*out = t;
+	return 0;
+}
+
 void dl_maptable_free(struct dl_maptable *t)
 {
 	if (!t)
 		return;
-	munmap(t->base, t->map_len);
+	if (t->base)
+		munmap(t->base, t->map_len);
 	close(t->fd);
-	munmap(t->chdr, t->cnt_len);
+	if (t->chdr)
+		munmap(t->chdr, t->cnt_len);
 	close(t->cnt_fd);
 	free(t->used);
 	free(t);
@@ -218,8 +311,11 @@ void dl_maptable_set(struct dl_maptable *t, uint64_t idx, uint64_t file_offset,
 void dl_maptable_invalidate(struct dl_maptable *t, uint64_t idx)
 {
 	struct dl_table_entry *e = &t->ent[idx];
-	uint64_t pte = e->pte;
+	uint64_t pte;
 
+	if (t->imported)
+		return;
+	pte = e->pte;
 	if (!(pte & DL_PTE_VALID))
 		return;
 	pte = (pte & ~(DL_PTE_VALID | DL_PTE_GEN_MASK)) | next_gen(pte);
@@ -231,7 +327,7 @@ void dl_maptable_revalidate(struct dl_maptable *t, uint64_t idx,
 {
 	struct dl_table_entry *e = &t->ent[idx];
 
-	if (!(old_pte & DL_PTE_VALID))
+	if (t->imported || !(old_pte & DL_PTE_VALID))
 		return;
 	/* a new generation: a pin that read the word before sees a change */
 	__atomic_store_n(&e->pte, (old_pte & ~DL_PTE_GEN_MASK) |

@@ -35,6 +35,14 @@ struct dl_maptable {
 	size_t cnt_len;
 	struct dl_counters_hdr *chdr;
 	struct dl_pin_counter *cnt;	/* cap of them */
+	/*
+	 * Imported from a client after a restart (reattach.c): the table
+	 * of a daemon that died, which no one can write any more (it is
+	 * sealed against new writable mappings).  Its entries stay as they
+	 * were - the client has stopped pinning through them - and only
+	 * its counters, which still hold blocks, are read.
+	 */
+	bool imported;
 };
 
 /* A counter value no correct client reaches: reported as corrupt. */
@@ -42,6 +50,11 @@ struct dl_maptable {
 
 int dl_maptable_new(uint64_t cap, struct dl_maptable **out,
 		    struct dl_err *err);
+/* A lost table and its counter region, as a client hands them back:
+ * checked (seals, sizes, headers), mapped read-only and read-write.
+ * Takes both fds, whatever happens. */
+int dl_maptable_import(int table_fd, int cnt_fd, struct dl_maptable **out,
+		       struct dl_err *err);
 void dl_maptable_free(struct dl_maptable *t);
 
 /* First index of n free consecutive entries, now reserved; or -ENOSPC. */
@@ -51,7 +64,8 @@ int64_t dl_maptable_alloc(struct dl_maptable *t, uint64_t n);
 void dl_maptable_set(struct dl_maptable *t, uint64_t idx, uint64_t file_offset,
 		     uint64_t map_id, uint64_t ns_offset,
 		     enum dl_leaf_level level, bool write);
-/* Clear VALID and bump the generation (one release store). */
+/* Clear VALID and bump the generation (one release store); an imported
+ * table cannot be written, so this and the other writers skip it. */
 void dl_maptable_invalidate(struct dl_maptable *t, uint64_t idx);
 /* Invalidate and free n entries from first. */
 void dl_maptable_release(struct dl_maptable *t, uint64_t first, uint64_t n);

@@ -108,6 +108,15 @@ bool dl_orphan_keep(struct dl_client *c)
 	return true;
 }
 
+uint32_t dl_orphans_unadopted(const struct dl_server *srv)
+{
+	uint32_t n = 0;
+
+	for (const struct dl_client *c = srv->clients; c; c = c->next)
+		n += c->orphan && !c->adopter;
+	return n;
+}
+
 void dl_orphans_reap(struct dl_server *srv)
 {
 	for (struct dl_client *c = srv->clients; c; c = c->next)

@@ -94,9 +94,13 @@ static void pin_free(struct dl_server *srv, struct dl_pin **link)
 int dl_pin_drop(struct dl_client *c, uint64_t pin_id)
 {
 	for (struct dl_pin **l = &c->srv->pins; *l; l = &(*l)->next) {
-		if ((*l)->id == pin_id && (*l)->client == c) {
+		struct dl_client *owner = (*l)->client;
+
+		/* its own, or a lost connection's it re-attached */
+		if ((*l)->id == pin_id &&
+		    (owner == c || owner->adopter == c)) {
 			pin_free(c->srv, l);
-			dl_records_changed(c);
+			dl_records_changed(owner);
 			return 0;
 		}
 	}
@@ -122,7 +126,7 @@ void dl_blocker_of_client(const struct dl_client *c,
 	w->pid = (uint32_t)c->cred.pid;
 	w->uid = c->cred.uid;
 	memcpy(w->comm, c->comm, strnlen(c->comm, sizeof(w->comm) - 1));
-	if (c->orphan)
+	if (c->orphan && !c->adopter)	/* a re-attached one is held again */
 		w->flags = DL_BLOCKER_ORPHAN;
 	if (c->restored)
 		w->flags |= DL_BLOCKER_RESTORED;

@@ -242,6 +242,69 @@ void dl_quarantine_drop_client(struct dl_client *c)
  * (records.c) until it exits or re-attaches; the rest had holders that
  * are gone, and go back to free space.
  */
+/* One lockless pin's hold of [off, off+len) under tag. */
+static void hold_counted(struct dl_server *srv, uint64_t tag,
+			 struct dl_client *o, uint64_t idx, uint64_t off,
+			 uint64_t len)
+{
+	struct dl_chold *h = calloc(1, sizeof(*h));
+
+	if (!h) {
+		log_warn("out of memory: blocks of tag %llu stay detached",
+			 (unsigned long long)tag);
+		return;
+	}
+	h->client = o;
+	h->idx = idx;
+	h->pin_id = ++srv->next_pin_id;
+	h->next = srv->cholds;
+	srv->cholds = h;
+	hold_add(srv, tag, h->pin_id, off, len);
+}
+
+/* Give hold h to what c (and the orphans it adopted) holds of its range. */
+static void handover_one(struct dl_server *srv, const struct dl_hold *h,
+			 struct dl_client *c)
+{
+	for (struct dl_pin *p = srv->pins; p; p = p->next)
+		if ((p->client == c || p->client->adopter == c) &&
+		    dl_rangeset_meets(&p->blocks, h->ns_offset, h->length))
+			hold_add(srv, h->tag, p->id, h->ns_offset, h->length);
+	for (struct dl_client *o = srv->clients; o; o = o->next) {
+		if (o->adopter != c || !o->table)
+			continue;
+		for (struct dl_mapping *m = o->maps; m; m = m->next)
+			for (uint64_t i = m->first; i < m->first + m->nentries;
+			     i++) {
+				const struct dl_table_entry *e =
+					&o->table->ent[i];
+
+				if (dl_maptable_refs(o->table, i) &&
+				    dl_range_overlaps(dl_pte_ns_offset(e->pte),
+						      dl_leaf_size(dl_pte_level(e->pte)),
+						      h->ns_offset, h->length))
+					hold_counted(srv, h->tag, o, i,
+						     h->ns_offset, h->length);
+			}
+	}
+}
+
+void dl_quarantine_handover(struct dl_server *srv, uint64_t pin_id,
+			    struct dl_client *c)
+{
+	/* new holds go to the head: walk only the ones there were */
+	struct dl_hold *end = NULL;
+
+	for (struct dl_hold *h = srv->holds; h; h = h->next)
+		end = h;
+	for (struct dl_hold *h = srv->holds; h; h = h->next) {
+		if (h->pin_id == pin_id)
+			handover_one(srv, h, c);
+		if (h == end)
+			break;
+	}
+}
+
 void dl_quarantine_init(struct dl_server *srv)
 {
 	struct dl_detached *d;

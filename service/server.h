@@ -191,6 +191,12 @@ struct dl_client {
 	bool restored;			/* a restarted daemon's stand-in for a
 					 * process its records name */
 	int64_t orphan_since_ns;
+	/* REATTACH (reattach.c) */
+	struct dl_client *adopter;	/* an orphan: the connection that took
+					 * it over (unpins, unmaps through it) */
+	bool reattaching;		/* between BEGIN and END */
+	struct dl_client *stand_in;	/* BEGIN found the process restored:
+					 * its hold goes at END */
 };
 
 struct dl_server {
@@ -274,6 +280,10 @@ const char *dl_conn_who(const struct dl_client *c);
 
 /* ---- dispatch.c ------------------------------------------------------------- */
 void dl_dispatch(struct dl_client *c, const void *buf, size_t len);
+/* The same with the fds that came with it (a handler keeps one by
+ * setting it to -1; the caller closes the rest). */
+void dl_dispatch_fds(struct dl_client *c, const void *buf, size_t len,
+		     int *fds, int nfds);
 
 /* A reply with no payload, for a request sent earlier (a waiter's). */
 void dl_reply_status(struct dl_client *c, const struct dl_msg_hdr *req,
@@ -284,7 +294,7 @@ void dl_reply_status(struct dl_client *c, const struct dl_msg_hdr *req,
 #define DL_SUSPENDED 1
 typedef int dl_handler_fn(struct dl_client *c, const struct dl_request *rq,
 			  struct dl_reply *rp);
-dl_handler_fn dl_handle_hello, dl_handle_status;
+dl_handler_fn dl_handle_hello, dl_handle_status, dl_handle_reattach;
 dl_handler_fn dl_handle_open, dl_handle_close, dl_handle_stat,
 	dl_handle_list, dl_handle_unlink, dl_handle_rename, dl_handle_setattr;
 dl_handler_fn dl_handle_read, dl_handle_write, dl_handle_fsync,
@@ -447,6 +457,10 @@ void dl_quarantine_unpin(struct dl_server *srv, uint64_t pin_id);
 void dl_quarantine_check_counters(struct dl_server *srv);
 /* The client goes: its lockless pins' holds go with it. */
 void dl_quarantine_drop_client(struct dl_client *c);
+/* A restarted daemon's hold of pin_id (a restored stand-in's) passes to
+ * whatever c and the orphans it re-attached still hold in its ranges. */
+void dl_quarantine_handover(struct dl_server *srv, uint64_t pin_id,
+			    struct dl_client *c);
 /* A tag no detached block on the namespace uses yet. */
 void dl_quarantine_init(struct dl_server *srv);
 void dl_quarantine_free(struct dl_server *srv);
@@ -458,6 +472,12 @@ dl_handler_fn dl_handle_quarantine;
 struct dl_pin_owner;
 int dl_conn_restored(struct dl_server *srv, const struct dl_pin_owner *key,
 		     const struct dl_rangeset *held, struct dl_client **out);
+/* An orphan for a living process, no table and no pin yet (reattach.c
+ * gives it a lost table); -ESRCH: the process is gone. */
+int dl_conn_stand_in(struct dl_server *srv, const struct dl_pin_owner *key,
+		     struct dl_client **out);
+/* Watch fd as c's wake eventfd (an unpin writes it). */
+int dl_conn_watch_wake(struct dl_client *c, int fd);
 
 /* ---- records.c: pin records on the namespace (restart safety) --------------- */
 void dl_client_owner(const struct dl_client *c, struct dl_pin_owner *key);
@@ -478,6 +498,8 @@ void dl_records_close(struct dl_server *srv);
 bool dl_orphan_keep(struct dl_client *c);
 /* Does c still hold anything (socket pins, counters, quarantine holds)? */
 bool dl_orphan_holds(const struct dl_client *c);
+/* Orphans no connection has re-attached (STATUS). */
+uint32_t dl_orphans_unadopted(const struct dl_server *srv);
 /* Queue the teardown of orphans that hold nothing any more. */
 void dl_orphans_reap(struct dl_server *srv);
 

@@ -95,7 +95,9 @@ static int add_blocker(struct json_object *o, const struct daxlease_blocker *b,
 	       cli_json_add(o, "lockless", json_object_new_boolean(b->lockless)) ||
 	       cli_json_add(o, "corrupt", json_object_new_boolean(b->corrupt)) ||
 	       /* its connection is gone, its process lives */
-	       cli_json_add(o, "orphaned", json_object_new_boolean(b->orphaned));
+	       cli_json_add(o, "orphaned", json_object_new_boolean(b->orphaned)) ||
+	       /* a restarted daemon holds it from its pin records */
+	       cli_json_add(o, "restored", json_object_new_boolean(b->restored));
 }
 
 struct json_object *cli_json_blocker(const struct daxlease_blocker *b,

@@ -26,10 +26,10 @@ static int counters_check(const struct dl_counters_hdr *hdr, uint64_t entries)
 	return 0;
 }
 
-/* Map the region (the table is installed: its capacity is known). */
-int dl_counters_install(struct daxlease_ctx *ctx, int counters_fd)
+/* Map the region (the table is mapped: its capacity is known). */
+int dl_counters_install(struct dl_tgen *g, int counters_fd)
 {
-	uint64_t need = dl_counters_size(ctx->table_entries);
+	uint64_t need = dl_counters_size(g->table_entries);
 	struct stat st;
 	void *p;
 	int rc;
@@ -43,27 +43,27 @@ int dl_counters_install(struct daxlease_ctx *ctx, int counters_fd)
 		 counters_fd, 0);
 	if (p == MAP_FAILED)
 		return -errno;
-	rc = counters_check(p, ctx->table_entries);
+	rc = counters_check(p, g->table_entries);
 	if (rc) {
 		munmap(p, (size_t)need);
 		return rc;
 	}
-	ctx->counters_hdr = p;
-	ctx->counters = (struct dl_pin_counter *)((uint8_t *)p +
-						  DL_TABLE_HDR_SIZE);
-	ctx->counters_size = (size_t)need;
+	g->counters_hdr = p;
+	g->counters = (struct dl_pin_counter *)((uint8_t *)p +
+						DL_TABLE_HDR_SIZE);
+	g->counters_size = (size_t)need;
 	return 0;
 }
 
-void dl_counters_release(struct daxlease_ctx *ctx)
+void dl_counters_release(struct dl_tgen *g)
 {
-	if (ctx->counters_hdr)
-		munmap(ctx->counters_hdr, ctx->counters_size);
-	ctx->counters_hdr = NULL;
-	ctx->counters = NULL;
+	if (g->counters_hdr)
+		munmap(g->counters_hdr, g->counters_size);
+	g->counters_hdr = NULL;
+	g->counters = NULL;
 }
 
-static void wake_service(struct daxlease_ctx *ctx)
+static void wake_service(struct daxlease_ctx *ctx, struct dl_tgen *g)
 {
 	uint64_t one = 1;
 	ssize_t n;
@@ -73,14 +73,15 @@ static void wake_service(struct daxlease_ctx *ctx)
 	 * anyway; any other failure leaves the service to its next scan.
 	 */
 	do
-		n = write(ctx->wake_fd, &one, sizeof(one));
+		n = write(g->wake_fd, &one, sizeof(one));
 	while (n < 0 && errno == EINTR);
 	dl_stat_inc(ctx, DL_STAT_WAKEUPS);
 }
 
-void dl_counters_put(struct daxlease_ctx *ctx, uint64_t first, uint64_t n)
+void dl_counters_put(struct daxlease_ctx *ctx, struct dl_tgen *g,
+		     uint64_t first, uint64_t n)
 {
-	struct dl_pin_counter *c = ctx->counters + first;
+	struct dl_pin_counter *c = g->counters + first;
 	bool zero = false;
 
 	for (uint64_t i = 0; i < n; i++)
@@ -90,7 +91,7 @@ void dl_counters_put(struct daxlease_ctx *ctx, uint64_t first, uint64_t n)
 	 * Dekker against the service (store waiting; fence; scan): either
 	 * its scan sees our zero, or we see its waiting and wake it.
 	 */
-	if (zero && __atomic_load_n(&ctx->counters_hdr->waiting,
+	if (zero && __atomic_load_n(&g->counters_hdr->waiting,
 				    __ATOMIC_SEQ_CST))
-		wake_service(ctx);
+		wake_service(ctx, g);
 }

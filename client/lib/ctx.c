@@ -44,7 +44,7 @@ DAXLEASE_EXPORT const char *daxlease_default_socket(void)
 	return DL_SOCKET_DEFAULT;
 }
 
-static int dl_connect(const char *path)
+int dl_connect(const char *path)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	int fd, rc;
@@ -84,9 +84,7 @@ static struct daxlease_ctx *ctx_alloc(void)
 	}
 	ctx->refcount = 1;
 	ctx->sock = -1;
-	ctx->table_fd = -1;
 	ctx->ns_fd = -1;
-	ctx->wake_fd = -1;
 	ctx->next_id = 1;
 	ctx->serial = dl_ctx_serial_next();
 	pthread_mutex_init(&ctx->lock, NULL);
@@ -103,6 +101,8 @@ static struct daxlease_ctx *ctx_alloc(void)
 static void ctx_free(struct daxlease_ctx *ctx)
 {
 	dl_table_release(ctx);
+	dl_spins_free(ctx);
+	free(ctx->socket_path);
 	dl_stats_release(ctx);
 	dl_event_free_all(ctx);
 	if (ctx->sock >= 0)
@@ -129,7 +129,13 @@ DAXLEASE_EXPORT int daxlease_new(struct daxlease_ctx **out,
 	ctx = ctx_alloc();
 	if (!ctx)
 		return -ENOMEM;
-	rc = dl_connect(socket_path ? socket_path : daxlease_default_socket());
+	ctx->socket_path = strdup(socket_path ? socket_path :
+				  daxlease_default_socket());
+	if (!ctx->socket_path) {
+		rc = -ENOMEM;
+		goto err;
+	}
+	rc = dl_connect(ctx->socket_path);
 	if (rc < 0)
 		goto err;
 	ctx->sock = rc;

@@ -81,6 +81,10 @@ DAXLEASE_EXPORT int daxlease_open(struct daxlease_ctx *ctx, const char *name,
 	}
 	f->ctx = daxlease_ref(ctx);
 	f->fh = rep.fh;
+	f->ino = rep.st.ino;
+	f->generation = rep.st.generation;
+	f->flags = flags & (DAXLEASE_O_READ | DAXLEASE_O_WRITE);
+	dl_track_file(f);
 	*out = f;
 	return 0;
 }
@@ -92,6 +96,7 @@ DAXLEASE_EXPORT int daxlease_close(struct daxlease_file *f)
 
 	if (!f)
 		return -EINVAL;
+	dl_untrack_file(f);
 	req.fh = f->fh;
 	rc = dl_call_simple(f->ctx, DL_OP_CLOSE, &req, sizeof(req), NULL, 0);
 	daxlease_unref(f->ctx);

@@ -23,6 +23,7 @@ struct map_plan {
 	int prot;			/* PROT_* */
 	struct dl_map_rep rep;
 	uint64_t min_leaf, max_leaf;
+	struct dl_tgen *gen;		/* the table of the reply's connection */
 };
 
 static uint64_t load_pte(const struct dl_table_entry *e)
@@ -37,7 +38,7 @@ static int64_t check_entry(struct daxlease_ctx *ctx, const struct map_plan *p,
 	const struct dl_table_entry *e;
 	uint64_t pte, size;
 
-	e = dl_table_entry(ctx, p->rep.first_entry + i);
+	e = dl_gen_entry(p->gen, p->rep.first_entry + i);
 	if (!e)
 		return -EPROTO;
 	pte = load_pte(e);
@@ -61,8 +62,8 @@ static int plan_check(struct daxlease_ctx *ctx, struct map_plan *p)
 	uint64_t i, pte, expect = p->offset;
 	int64_t size;
 
-	if (!p->rep.nentries || p->rep.nentries > ctx->table_entries ||
-	    p->rep.first_entry > ctx->table_entries - p->rep.nentries)
+	if (!p->rep.nentries || p->rep.nentries > p->gen->table_entries ||
+	    p->rep.first_entry > p->gen->table_entries - p->rep.nentries)
 		return -EPROTO;
 	p->max_leaf = DL_PAGE_SIZE;
 	p->min_leaf = 1ULL << 30;
@@ -104,15 +105,12 @@ uint8_t *dl_reserve_aligned(uint64_t length, uint64_t align, uint64_t phase)
  * counters are, and how to find a leaf - by a shift when all leaves are
  * one size, else by a binary search of their file offsets.
  */
-static int record_leaves(struct daxlease_ctx *ctx, const struct map_plan *p,
-			 struct daxlease_map *m)
+static int record_leaves(const struct map_plan *p, struct daxlease_map *m)
 {
 	m->first_entry = p->rep.first_entry;
 	m->nentries = p->rep.nentries;
-	m->entries = (const struct dl_table_entry *)
-		((const uint8_t *)ctx->table + DL_TABLE_HDR_SIZE) +
-		p->rep.first_entry;
-	m->counters = ctx->counters + p->rep.first_entry;
+	m->entries = dl_gen_entry(p->gen, p->rep.first_entry);
+	m->counters = p->gen->counters + p->rep.first_entry;
 	if (p->min_leaf == p->max_leaf) {
 		m->leaf_shift = (unsigned)__builtin_ctzll(p->max_leaf);
 		return 0;
@@ -153,7 +151,7 @@ static int map_build(struct daxlease_ctx *ctx, struct map_plan *p,
 
 	rc = plan_check(ctx, p);
 	if (!rc)
-		rc = record_leaves(ctx, p, m);
+		rc = record_leaves(p, m);
 	if (rc)
 		return rc;
 	m->addr = dl_reserve_aligned(p->length, p->max_leaf, p->offset);
@@ -183,15 +181,23 @@ static int unmap_request(struct daxlease_ctx *ctx, uint64_t map_id)
  * its own thread, so wait for that (it holds the reply: it only needs
  * map_lock, which the wait gives up).
  */
-static int take_fds(struct daxlease_ctx *ctx, const struct map_plan *p,
-		    const int *fds, int nfds)
+static int take_fds(struct daxlease_ctx *ctx, struct map_plan *p,
+		    const int *fds, int nfds, uint64_t epoch)
 {
 	int i, rc;
 
+	if (epoch != ctx->epoch) {
+		/* the reply of a connection lost since: its table is not
+		 * the one ctx has now */
+		for (i = 0; i < nfds; i++)
+			close(fds[i]);
+		return -ENOTCONN;
+	}
 	if ((p->rep.flags & DL_MAP_FDS) && nfds == DL_MAP_NFDS) {
 		rc = dl_table_install(ctx, fds);
 		ctx->table_failed = rc != 0;
 		pthread_cond_broadcast(&ctx->map_cond);
+		p->gen = rc ? NULL : dl_gen_get(ctx->gen);
 		return rc;
 	}
 	for (i = 0; i < nfds; i++)
@@ -203,9 +209,10 @@ static int take_fds(struct daxlease_ctx *ctx, const struct map_plan *p,
 		pthread_cond_broadcast(&ctx->map_cond);
 		return -EPROTO;
 	}
-	while (ctx->ns_fd < 0 && !ctx->table_failed)
+	while (!ctx->gen && !ctx->table_failed && !dl_is_dead(ctx))
 		pthread_cond_wait(&ctx->map_cond, &ctx->map_lock);
-	return ctx->ns_fd < 0 ? -EPROTO : 0;
+	p->gen = dl_gen_get(ctx->gen);
+	return p->gen ? 0 : -EPROTO;
 }
 
 /*
@@ -229,12 +236,16 @@ static int map_request(struct daxlease_file *f, struct map_plan *p)
 		.rep_iov = &piov, .rep_niov = 1, .rep_min = sizeof(p->rep),
 		.fds = fds, .nfds_max = DL_MAP_NFDS,
 	};
+	uint64_t epoch;
 	int rc;
 
+	pthread_mutex_lock(&f->ctx->map_lock);
+	epoch = f->ctx->epoch;
+	pthread_mutex_unlock(&f->ctx->map_lock);
 	rc = dl_call(f->ctx, &call);
 	if (!rc) {
 		pthread_mutex_lock(&f->ctx->map_lock);
-		rc = take_fds(f->ctx, p, fds, call.nfds);
+		rc = take_fds(f->ctx, p, fds, call.nfds, epoch);
 		pthread_mutex_unlock(&f->ctx->map_lock);
 	}
 	if (rc && call.rep_len)
@@ -283,13 +294,20 @@ DAXLEASE_EXPORT int daxlease_map(struct daxlease_file *f, uint64_t offset,
 		goto err;
 	}
 	m->ctx = daxlease_ref(f->ctx);
+	m->gen = p.gen;
 	m->map_id = p.rep.map_id;
 	m->fh = f->fh;
+	m->ino = f->ino;
+	m->generation = f->generation;
 	m->writable = (prot & DAXLEASE_PROT_WRITE) != 0;
 	m->pin_window_us = f->ctx->pin_window_us;
+	dl_track_map(m);
 	*out = m;
 	return 0;
 err:
+	pthread_mutex_lock(&f->ctx->map_lock);
+	dl_gen_put(f->ctx, p.gen);
+	pthread_mutex_unlock(&f->ctx->map_lock);
 	free(m->leaf_off);
 	free(m);
 	return rc;
@@ -366,6 +384,16 @@ DAXLEASE_EXPORT int daxlease_unmap(struct daxlease_map *m)
 	rc = unmap_request(m->ctx, m->map_id);
 	if (rc == -EBUSY)
 		return rc;	/* pinned after all: m stays, address gone */
+	/* a mapping of a lost connection that nothing held on to (the
+	 * daemon kept no record of it, or the connection is gone): it is
+	 * gone already */
+	if (__atomic_load_n(&m->lost, __ATOMIC_RELAXED) &&
+	    (rc == -EINVAL || rc == -ENOTCONN))
+		rc = 0;
+	dl_untrack_map(m);
+	pthread_mutex_lock(&m->ctx->map_lock);
+	dl_gen_put(m->ctx, m->gen);
+	pthread_mutex_unlock(&m->ctx->map_lock);
 	daxlease_unref(m->ctx);
 	free(m->leaf_off);
 	free(m);

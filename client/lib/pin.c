@@ -4,6 +4,7 @@
  * -EBUSY reply names the pins in the way).
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "private.h"
@@ -13,8 +14,57 @@ _Static_assert(DAXLEASE_POLICY_NONBLOCK == DL_POLICY_NONBLOCK &&
 	       DAXLEASE_POLICY_DEADLINE == DL_POLICY_DEADLINE,
 	       "policy flags are the wire's");
 
-int dl_pin_call(struct daxlease_ctx *ctx, uint64_t fh, uint64_t offset,
-		uint64_t length, unsigned flags, struct dl_pin_rep *rep)
+/* Remember a socket pin for a reconnect (reconnect.c hands it over). */
+static int spin_track(struct daxlease_ctx *ctx, uint64_t ino,
+		      uint32_t generation, uint64_t offset, uint64_t length,
+		      unsigned flags, const struct dl_pin_rep *rep)
+{
+	size_t segs = rep->nsegs * sizeof(rep->seg[0]);
+	struct dl_spin *s = malloc(sizeof(*s) + segs);
+
+	if (!s)
+		return -ENOMEM;
+	*s = (struct dl_spin){
+		.pin_id = rep->pin_id, .ino = ino, .generation = generation,
+		.flags = flags, .offset = offset, .length = length,
+		.nsegs = rep->nsegs,
+	};
+	memcpy(s->segs, rep->seg, segs);
+	pthread_mutex_lock(&ctx->map_lock);
+	s->next = ctx->spins;
+	ctx->spins = s;
+	pthread_mutex_unlock(&ctx->map_lock);
+	return 0;
+}
+
+void dl_spin_forget(struct daxlease_ctx *ctx, uint64_t pin_id)
+{
+	struct dl_spin **l, *s = NULL;
+
+	pthread_mutex_lock(&ctx->map_lock);
+	for (l = &ctx->spins; *l; l = &(*l)->next)
+		if ((*l)->pin_id == pin_id) {
+			s = *l;
+			*l = s->next;
+			break;
+		}
+	pthread_mutex_unlock(&ctx->map_lock);
+	free(s);
+}
+
+void dl_spins_free(struct daxlease_ctx *ctx)
+{
+	while (ctx->spins) {
+		struct dl_spin *s = ctx->spins;
+
+		ctx->spins = s->next;
+		free(s);
+	}
+}
+
+int dl_pin_call(struct daxlease_ctx *ctx, uint64_t fh, uint64_t ino,
+		uint32_t generation, uint64_t offset, uint64_t length,
+		unsigned flags, struct dl_pin_rep *rep)
 {
 	struct dl_pin_req req = {
 		.fh = fh, .offset = offset, .length = length, .flags = flags,
@@ -23,10 +73,12 @@ int dl_pin_call(struct daxlease_ctx *ctx, uint64_t fh, uint64_t offset,
 
 	rc = dl_call_simple(ctx, DL_OP_PIN, &req, sizeof(req),
 			    rep, sizeof(*rep));
-	if (!rc && rep->nsegs > DL_PROTO_PIN_SEGS_MAX) {
+	if (rc)
+		return rc;
+	rc = rep->nsegs > DL_PROTO_PIN_SEGS_MAX ? -EPROTO :
+	     spin_track(ctx, ino, generation, offset, length, flags, rep);
+	if (rc)
 		daxlease_unpin(ctx, rep->pin_id);
-		rc = -EPROTO;
-	}
 	return rc;
 }
 
@@ -39,7 +91,8 @@ DAXLEASE_EXPORT int daxlease_pin(struct daxlease_file *f, uint64_t offset,
 
 	if (!f || !pin_id || (flags & ~DAXLEASE_PIN_WRITE))
 		return -EINVAL;
-	rc = dl_pin_call(f->ctx, f->fh, offset, length, flags, &rep);
+	rc = dl_pin_call(f->ctx, f->fh, f->ino, f->generation, offset, length,
+			 flags, &rep);
 	if (!rc)
 		*pin_id = rep.pin_id;
 	return rc;
@@ -48,10 +101,15 @@ DAXLEASE_EXPORT int daxlease_pin(struct daxlease_file *f, uint64_t offset,
 DAXLEASE_EXPORT int daxlease_unpin(struct daxlease_ctx *ctx, uint64_t pin_id)
 {
 	struct dl_unpin_req req = { .pin_id = pin_id };
+	int rc;
 
 	if (!ctx)
 		return -EINVAL;
-	return dl_call_simple(ctx, DL_OP_UNPIN, &req, sizeof(req), NULL, 0);
+	rc = dl_call_simple(ctx, DL_OP_UNPIN, &req, sizeof(req), NULL, 0);
+	/* gone from the service (or never there): no reconnect brings it */
+	if (rc != -ENOTCONN)
+		dl_spin_forget(ctx, pin_id);
+	return rc;
 }
 
 void dl_blocker_from_wire(struct daxlease_blocker *out,
@@ -69,6 +127,7 @@ void dl_blocker_from_wire(struct daxlease_blocker *out,
 	out->corrupt = (w->flags & DL_BLOCKER_CORRUPT) != 0;
 	out->lease = (w->flags & DL_BLOCKER_LEASE) != 0;
 	out->orphaned = (w->flags & DL_BLOCKER_ORPHAN) != 0;
+	out->restored = (w->flags & DL_BLOCKER_RESTORED) != 0;
 }
 
 void dl_policy_take_blockers(struct daxlease_policy *p,

@@ -72,7 +72,9 @@ static bool revalidate(const struct daxlease_map *m, uint64_t first,
 		if (__atomic_load_n(&m->entries[first + i].pte,
 				    __ATOMIC_SEQ_CST) != ptes[i])
 			return false;
-	return true;
+	/* and against a reconnect handing the table to a new daemon
+	 * (reconnect.c): the same pairing with its store of lost */
+	return !__atomic_load_n(&m->lost, __ATOMIC_SEQ_CST);
 #endif
 }
 
@@ -98,7 +100,7 @@ static int fast_pin_entries(struct daxlease_map *m, struct daxlease_pin *pin,
 		__atomic_add_fetch(&m->counters[first + i].refs, 1,
 				   __ATOMIC_SEQ_CST);
 	if (!revalidate(m, first, n, ptes)) {
-		dl_counters_put(m->ctx, m->first_entry + first, n);
+		dl_counters_put(m->ctx, m->gen, m->first_entry + first, n);
 		dl_stat_inc(m->ctx, DL_STAT_BACKOFFS);
 		return -EAGAIN;
 	}
@@ -165,8 +167,8 @@ static int slow_pin(struct daxlease_map *m, struct daxlease_pin *pin)
 
 	if (!rep)
 		return -ENOMEM;
-	rc = dl_pin_call(m->ctx, m->fh, pin->offset, pin->length,
-			 pin->flags & DAXLEASE_PIN_WRITE, rep);
+	rc = dl_pin_call(m->ctx, m->fh, m->ino, m->generation, pin->offset,
+			 pin->length, pin->flags & DAXLEASE_PIN_WRITE, rep);
 	if (rc)
 		goto out;
 	if (!segs_cover(rep, pin->length)) {
@@ -231,8 +233,8 @@ DAXLEASE_EXPORT int daxlease_map_unpin(struct daxlease_pin *pin)
 	if (!pin || !pin->map)
 		return -EINVAL;
 	if (pin->flags & DAXLEASE_PINNED_FAST) {
-		dl_counters_put(pin->map->ctx, pin->first_entry,
-				pin->nentries);
+		dl_counters_put(pin->map->ctx, pin->map->gen,
+				pin->first_entry, pin->nentries);
 	} else {
 		/* the mapping may be gone: a socket pin does not hold it */
 		rc = daxlease_unpin(dl_pin_ctx(pin), pin->pin_id);

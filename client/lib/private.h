@@ -17,6 +17,7 @@
  * pinfast.c  daxlease_map_pin/unpin: the lockless path, socket fallback
  * pindma.c   the whole-namespace mapping and daxlease_pin_dma
  * pinstats.c per-thread pin statistics, summed on read
+ * reconnect.c daxlease_reconnect: a new connection takes over a lost one
  *
  * Nothing here prints; every int function returns 0 or a negative errno.
  */
@@ -47,6 +48,25 @@ _Static_assert(DL_MAP_NFDS <= DL_MAX_FDS, "a MAP reply's fds fit");
 
 struct dl_pending;
 struct dl_stat_slot;
+struct dl_spin;
+
+/*
+ * One connection's table, counter region and wake eventfd (table.h).  A
+ * mapping keeps the one it was made on: after a reconnect its counters
+ * still hold the pins taken through it, and the new connection gets
+ * tables of its own.  Never changes once installed.
+ */
+struct dl_tgen {
+	struct dl_tgen *next;		/* ctx->gens, under map_lock */
+	int refs;			/* under map_lock: current + mappings */
+	int table_fd, counters_fd, wake_fd;
+	const void *table;		/* PROT_READ, MAP_SHARED */
+	size_t table_size;
+	uint64_t table_entries;
+	struct dl_counters_hdr *counters_hdr;
+	struct dl_pin_counter *counters;	/* [table_entries] */
+	size_t counters_size;
+};
 
 struct dl_event {
 	struct dl_event *next;
@@ -90,24 +110,25 @@ struct daxlease_ctx {
 	 * Order: map_lock before lock and send_lock (never both of those). */
 	pthread_mutex_t map_lock;
 	pthread_cond_t map_cond;	/* the table installed, or failed */
+	char *socket_path;		/* where daxlease_reconnect goes */
+	/* a reconnect is under way: other threads' calls see -ENOTCONN
+	 * until it is done (its own go through) */
+	int reconnecting;		/* atomic */
+	pthread_t reconnector;
 	/* test hook (DAXLEASE_TEST_PIN_WINDOW_US): sleep this long between
 	 * a lockless pin's first read and its increments, so a torture run
 	 * on 2 cores sees the race the re-read closes; 0 in real use */
 	unsigned pin_window_us;
 	bool table_failed;		/* the first MAP's fds were unusable */
-	int table_fd, ns_fd;		/* -1 until the first MAP reply */
-	const void *table;		/* PROT_READ, MAP_SHARED */
-	size_t table_size;
-	uint64_t table_entries;
-	/*
-	 * The counter region (read-write, MAP_SHARED) and the wake eventfd
-	 * come with the table and, like it, never change afterwards: a
-	 * mapping made after the install may use them without a lock.
-	 */
-	struct dl_counters_hdr *counters_hdr;
-	struct dl_pin_counter *counters;	/* [table_entries] */
-	size_t counters_size;
-	int wake_fd;
+	/* this connection's table: NULL until its first MAP reply */
+	struct dl_tgen *gen;
+	struct dl_tgen *gens;		/* every one a mapping still uses */
+	uint64_t epoch;			/* connections so far (reconnects) */
+	int ns_fd;			/* -1 until the first MAP reply ever */
+	/* what a reconnect hands over (under map_lock) */
+	struct daxlease_file *files;
+	struct daxlease_map *maps;
+	struct dl_spin *spins;		/* socket pins */
 	/* the whole namespace for daxlease_pin_dma: created once, under
 	 * map_lock, published with a release store (pindma.c) */
 	uint8_t *ns_map;
@@ -121,10 +142,36 @@ struct daxlease_ctx {
 struct daxlease_file {
 	struct daxlease_ctx *ctx;	/* a reference */
 	uint64_t fh;
+	uint64_t ino;			/* what a reconnect re-opens */
+	uint32_t generation;
+	uint32_t flags;			/* DL_O_READ | DL_O_WRITE */
+	struct daxlease_file *prev, *next;	/* ctx->files */
+};
+
+/* A socket pin, as a reconnect describes it to the new daemon. */
+struct dl_spin {
+	struct dl_spin *next;
+	uint64_t pin_id;
+	uint64_t ino;
+	uint32_t generation;
+	uint32_t flags;			/* DL_PIN_* */
+	uint64_t offset, length;
+	uint32_t nsegs;
+	struct dl_wire_seg segs[];
 };
 
 struct daxlease_map {
 	struct daxlease_ctx *ctx;	/* a reference */
+	struct dl_tgen *gen;		/* the table it was made on (a ref) */
+	struct daxlease_map *prev, *next;	/* ctx->maps */
+	/*
+	 * Set (seq_cst) by a reconnect before it hands the table back: the
+	 * lockless pin loads it after its increments, so either the new
+	 * daemon reads our count or we see this and back off.  A lost
+	 * table's entries may stay valid for ever (no one can invalidate
+	 * them), so this is what stops pins through it.
+	 */
+	int lost;
 	uint64_t map_id;
 	uint8_t *addr;			/* NULL once munmapped */
 	uint64_t offset;		/* file offset of addr */
@@ -132,6 +179,8 @@ struct daxlease_map {
 	uint64_t leaves[3];		/* by enum dl_leaf_level */
 	uint64_t fh;			/* the handle it was made through:
 					 * the socket pin fallback uses it */
+	uint64_t ino;			/* its file, for a reconnect */
+	uint32_t generation;
 	bool writable;
 
 	/*
@@ -194,6 +243,8 @@ struct dl_call {
 	int *fds;
 	int nfds_max;
 	int nfds;			/* out */
+	const int *send_fds;		/* SCM_RIGHTS with the request */
+	int nsend_fds;
 };
 
 /* transport.c */
@@ -223,6 +274,9 @@ void dl_event_free_all(struct daxlease_ctx *ctx);
 /* hello.c */
 int dl_hello(struct daxlease_ctx *ctx);
 
+/* ctx.c: a SOCK_SEQPACKET connection to path; the fd or -errno */
+int dl_connect(const char *path);
+
 /* files.c */
 int dl_copy_name(char dst[DL_PROTO_NAME_SIZE], const char *name);
 void dl_stat_from_wire(struct daxlease_stat *out,
@@ -250,9 +304,14 @@ static inline struct daxlease_ctx *dl_pin_ctx(const struct daxlease_pin *pin)
 	return (struct daxlease_ctx *)(uintptr_t)pin->reserved[0];
 }
 
-/* A PIN round trip; rep is DL_PROTO_PIN_SEGS_MAX segments big. */
-int dl_pin_call(struct daxlease_ctx *ctx, uint64_t fh, uint64_t offset,
-		uint64_t length, unsigned flags, struct dl_pin_rep *rep);
+/* A PIN round trip; rep is DL_PROTO_PIN_SEGS_MAX segments big.  The
+ * pin is remembered for a reconnect (ino and generation: its file's). */
+int dl_pin_call(struct daxlease_ctx *ctx, uint64_t fh, uint64_t ino,
+		uint32_t generation, uint64_t offset, uint64_t length,
+		unsigned flags, struct dl_pin_rep *rep);
+/* A socket pin is gone: forget it. */
+void dl_spin_forget(struct daxlease_ctx *ctx, uint64_t pin_id);
+void dl_spins_free(struct daxlease_ctx *ctx);
 
 /* map.c */
 /*
@@ -261,15 +320,16 @@ int dl_pin_call(struct daxlease_ctx *ctx, uint64_t fh, uint64_t offset,
  */
 uint8_t *dl_reserve_aligned(uint64_t length, uint64_t align, uint64_t phase);
 
-/* counters.c (callers hold ctx->map_lock) */
-int dl_counters_install(struct daxlease_ctx *ctx, int counters_fd);
-void dl_counters_release(struct daxlease_ctx *ctx);
+/* counters.c */
+int dl_counters_install(struct dl_tgen *g, int counters_fd);
+void dl_counters_release(struct dl_tgen *g);
 /*
- * Drop one lockless reference on each of n counters from first (a table
- * index); an unpin that takes one to zero while the service waits for
- * this client writes the wake eventfd, once.
+ * Drop one lockless reference on each of n counters of g from first (a
+ * table index); an unpin that takes one to zero while the service waits
+ * for them writes g's wake eventfd, once.  ctx: for the statistics.
  */
-void dl_counters_put(struct daxlease_ctx *ctx, uint64_t first, uint64_t n);
+void dl_counters_put(struct daxlease_ctx *ctx, struct dl_tgen *g,
+		     uint64_t first, uint64_t n);
 
 /* pindma.c */
 void dl_ns_map_release(struct daxlease_ctx *ctx);
@@ -283,12 +343,22 @@ void dl_stat_inc(struct daxlease_ctx *ctx, enum dl_pin_stat which);
 uint64_t dl_ctx_serial_next(void);
 void dl_stats_release(struct daxlease_ctx *ctx);
 
-/* table.c */
-/* Takes the DL_MAP_NFDS fds of the first MAP reply whatever happens. */
+/* table.c (callers hold ctx->map_lock, but for dl_ns_fd) */
+/* Takes the DL_MAP_NFDS fds of a connection's first MAP reply whatever
+ * happens; ctx->gen is its table then. */
 int dl_table_install(struct daxlease_ctx *ctx, const int fds[DL_MAP_NFDS]);
-const struct dl_table_entry *dl_table_entry(struct daxlease_ctx *ctx,
-					    uint64_t index);
+const struct dl_table_entry *dl_gen_entry(const struct dl_tgen *g,
+					  uint64_t index);
+struct dl_tgen *dl_gen_get(struct dl_tgen *g);
+void dl_gen_put(struct daxlease_ctx *ctx, struct dl_tgen *g);
 int dl_ns_fd(struct daxlease_ctx *ctx);
+/* Everything (at the context's end). */
 void dl_table_release(struct daxlease_ctx *ctx);
+
+/* reconnect.c: keep what a reconnect hands over (take map_lock) */
+void dl_track_file(struct daxlease_file *f);
+void dl_untrack_file(struct daxlease_file *f);
+void dl_track_map(struct daxlease_map *m);
+void dl_untrack_map(struct daxlease_map *m);
 
 #endif

@@ -2,13 +2,19 @@
 /*
  * table.c - the per-client mapping table (include/daxlease/table.h).
  *
- * The first MAP reply brings four fds: the table memfd, which the service
- * has sealed so that it can only be mapped read-only, the namespace fd,
- * the counter memfd and the wake eventfd (counters.c).  All live as long
- * as the context.  The table is mapped PROT_READ and MAP_SHARED: the
- * service's later rewrites of entries show through.
+ * The first MAP reply of a connection brings four fds: the table memfd,
+ * which the service has sealed so that it can only be mapped read-only,
+ * the namespace fd, the counter memfd and the wake eventfd (counters.c).
+ * The table is mapped PROT_READ and MAP_SHARED: the service's later
+ * rewrites of entries show through.
+ *
+ * Table, counters and wake fd are one generation (private.h): a mapping
+ * holds the one it was made on, so a reconnect can hand a lost table
+ * back while new mappings use the new connection's.  The namespace fd is
+ * the context's: the same image or device whatever the connection.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -28,7 +34,7 @@ static int64_t table_check(const struct dl_table_hdr *hdr, size_t size)
 	return (int64_t)hdr->nentries;
 }
 
-static int table_map(struct daxlease_ctx *ctx, int table_fd)
+static int table_map(struct dl_tgen *g, int table_fd)
 {
 	struct stat st;
 	int64_t n;
@@ -46,9 +52,9 @@ static int table_map(struct daxlease_ctx *ctx, int table_fd)
 		munmap(p, (size_t)st.st_size);
 		return (int)n;
 	}
-	ctx->table = p;
-	ctx->table_size = (size_t)st.st_size;
-	ctx->table_entries = (uint64_t)n;
+	g->table = p;
+	g->table_size = (size_t)st.st_size;
+	g->table_entries = (uint64_t)n;
 	return 0;
 }
 
@@ -58,48 +64,85 @@ static void close_all(const int fds[DL_MAP_NFDS])
 		close(fds[i]);
 }
 
-/* The caller holds ctx->map_lock. */
+static void gen_free(struct dl_tgen *g)
+{
+	dl_counters_release(g);
+	if (g->table)
+		munmap((void *)g->table, g->table_size);
+	if (g->table_fd >= 0)
+		close(g->table_fd);
+	if (g->counters_fd >= 0)
+		close(g->counters_fd);
+	if (g->wake_fd >= 0)
+		close(g->wake_fd);
+	free(g);
+}
+
 int dl_table_install(struct daxlease_ctx *ctx, const int fds[DL_MAP_NFDS])
 {
+	struct dl_tgen *g;
 	int rc;
 
-	if (ctx->table) {
+	if (ctx->gen) {
 		/* a second copy: ours is the same table */
 		close_all(fds);
 		return 0;
 	}
-	rc = table_map(ctx, fds[0]);
-	if (!rc) {
-		rc = dl_counters_install(ctx, fds[2]);
-		if (rc) {
-			munmap((void *)ctx->table, ctx->table_size);
-			ctx->table = NULL;
-		}
-	}
-	if (rc) {
+	g = calloc(1, sizeof(*g));
+	if (!g) {
 		close_all(fds);
+		return -ENOMEM;
+	}
+	g->table_fd = fds[0];
+	g->counters_fd = fds[2];	/* kept: a reconnect hands it back */
+	g->wake_fd = fds[3];
+	rc = table_map(g, fds[0]);
+	if (!rc)
+		rc = dl_counters_install(g, fds[2]);
+	if (rc) {
+		close(fds[1]);
+		gen_free(g);
 		return rc;
 	}
-	close(fds[2]);		/* the mapping keeps the region */
-	ctx->table_fd = fds[0];
-	ctx->ns_fd = fds[1];
-	ctx->wake_fd = fds[3];
+	/* the namespace is the same whichever connection sent it */
+	if (ctx->ns_fd < 0)
+		ctx->ns_fd = fds[1];
+	else
+		close(fds[1]);
+	g->refs = 1;		/* the context's, while it is current */
+	g->next = ctx->gens;
+	ctx->gens = g;
+	ctx->gen = g;
 	return 0;
 }
 
-/* The entry at index, or NULL when there is no table or no such entry. */
-const struct dl_table_entry *dl_table_entry(struct daxlease_ctx *ctx,
-					    uint64_t index)
+const struct dl_table_entry *dl_gen_entry(const struct dl_tgen *g,
+					  uint64_t index)
 {
-	const struct dl_table_entry *e = NULL;
+	if (!g || index >= g->table_entries)
+		return NULL;
+	return (const struct dl_table_entry *)
+		((const uint8_t *)g->table + DL_TABLE_HDR_SIZE) + index;
+}
 
-	pthread_mutex_lock(&ctx->map_lock);
-	if (ctx->table && index < ctx->table_entries)
-		e = (const struct dl_table_entry *)
-			((const uint8_t *)ctx->table + DL_TABLE_HDR_SIZE) +
-			index;
-	pthread_mutex_unlock(&ctx->map_lock);
-	return e;
+struct dl_tgen *dl_gen_get(struct dl_tgen *g)
+{
+	if (g)
+		g->refs++;
+	return g;
+}
+
+void dl_gen_put(struct daxlease_ctx *ctx, struct dl_tgen *g)
+{
+	struct dl_tgen **l;
+
+	if (!g || --g->refs)
+		return;
+	for (l = &ctx->gens; *l && *l != g; l = &(*l)->next)
+		;
+	if (*l)
+		*l = g->next;
+	gen_free(g);
 }
 
 int dl_ns_fd(struct daxlease_ctx *ctx)
@@ -115,17 +158,14 @@ int dl_ns_fd(struct daxlease_ctx *ctx)
 void dl_table_release(struct daxlease_ctx *ctx)
 {
 	dl_ns_map_release(ctx);
-	dl_counters_release(ctx);
-	if (ctx->wake_fd >= 0)
-		close(ctx->wake_fd);
-	ctx->wake_fd = -1;
-	if (ctx->table)
-		munmap((void *)ctx->table, ctx->table_size);
-	if (ctx->table_fd >= 0)
-		close(ctx->table_fd);
+	while (ctx->gens) {
+		struct dl_tgen *g = ctx->gens;
+
+		ctx->gens = g->next;
+		gen_free(g);
+	}
+	ctx->gen = NULL;
 	if (ctx->ns_fd >= 0)
 		close(ctx->ns_fd);
-	ctx->table = NULL;
-	ctx->table_fd = -1;
 	ctx->ns_fd = -1;
 }

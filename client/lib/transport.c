@@ -81,12 +81,33 @@ static ssize_t build_request(struct daxlease_ctx *ctx, struct dl_call *call,
 	return (ssize_t)(sizeof(*hdr) + len);
 }
 
-static int send_request(struct daxlease_ctx *ctx, size_t len)
+static int send_request(struct daxlease_ctx *ctx, size_t len,
+			const int *fds, int nfds)
 {
+	union {
+		char buf[CMSG_SPACE(DL_MAX_FDS * sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { ctx->txbuf, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	ssize_t n;
 
+	if (nfds < 0 || nfds > DL_MAX_FDS)
+		return -EINVAL;
+	if (nfds) {
+		struct cmsghdr *cm;
+
+		memset(&ctl, 0, sizeof(ctl));
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+		memcpy(CMSG_DATA(cm), fds, nfds * sizeof(int));
+	}
 	do
-		n = send(ctx->sock, ctx->txbuf, len, MSG_NOSIGNAL);
+		n = sendmsg(ctx->sock, &mh, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return dl_fail(ctx, -errno);
@@ -340,6 +361,9 @@ int dl_call(struct daxlease_ctx *ctx, struct dl_call *call)
 	call->nfds = 0;
 	if (dl_is_dead(ctx))
 		return -ENOTCONN;
+	if (__atomic_load_n(&ctx->reconnecting, __ATOMIC_ACQUIRE) &&
+	    !pthread_equal(ctx->reconnector, pthread_self()))
+		return -ENOTCONN;
 	pthread_mutex_lock(&ctx->lock);
 	if (dl_is_dead(ctx)) {
 		pthread_mutex_unlock(&ctx->lock);
@@ -352,7 +376,8 @@ int dl_call(struct daxlease_ctx *ctx, struct dl_call *call)
 
 	pthread_mutex_lock(&ctx->send_lock);
 	n = build_request(ctx, call, p.id);
-	rc = n < 0 ? (int)n : send_request(ctx, (size_t)n);
+	rc = n < 0 ? (int)n : send_request(ctx, (size_t)n, call->send_fds,
+					    call->nsend_fds);
 	pthread_mutex_unlock(&ctx->send_lock);
 
 	pthread_mutex_lock(&ctx->lock);

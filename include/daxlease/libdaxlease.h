@@ -38,6 +38,30 @@ struct daxlease_ctx *daxlease_ref(struct daxlease_ctx *ctx);
 /* Drops a reference; the last one closes the connection. */
 struct daxlease_ctx *daxlease_unref(struct daxlease_ctx *ctx);
 
+/*
+ * After the connection was lost - every call answers -ENOTCONN - take
+ * back what it held on a new connection to the same socket: the daemon
+ * kept this process's pins (its connection's going never frees them;
+ * neither does a restart of daxleased, which holds what its pin records
+ * say until the process re-attaches or exits).  Open files keep their
+ * handles, socket pins their ids; mappings keep their lockless pins
+ * (unpin them as usual) but take new pins through the socket, and new
+ * mappings get a new table.  Leases are not taken back: the daemon
+ * revoked them with the connection; acquire them again.  out (may be
+ * NULL) counts what was taken back and what could not be.  0, -EISCONN
+ * (the connection is not lost), -ESTALE (another namespace), or the
+ * error of connecting; other threads' calls answer -ENOTCONN until it
+ * returns.
+ */
+struct daxlease_reattached {
+	unsigned files, files_lost;	/* handles re-created / not */
+	unsigned maps, maps_lost;	/* mappings whose table was taken back */
+	unsigned pins, pins_lost;	/* socket pins */
+	uint64_t counted;		/* lockless pins' entries still held */
+};
+int daxlease_reconnect(struct daxlease_ctx *ctx,
+		       struct daxlease_reattached *out);
+
 struct daxlease_info {
 	uint32_t protocol_version;
 	uint32_t server_flags;		/* DL_SRV_* of proto.h */
@@ -237,6 +261,9 @@ struct daxlease_blocker {
 	bool orphaned;		/* its connection is gone, its process lives:
 				 * held until the process exits, unpins
 				 * (lockless) or re-attaches */
+	bool restored;		/* held by a restarted daemon from its pin
+				 * records (with orphaned): offset/length
+				 * are a namespace range */
 };
 
 /*

@@ -42,6 +42,7 @@
 enum dl_opcode {
 	DL_OP_HELLO = 1,
 	DL_OP_STATUS = 2,
+	DL_OP_REATTACH = 3,		/* take over a lost connection's pins */
 	DL_OP_OPEN = 10,
 	DL_OP_CLOSE = 11,
 	DL_OP_STAT = 12,
@@ -115,6 +116,84 @@ struct dl_hello_rep {
 	char server_version[32];
 	char ns_name[64];
 	uint8_t ns_uuid[16];
+};
+
+/* ---- REATTACH --------------------------------------------------------------
+ *
+ * A client whose connection was lost - its own shutdown, or a daxleased
+ * that died and was started again - takes back what that connection held
+ * (docs/pin-protocol.md, "Lifetimes").  Right after HELLO, a sequence of
+ * REATTACH requests, each a dl_reattach_req and `count` entries:
+ *
+ *   BEGIN  the lost connection's token (its HELLO reply's); no entries.
+ *          From now on this connection has that token, so the pin
+ *          records of both are one.  Only before any file is opened or
+ *          anything mapped, pinned or leased here (else -EBUSY).
+ *   FILES  dl_reattach_file entries: handles re-created with the same
+ *          values, access checked again (-ESTALE: the file is gone;
+ *          -EACCES).
+ *   TABLE  a lost table: SCM_RIGHTS [table memfd, counter memfd, wake
+ *          eventfd] and its mappings as dl_reattach_map entries.  The
+ *          same daemon knows it (the fds are only closed); a restarted
+ *          one checks every entry against its pin records, then holds
+ *          the blocks of counted entries until the counters drop
+ *          (-ESTALE: not what was recorded).  Before sending it, the
+ *          client stops pinning through those mappings (a seq_cst store
+ *          of its own, see the pin protocol), so the counters it hands
+ *          over only ever go down.
+ *   PIN    one socket pin: a dl_reattach_pin entry and its nsegs
+ *          dl_wire_seg after it (count 1).  Its id stays (-ESTALE: its
+ *          blocks are not what was recorded for this process).
+ *   END    no entries: what a restarted daemon held for the process
+ *          from its records alone is released; the reply counts what was
+ *          taken over (dl_reattach_rep).
+ */
+#define DL_REATTACH_BEGIN 1
+#define DL_REATTACH_FILES 2
+#define DL_REATTACH_TABLE 3
+#define DL_REATTACH_PIN 4
+#define DL_REATTACH_END 5
+#define DL_REATTACH_NFDS 3
+
+struct dl_reattach_req {
+	uint32_t kind;		/* DL_REATTACH_* */
+	uint32_t count;		/* entries that follow */
+	uint32_t token;		/* BEGIN: the lost connection's */
+	uint32_t reserved;
+};
+
+struct dl_reattach_file {
+	uint64_t fh;		/* the value the lost connection gave */
+	uint64_t ino;
+	uint32_t generation;
+	uint32_t flags;		/* DL_O_READ | DL_O_WRITE */
+};
+
+struct dl_reattach_map {
+	uint64_t map_id;
+	uint64_t ino;
+	uint32_t generation;
+	uint32_t prot;		/* DL_MAP_PROT_* */
+	uint64_t offset, length;	/* the file range it was made for */
+	uint64_t first_entry, nentries;
+};
+
+struct dl_reattach_pin {
+	uint64_t pin_id;
+	uint64_t ino;
+	uint32_t generation;
+	uint32_t flags;		/* DL_PIN_* */
+	uint64_t offset, length;	/* the file range it was made for */
+	uint32_t nsegs;		/* dl_wire_seg that follow, 1 .. SEGS_MAX */
+	uint32_t reserved;
+};
+
+struct dl_reattach_rep {	/* END */
+	uint32_t files;		/* handles re-created */
+	uint32_t tables;	/* lost tables taken over */
+	uint32_t maps;
+	uint32_t pins;		/* socket pins */
+	uint64_t counted;	/* entries whose counters still hold blocks */
 };
 
 /* ---- STATUS -------------------------------------------------------------- */

@@ -56,7 +56,12 @@ static bool can_map;		/* root: DAX access */
 
 /* ---- a pinning child -------------------------------------------------------- */
 
-enum pin_kind { PIN_LOCKLESS, PIN_SOCKET };
+enum pin_kind {
+	PIN_LOCKLESS,
+	PIN_SOCKET,
+	PIN_BOTH,		/* lockless on the first half, socket on the
+				 * second */
+};
 enum pin_end {
 	END_EXIT,		/* on 'g': exit, pins and all */
 	END_UNPIN,		/* on 'g': stop DMA, unpin, write 'U',
@@ -89,16 +94,22 @@ struct pinner {
 struct dma_ctx {
 	const struct pinner_spec *s;
 	struct daxlease_pin *pin;	/* lockless: through pin_dma */
+	uint64_t lockless_len;		/* the part of the range it pins */
 	uint8_t *base;			/* socket pin: the mapping */
 	struct dma_progress *progress;
 };
 
-/* The address of pin byte off (from the pin's start), or NULL. */
+/*
+ * The address of pin byte off (from the pin's start), or NULL.  A socket
+ * pin's "DMA" goes through the mapping: it still maps the pinned blocks
+ * whatever the file does (it is never remapped), as a NIC's DMA goes to
+ * the pages it was given.
+ */
 static uint64_t *dma_word(struct dma_ctx *d, uint64_t off)
 {
 	uint64_t contig;
 
-	if (d->pin)
+	if (off < d->lockless_len)
 		return daxlease_pin_dma(d->pin, d->s->pin_off + off, &contig);
 	return (uint64_t *)(d->base + (d->s->pin_off - d->s->map_off) + off);
 }
@@ -138,6 +149,39 @@ static char hear(int fd)
 	return c;
 }
 
+/*
+ * 'r': wait until daxleased answers again (a restart takes a moment),
+ * reconnect, check the file handle works, and tell the test what came
+ * back: 'R' and the counts, or 'F' and the error.
+ */
+static void reconnect_and_tell(struct daxlease_ctx *c, struct daxlease_file *f,
+			       int ev)
+{
+	struct daxlease_reattached r;
+	struct daxlease_stat st;
+	int rc;
+
+	/* the connection may not know it is lost yet: a call tells it */
+	daxlease_fstat(f, &st);
+	for (int i = 0; i < 200; i++) {
+		rc = daxlease_reconnect(c, &r);
+		if (rc != -ECONNREFUSED && rc != -ENOENT)
+			break;
+		usleep(50000);	/* the socket is not back yet */
+	}
+	if (!rc && daxlease_fstat(f, &st))
+		rc = -EBADF;
+	if (rc) {
+		say(ev, 'F');
+		if (write(ev, &rc, sizeof(rc)) != sizeof(rc))
+			_exit(6);
+		return;
+	}
+	say(ev, 'R');
+	if (write(ev, &r, sizeof(r)) != sizeof(r))
+		_exit(6);
+}
+
 static void pinner_main(const struct pinner_spec *s, int go, int ev,
 			struct dma_progress *progress)
 {
@@ -146,7 +190,7 @@ static void pinner_main(const struct pinner_spec *s, int go, int ev,
 	struct daxlease_map *m;
 	struct daxlease_pin pin;
 	struct dma_ctx d = { .s = s, .progress = progress };
-	uint64_t lease, pin_id = 0;
+	uint64_t lease, pin_id = 0, half = s->pin_len / 2;
 	pthread_t t;
 
 	if (daxlease_new(&c, s->sock) || daxlease_open(c, s->name, RW, 0, &f))
@@ -156,18 +200,21 @@ static void pinner_main(const struct pinner_spec *s, int go, int ev,
 				   DAXLEASE_LEASE_SHARED, 0, &lease) ||
 	    daxlease_map(f, s->map_off, s->map_len, PROT_RW, &m))
 		_exit(3);
-	if (s->kind == PIN_LOCKLESS) {
-		if (daxlease_map_pin(m, s->pin_off, s->pin_len,
+	d.lockless_len = s->kind == PIN_LOCKLESS ? s->pin_len :
+			 s->kind == PIN_BOTH ? half : 0;
+	if (d.lockless_len) {
+		if (daxlease_map_pin(m, s->pin_off, d.lockless_len,
 				     DAXLEASE_PIN_WRITE, &pin) ||
 		    !(pin.flags & DAXLEASE_PINNED_FAST))
 			_exit(4);
 		d.pin = &pin;
-	} else {
-		if (daxlease_pin(f, s->pin_off, s->pin_len, DAXLEASE_PIN_WRITE,
-				 &pin_id))
-			_exit(4);
-		d.base = daxlease_map_addr(m);
 	}
+	if (d.lockless_len < s->pin_len &&
+	    daxlease_pin(f, s->pin_off + d.lockless_len,
+			 s->pin_len - d.lockless_len, DAXLEASE_PIN_WRITE,
+			 &pin_id))
+		_exit(4);
+	d.base = daxlease_map_addr(m);
 	if (pthread_create(&t, NULL, dma_thread, &d))
 		_exit(5);
 	while (!__atomic_load_n(&progress->passes, __ATOMIC_ACQUIRE))
@@ -178,6 +225,10 @@ static void pinner_main(const struct pinner_spec *s, int go, int ev,
 
 		if (cmd == 'g')
 			break;
+		if (cmd == 'r') {
+			reconnect_and_tell(c, f, ev);
+			continue;
+		}
 		if (cmd != 'd')
 			_exit(0);	/* the test went away */
 		/* the connection goes; the process, its pins and its DMA
@@ -190,8 +241,8 @@ static void pinner_main(const struct pinner_spec *s, int go, int ev,
 	pthread_join(t, NULL);
 	if (s->end == END_EXIT)
 		_exit(0);
-	if (s->kind == PIN_LOCKLESS ? daxlease_map_unpin(&pin) :
-	    daxlease_unpin(c, pin_id))
+	if ((d.pin && daxlease_map_unpin(&pin)) ||
+	    (pin_id && daxlease_unpin(c, pin_id)))
 		_exit(8);
 	say(ev, 'U');
 	hear(go);
@@ -227,6 +278,29 @@ static void start_pinner(struct pinner *p, const struct pinner_spec *s)
 	CU_ASSERT_EQUAL_FATAL(hear(p->ev), 'P');
 	if (s->disconnect)
 		disconnect_pinner(p);
+}
+
+/* The pinner reconnects: what it took back (a failure: the test fails). */
+static struct daxlease_reattached reconnect_pinner(struct pinner *p)
+{
+	struct daxlease_reattached r = { 0 };
+	int rc = 0;
+
+	say(p->go, 'r');
+	switch (hear(p->ev)) {
+	case 'R':
+		CU_ASSERT_EQUAL(read(p->ev, &r, sizeof(r)), (ssize_t)sizeof(r));
+		break;
+	case 'F':
+		CU_ASSERT_EQUAL(read(p->ev, &rc, sizeof(rc)),
+				(ssize_t)sizeof(rc));
+		printf("  reconnect: %s\n", strerror(-rc));
+		CU_FAIL("the pinner could not reconnect");
+		break;
+	default:
+		CU_FAIL("the pinner died");
+	}
+	return r;
 }
 
 /* 0 once the pinner has made n more whole passes over its range. */
@@ -445,7 +519,27 @@ static uint64_t quarantined(struct daxlease_ctx *c, pid_t pid)
 	return bytes;
 }
 
-/* BUSY entries of pid marked orphaned (-1 if one of pid's is not). */
+/* BUSY entries of pid: all, and those a restarted daemon holds from its
+ * records alone. */
+static int busy_of(struct daxlease_ctx *c, pid_t pid, int *restored)
+{
+	struct daxlease_busy b[64];
+	uint64_t cursor = 0;
+	int n, k = 0;
+
+	*restored = 0;
+	do {
+		n = daxlease_busy(c, &cursor, b, 64);
+		for (int i = 0; i < n; i++)
+			if (b[i].pin.pid == pid) {
+				k++;
+				*restored += b[i].pin.restored;
+			}
+	} while (n > 0 && cursor);
+	return k;
+}
+
+/* BUSY entries of pid marked orphaned. */
 static int orphaned_pins(struct daxlease_ctx *c, pid_t pid)
 {
 	struct daxlease_busy b[64];
@@ -454,13 +548,8 @@ static int orphaned_pins(struct daxlease_ctx *c, pid_t pid)
 
 	do {
 		n = daxlease_busy(c, &cursor, b, 64);
-		for (int i = 0; i < n; i++) {
-			if (b[i].pin.pid != pid)
-				continue;
-			if (!b[i].pin.orphaned)
-				return -1;
-			k++;
-		}
+		for (int i = 0; i < n; i++)
+			k += b[i].pin.pid == pid && b[i].pin.orphaned;
 	} while (n > 0 && cursor);
 	return k;
 }
@@ -471,6 +560,19 @@ static unsigned orphans(struct daxlease_ctx *c)
 
 	CU_ASSERT_EQUAL_FATAL(daxlease_status(c, &st), 0);
 	return st.orphans;
+}
+
+/* 0 once the daemon counts n orphans (a connection's end is looked at
+ * after the batch of events it came in). */
+static int wait_orphans(struct daxlease_ctx *c, unsigned n)
+{
+	for (int i = 0; i < 4000; i++) {
+		if (orphans(c) == n)
+			return 0;
+		usleep(5000);
+	}
+	fprintf(stderr, "the daemon never counted %u orphans\n", n);
+	return -1;
 }
 
 /* 0 once nothing is in quarantine. */
@@ -521,7 +623,14 @@ static void disconnect_case(enum pin_kind kind, enum pin_end end)
 	CU_ASSERT_EQUAL(truncate_with(c, "dc", 0, DAXLEASE_POLICY_NONBLOCK, 0),
 			rc ? -EBUSY : 0);
 	/* the admin sees whose it is and that its connection is gone */
-	CU_ASSERT(orphaned_pins(c, p.pid) >= 1);
+	CU_ASSERT_EQUAL(wait_orphans(c, 1), 0);
+	{
+		int restored, n = busy_of(c, p.pid, &restored);
+
+		CU_ASSERT(n >= 1);
+		CU_ASSERT_EQUAL(orphaned_pins(c, p.pid), n);
+		CU_ASSERT_EQUAL(restored, 0);
+	}
 	CU_ASSERT_EQUAL(orphans(c), 1);
 
 	if (end == END_UNPIN) {
@@ -744,6 +853,130 @@ static void test_insert_lockless(void)
 	moved_case("mv-insert-lockless", PIN_LOCKLESS, FALLOC_FL_INSERT_RANGE);
 }
 
+/* ---- re-attach -------------------------------------------------------------- */
+
+/* The child unpins through what it took back, while it lives on: the
+ * truncate goes then, not at its exit. */
+static void unpin_then_truncate(struct daxlease_ctx *c, struct pinner *p,
+				const char *name)
+{
+	say(p->go, 'g');
+	CU_ASSERT_EQUAL(hear(p->ev), 'U');
+	CU_ASSERT_EQUAL(truncate_with(c, name, 0, DAXLEASE_POLICY_DEADLINE,
+				      20000), 0);
+	say(p->go, 'x');
+	close(p->go);
+	CU_ASSERT_EQUAL(dlc_wait_exit(p->pid), 0);
+	close(p->ev);
+	munmap(p->progress, sizeof(*p->progress));
+}
+
+static const struct pinner_spec both_spec = {
+	.map_off = 0, .map_len = MiB, .pin_off = 512 * KiB, .pin_len = 64 * KiB,
+	.kind = PIN_BOTH, .end = END_UNPIN,
+};
+
+/* Its own shutdown, then daxlease_reconnect on the same daemon. */
+static void test_reconnect_same_daemon(void)
+{
+	struct pinner_spec s = both_spec;
+	struct daxlease_reattached r;
+	struct daxlease_ctx *c = NULL;
+	struct dlh_daemon d;
+	struct pinner p;
+	int restored;
+
+	if (!can_map)
+		return;
+	CU_ASSERT_FATAL(start_daemon(&d, "rc-same", false, false) == 0);
+	s.sock = d.socket;
+	s.name = "rc";
+	CU_ASSERT_FATAL(daxlease_new(&c, d.socket) == 0);
+	make_file(c, "rc", MiB);
+	start_pinner(&p, &s);
+	disconnect_pinner(&p);
+	CU_ASSERT_EQUAL(wait_clients(c, 1), 0);
+	CU_ASSERT_EQUAL(wait_orphans(c, 1), 0);
+
+	r = reconnect_pinner(&p);
+	CU_ASSERT_EQUAL(r.files, 1);
+	CU_ASSERT_EQUAL(r.files_lost, 0);
+	CU_ASSERT_EQUAL(r.pins, 1);
+	CU_ASSERT_EQUAL(r.pins_lost, 0);
+	CU_ASSERT_EQUAL(r.maps_lost, 0);
+	CU_ASSERT(r.counted >= 1);
+	/* its pins are its own again, not an orphan's */
+	CU_ASSERT_EQUAL(wait_clients(c, 2), 0);
+	CU_ASSERT_EQUAL(orphans(c), 0);
+	CU_ASSERT(busy_of(c, p.pid, &restored) >= 2);
+	CU_ASSERT_EQUAL(orphaned_pins(c, p.pid), 0);
+	CU_ASSERT_EQUAL(truncate_with(c, "rc", 0, DAXLEASE_POLICY_NONBLOCK, 0),
+			-EBUSY);
+	CU_ASSERT_EQUAL(victim_check(c, &p), 0);
+	unpin_then_truncate(c, &p, "rc");
+	CU_ASSERT_EQUAL(daxlease_unlink(c, "rc"), 0);
+	daxlease_unref(c);
+	CU_ASSERT_EQUAL(dlh_stop(&d), 0);
+	CU_ASSERT_EQUAL(d.pin_records, 0);
+}
+
+/*
+ * SIGKILL of daxleased, a restart on the image, then daxlease_reconnect:
+ * the restarted daemon holds everything recorded until the pinner
+ * re-attaches, then exactly its pins; they go with its unpins.
+ */
+static void test_reconnect_after_restart(void)
+{
+	struct pinner_spec s = both_spec;
+	struct daxlease_reattached r;
+	struct daxlease_ctx *c = NULL;
+	struct dlh_daemon d;
+	struct pinner p;
+	int restored, n;
+
+	if (!can_map)
+		return;
+	CU_ASSERT_FATAL(start_daemon(&d, "rc-restart", false, false) == 0);
+	s.sock = d.socket;
+	s.name = "rr";
+	CU_ASSERT_FATAL(daxlease_new(&c, d.socket) == 0);
+	make_file(c, "rr", MiB);
+	start_pinner(&p, &s);
+	daxlease_unref(c);
+	dlh_kill(&d);
+	CU_ASSERT_FATAL(start_daemon(&d, "rc-restart", false, true) == 0);
+	CU_ASSERT_FATAL(daxlease_new(&c, d.socket) == 0);
+
+	/* until it re-attaches: what its records say, held */
+	n = busy_of(c, p.pid, &restored);
+	CU_ASSERT_EQUAL(n, 1);
+	CU_ASSERT_EQUAL(restored, 1);
+	CU_ASSERT_EQUAL(truncate_with(c, "rr", 0, DAXLEASE_POLICY_NONBLOCK, 0),
+			-EBUSY);
+
+	r = reconnect_pinner(&p);
+	CU_ASSERT_EQUAL(r.files, 1);
+	CU_ASSERT_EQUAL(r.maps, 1);
+	CU_ASSERT_EQUAL(r.maps_lost, 0);
+	CU_ASSERT_EQUAL(r.pins, 1);
+	CU_ASSERT_EQUAL(r.pins_lost, 0);
+	CU_ASSERT_EQUAL(r.counted, 8);	/* 32 KiB of 4 KiB leaves */
+	/* now exactly its pins: the counted entries and the socket pin */
+	n = busy_of(c, p.pid, &restored);
+	CU_ASSERT_EQUAL(n, 9);
+	CU_ASSERT_EQUAL(restored, 0);
+	CU_ASSERT_EQUAL(orphans(c), 0);
+	CU_ASSERT_EQUAL(truncate_with(c, "rr", 0, DAXLEASE_POLICY_NONBLOCK, 0),
+			-EBUSY);
+	CU_ASSERT_EQUAL(victim_check(c, &p), 0);
+	unpin_then_truncate(c, &p, "rr");
+	CU_ASSERT_EQUAL(wait_quarantine_empty(c), 0);
+	CU_ASSERT_EQUAL(daxlease_unlink(c, "rr"), 0);
+	daxlease_unref(c);
+	CU_ASSERT_EQUAL(dlh_stop(&d), 0);
+	CU_ASSERT_EQUAL(d.pin_records, 0);
+}
+
 static CU_TestInfo tests[] = {
 	{ "disconnect: a lockless pin holds until its unpin",
 	  test_disconnect_lockless },
@@ -763,6 +996,10 @@ static CU_TestInfo tests[] = {
 	  test_insert_socket },
 	{ "--detach: an insert moves a lockless pin's blocks, a punch holds them",
 	  test_insert_lockless },
+	{ "reconnect after its own shutdown: its pins are its own again",
+	  test_reconnect_same_daemon },
+	{ "reconnect after a restart: the records' hold becomes its exact pins",
+	  test_reconnect_after_restart },
 	CU_TEST_INFO_NULL,
 };
 
