@@ -52,6 +52,11 @@ struct dl_fs {
 	uint64_t max_extents;		/* per file, so a tx always fits */
 	uint64_t extent_blocks;		/* chain blocks in use */
 	uint64_t recovered;		/* transactions replayed at open */
+	/* why open refused the primary superblock (errnum 0: it did not) */
+	struct dl_err primary_damage;
+	/* what open found and dealt with (dl_fs_open_warnings) */
+	struct dl_err warnings[DL_FS_MAX_WARNINGS];
+	size_t nwarnings;
 	/* the operation in progress */
 	uint32_t *dirty_inodes;
 	size_t ndirty, dirty_cap;
@@ -185,5 +190,10 @@ void dl_xcheck_claim_detached(struct dl_xcheck *x,
 /* Compare the claims with an on-media bitmap (format.h convention, read
  * as 64-bit words) and count its free blocks. */
 void dl_xcheck_bitmap(struct dl_xcheck *x, const uint64_t *bitmap);
+
+/* fs_open_check.c: what open verifies and repairs once everything is
+ * loaded.  -EUCLEAN (naming check-namespace) for an image open must not
+ * serve; warnings for what it dealt with. */
+int dl_fs_open_check(struct dl_fs *fs, struct dl_err *err);
 
 #endif
