@@ -94,7 +94,9 @@ int dl_fs_format(struct dl_ns *ns, const struct dl_mkfs_params *p,
 		 struct dl_err *err);
 
 /* Open the filesystem on ns, replaying a committed journal transaction
- * (read-only namespaces: -EROFS if one is pending). */
+ * (read-only namespaces: -EROFS if one is pending), then verifying that
+ * every block has at most one owner and every owned block is marked in
+ * use (-EUCLEAN, naming check-namespace, if not: fs_open_check.c). */
 int dl_fs_open(struct dl_ns *ns, struct dl_fs **out, struct dl_err *err);
 void dl_fs_close(struct dl_fs **fs);
 /*
