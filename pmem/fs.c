@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * fs.c - format, open (recover + load), close, statistics.
+ * fs.c - format, open (recover, load, verify: fs_open_check.c), close,
+ * statistics.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -246,20 +247,26 @@ int dl_fs_writable(const struct dl_fs *fs, struct dl_err *err)
 	return 0;
 }
 
+/* A damaged primary is remembered, and repaired once the open has
+ * verified the rest (fs_open_check.c). */
 static int read_superblock(struct dl_fs *fs, struct dl_err *err)
 {
 	uint64_t size = dl_ns_size(fs->ns);
 	struct dl_err second;
 	int rc;
 
-	rc = dl_superblock_check(fs->base, DL_BLOCK_SIZE, size, err);
+	rc = dl_superblock_check(fs->base, DL_BLOCK_SIZE, size,
+				 &fs->primary_damage);
 	if (rc == -EINVAL &&
 	    !dl_superblock_check(fs->base + DL_BLOCK_SIZE, DL_BLOCK_SIZE,
 				 size, &second)) {
 		/* the primary is damaged; the copy has the same geometry */
 		memcpy(&fs->sb, fs->base + DL_BLOCK_SIZE, sizeof(fs->sb));
 		rc = 0;
-	} else if (!rc) {
+	} else if (rc) {
+		if (err)
+			*err = fs->primary_damage;
+	} else {
 		memcpy(&fs->sb, fs->base, sizeof(fs->sb));
 	}
 	if (rc)
@@ -384,6 +391,8 @@ int dl_fs_open(struct dl_ns *ns, struct dl_fs **out, struct dl_err *err)
 		rc = load_detached(fs, err);
 	if (!rc)
 		rc = dl_fs_pins_load(fs, err);
+	if (!rc)
+		rc = dl_fs_open_check(fs, err);
 	if (rc)
 		goto err;
 	*out = fs;

@@ -94,9 +94,20 @@ int dl_fs_format(struct dl_ns *ns, const struct dl_mkfs_params *p,
 		 struct dl_err *err);
 
 /* Open the filesystem on ns, replaying a committed journal transaction
- * (read-only namespaces: -EROFS if one is pending). */
+ * (read-only namespaces: -EROFS if one is pending), then verifying that
+ * every block has at most one owner and every owned block is marked in
+ * use (-EUCLEAN, naming check-namespace, if not: fs_open_check.c). */
 int dl_fs_open(struct dl_ns *ns, struct dl_fs **out, struct dl_err *err);
 void dl_fs_close(struct dl_fs **fs);
+/*
+ * What dl_fs_open() found wrong and dealt with instead of refusing: a
+ * damaged primary superblock (rewritten from the secondary), blocks
+ * marked in use that nothing owns.  One sentence each, for the caller to
+ * log as warnings.  Returns how many (at most DL_FS_MAX_WARNINGS) and
+ * points *out at them; they live as long as fs.
+ */
+#define DL_FS_MAX_WARNINGS 4
+size_t dl_fs_open_warnings(const struct dl_fs *fs, const struct dl_err **out);
 struct dl_ns *dl_fs_ns(const struct dl_fs *fs);
 void dl_fs_statfs(const struct dl_fs *fs, struct dl_statfs *out);
 

@@ -6,13 +6,13 @@
  *   - the superblock is valid; the journal is clean, replayable or torn
  *     (a torn, uncommitted transaction is normal after a crash)
  *   - every inode record is valid; names are unique
- *   - every block is claimed by exactly one owner: metadata, one file's
+ *   - every block is claimed by exactly one owner (fs_xcheck.c, the same
+ *     cross-check every open runs): metadata, one file's
  *     data, one file's extent-map chain, or the detached table
  *   - a block is marked in use in the bitmap iff it is claimed
  *   - no written block lies wholly beyond its file's size
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,51 +22,14 @@
 struct checker {
 	struct dl_fs fs;		/* only base, sb, max_extents, ns */
 	struct dl_check_report *rep;
-	uint8_t *claimed;		/* one bit per block */
+	struct dl_xcheck x;		/* block ownership (fs_xcheck.c) */
 };
 
-static void problem(struct checker *c, const char *kind, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void problem(struct checker *c, const char *kind, const char *fmt, ...)
-{
-	struct dl_check_report *rep = c->rep;
-	struct dl_check_problem *p;
-	va_list ap;
-
-	if (rep->nproblems++ >= DL_CHECK_MAX_PROBLEMS)
-		return;
-	p = &rep->problems[rep->nproblems - 1];
-	snprintf(p->kind, sizeof(p->kind), "%s", kind);
-	va_start(ap, fmt);
-	vsnprintf(p->detail, sizeof(p->detail), fmt, ap);
-	va_end(ap);
-}
+#define problem(c, ...) dl_check_problem((c)->rep, __VA_ARGS__)
 
 static bool bit(const uint8_t *bm, uint64_t b)
 {
 	return bm[b >> 3] & (1u << (b & 7));
-}
-
-/* Claim [start, start+n) for owner; report blocks claimed twice. */
-static void claim(struct checker *c, uint64_t start, uint64_t n,
-		  const char *owner)
-{
-	uint64_t dup_first = 0, dups = 0;
-
-	for (uint64_t b = start; b < start + n; b++) {
-		if (bit(c->claimed, b)) {
-			if (!dups++)
-				dup_first = b;
-			continue;
-		}
-		c->claimed[b >> 3] |= (uint8_t)(1u << (b & 7));
-	}
-	if (dups)
-		problem(c, "block-double-use",
-			"%llu block(s) from %llu claimed by %s are already "
-			"in use elsewhere", (unsigned long long)dups,
-			(unsigned long long)dup_first, owner);
 }
 
 static int name_cmp(const void *a, const void *b)
@@ -81,7 +44,6 @@ static void check_inode(struct checker *c, dl_ino_t ino,
 {
 	struct dl_inode *in = calloc(1, sizeof(*in));
 	struct dl_err err;
-	char owner[300];
 
 	*keep = NULL;
 	if (!in) {
@@ -94,25 +56,19 @@ static void check_inode(struct checker *c, dl_ino_t ino,
 	}
 	if (!(in->flags & DL_INODE_F_USED))
 		goto drop;
-	snprintf(owner, sizeof(owner), "file '%s' (inode %u)", in->name, ino);
-	for (size_t i = 0; i < in->nchain; i++)
-		claim(c, in->chain[i], 1, owner);
+	dl_xcheck_claim_file(&c->x, ino, in);
 	for (size_t i = 0; i < in->map.n; i++) {
 		const struct dl_extent_rec *e = &in->map.ext[i];
 
-		claim(c, e->phys_block, e->nblocks, owner);
 		if (!(e->flags & DL_EXTENT_F_UNWRITTEN) &&
 		    e->file_block >= dl_blocks_of(in->size))
 			problem(c, "written-beyond-eof",
-				"%s has written blocks from file block %llu, "
-				"beyond its size %llu", owner,
+				"file '%s' (inode %u) has written blocks from "
+				"file block %llu, beyond its size %llu",
+				in->name, ino,
 				(unsigned long long)e->file_block,
 				(unsigned long long)in->size);
 	}
-	c->rep->files++;
-	c->rep->extents += in->map.n;
-	c->rep->blocks_file += dl_extmap_total(&in->map);
-	c->rep->blocks_extent_maps += in->nchain;
 	*keep = in;
 	return;
 drop:
@@ -152,27 +108,6 @@ static void check_inodes(struct checker *c)
 	free(files);
 }
 
-static void check_detached(struct checker *c)
-{
-	const struct dl_superblock *sb = &c->fs.sb;
-	const struct dl_detached_rec *t = dl_fs_block(&c->fs, sb->detached.start);
-
-	for (uint64_t i = 0; i < sb->ndetached; i++) {
-		if (!t[i].phys_block)
-			continue;
-		if (t[i].tag == 0 ||
-		    !dl_run_inside(t[i].phys_block, t[i].nblocks,
-				   sb->data_start, sb->nblocks)) {
-			problem(c, "detached-invalid",
-				"detached-table entry %llu is out of range",
-				(unsigned long long)i);
-			continue;
-		}
-		claim(c, t[i].phys_block, t[i].nblocks, "the detached table");
-		c->rep->blocks_detached += t[i].nblocks;
-	}
-}
-
 /* Pin records name ranges, they own no block: only their form is checked. */
 static void check_pins(struct checker *c)
 {
@@ -194,33 +129,6 @@ static void check_pins(struct checker *c)
 				"range inside the namespace",
 				(unsigned long long)i);
 	}
-}
-
-static void check_bitmap(struct checker *c)
-{
-	const struct dl_superblock *sb = &c->fs.sb;
-	const uint8_t *bm = dl_fs_block(&c->fs, sb->bitmap.start);
-	uint64_t leaked = 0, lost = 0, first_leak = 0, first_lost = 0;
-
-	for (uint64_t b = 0; b < sb->nblocks; b++) {
-		bool used = bit(bm, b), owned = bit(c->claimed, b);
-
-		if (!used)
-			c->rep->blocks_free++;
-		if (used && !owned && !leaked++)
-			first_leak = b;
-		if (!used && owned && !lost++)
-			first_lost = b;
-	}
-	if (leaked)
-		problem(c, "block-leaked",
-			"%llu block(s) from %llu are marked in use but no "
-			"file or table owns them", (unsigned long long)leaked,
-			(unsigned long long)first_leak);
-	if (lost)
-		problem(c, "block-free-but-used",
-			"%llu block(s) from %llu are in use but marked free",
-			(unsigned long long)lost, (unsigned long long)first_lost);
 }
 
 static int check_journal(struct checker *c)
@@ -280,16 +188,17 @@ int dl_fs_check(struct dl_ns *ns, struct dl_check_report *rep,
 	 * reading it would size memory by a number read from media */
 	c.fs.max_extents = dl_fs_max_extents(c.fs.sb.journal.nblocks *
 					     DL_BLOCK_SIZE);
-	c.claimed = calloc((c.fs.sb.nblocks + 7) / 8, 1);
-	if (!c.claimed)
+	if (dl_xcheck_init(&c.x, c.fs.sb.nblocks, rep))
 		return dl_err_set(err, ENOMEM, "out of memory");
 	check_journal(&c);
-	claim(&c, 0, c.fs.sb.data_start, "filesystem metadata");
+	/* the owners in the order open claims them too (fs_open_check.c) */
+	dl_xcheck_claim(&c.x, 0, c.fs.sb.data_start, "filesystem metadata");
 	check_inodes(&c);
-	check_detached(&c);
+	dl_xcheck_claim_detached(&c.x, &c.fs.sb,
+				 dl_fs_block(&c.fs, c.fs.sb.detached.start));
 	check_pins(&c);
-	check_bitmap(&c);
-	free(c.claimed);
+	dl_xcheck_bitmap(&c.x, dl_fs_block(&c.fs, c.fs.sb.bitmap.start));
+	dl_xcheck_fini(&c.x);
 	return 0;
 }
 

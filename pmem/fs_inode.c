@@ -169,16 +169,16 @@ int dl_inode_decode(const struct dl_fs *fs, dl_ino_t ino,
 {
 	int rc;
 
+	static const struct dl_inode_rec zero;
+
 	memset(out, 0, sizeof(*out));
 	dl_extmap_init(&out->map);
-	if (rec->checksum != inode_checksum(rec)) {
-		static const struct dl_inode_rec zero;
-
-		/* a slot never written is all zeros */
-		if (!memcmp(rec, &zero, sizeof(zero)))
-			return 0;
+	/* a slot never written is all zeros: most of a big table, and a
+	 * compare is much cheaper than a CRC */
+	if (!memcmp(rec, &zero, sizeof(zero)))
+		return 0;
+	if (rec->checksum != inode_checksum(rec))
 		return bad(err, ino, "record checksum mismatch");
-	}
 	out->generation = rec->generation;
 	if (!(rec->flags & DL_INODE_F_USED))
 		return 0;

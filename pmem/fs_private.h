@@ -55,6 +55,11 @@ struct dl_fs {
 	uint64_t max_extents;		/* per file, so a tx always fits */
 	uint64_t extent_blocks;		/* chain blocks in use */
 	uint64_t recovered;		/* transactions replayed at open */
+	/* why open refused the primary superblock (errnum 0: it did not) */
+	struct dl_err primary_damage;
+	/* what open found and dealt with (dl_fs_open_warnings) */
+	struct dl_err warnings[DL_FS_MAX_WARNINGS];
+	size_t nwarnings;
 	/* the operation in progress */
 	uint32_t *dirty_inodes;
 	size_t ndirty, dirty_cap;
@@ -167,5 +172,41 @@ void dl_fs_fill_holes(struct dl_fs *fs, dl_ino_t ino, uint64_t b0,
 
 /* Bump the layout sequence and ctime of a file whose map changed. */
 void dl_fs_layout_changed(struct dl_fs *fs, dl_ino_t ino);
+
+/* fs_xcheck.c: the block-ownership cross-check, shared by open and the
+ * checker.  Claim every owner's blocks, then compare with the bitmap;
+ * problems are added to rep. */
+struct dl_xcheck {
+	struct dl_check_report *rep;
+	uint64_t nblocks;
+	uint64_t *claimed;	/* one bit per block: bit b of word b / 64 */
+};
+
+void dl_check_problem(struct dl_check_report *rep, const char *kind,
+		      const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* -ENOMEM, or 0: x must then be finished with dl_xcheck_fini(). */
+int dl_xcheck_init(struct dl_xcheck *x, uint64_t nblocks,
+		   struct dl_check_report *rep);
+void dl_xcheck_fini(struct dl_xcheck *x);
+/* Claim [start, start+n) for owner (a phrase: "file 'a' (inode 3)"). */
+void dl_xcheck_claim(struct dl_xcheck *x, uint64_t start, uint64_t n,
+		     const char *owner);
+/* A file's extent-map chain and extents (counted in rep). */
+void dl_xcheck_claim_file(struct dl_xcheck *x, dl_ino_t ino,
+			  const struct dl_inode *in);
+/* The detached table t of sb->ndetached entries; invalid entries are
+ * problems, not claims. */
+void dl_xcheck_claim_detached(struct dl_xcheck *x,
+			      const struct dl_superblock *sb,
+			      const struct dl_detached_rec *t);
+/* Compare the claims with an on-media bitmap (format.h convention, read
+ * as 64-bit words) and count its free blocks. */
+void dl_xcheck_bitmap(struct dl_xcheck *x, const uint64_t *bitmap);
+
+/* fs_open_check.c: what open verifies and repairs once everything is
+ * loaded.  -EUCLEAN (naming check-namespace) for an image open must not
+ * serve; warnings for what it dealt with. */
+int dl_fs_open_check(struct dl_fs *fs, struct dl_err *err);
 
 #endif

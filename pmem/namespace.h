@@ -79,7 +79,20 @@ int dl_nvdimm_create(const char *path, const struct dl_ns_params *p,
 int dl_nvdimm_open(const char *path, enum dl_map_mode mode, struct dl_ns **out,
 		   struct dl_err *err);
 
-/* Close: a read-write namespace is marked clean (a clean shutdown). */
+/*
+ * Open a fake NVDIMM for an offline check (check-namespace): locks as
+ * dl_nvdimm_open() takes them, but the health state is left as found.  A
+ * read-write open neither counts an unsafe shutdown nor marks the image
+ * open, and closing it does not mark it clean: an image a daemon did not
+ * shut down cleanly still says so to the next daemon, which counts it
+ * once - as an NVDIMM's unsafe-shutdown count counts power failures, not
+ * the tools that looked at the DIMM since.
+ */
+int dl_nvdimm_open_for_check(const char *path, enum dl_map_mode mode,
+			     struct dl_ns **out, struct dl_err *err);
+
+/* Close: a read-write namespace is marked clean (a clean shutdown), unless
+ * it was opened for a check. */
 void dl_ns_close(struct dl_ns **ns);
 
 void dl_ns_get_info(const struct dl_ns *ns, struct dl_ns_info *out);

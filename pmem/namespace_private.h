@@ -31,6 +31,9 @@ struct dl_ns {
 	 */
 	struct dl_nvdimm_hdr hdr;
 	int hdr_copy;
+	/* opened for a check: the header's state and unsafe-shutdown
+	 * count are left as found (dl_nvdimm_open_for_check) */
+	bool keep_health;
 
 	/* Real namespace: badblocks found at open (namespace offsets). */
 	struct dl_badblock_rec *bb;

@@ -565,7 +565,7 @@ static void mark_open(struct dl_ns *ns)
 	struct dl_nvdimm_hdr h = ns->hdr;
 
 	ns->info.was_clean = h.state == DL_NVDIMM_STATE_CLEAN;
-	if (ns->read_only)
+	if (ns->read_only || ns->keep_health)
 		return;
 	if (!ns->info.was_clean)
 		h.unsafe_shutdowns++;
@@ -614,8 +614,8 @@ static int open_image(struct dl_ns *ns, const char *path,
 	return rc;
 }
 
-int dl_nvdimm_open(const char *path, enum dl_map_mode mode, struct dl_ns **out,
-		   struct dl_err *err)
+static int open_fake(const char *path, enum dl_map_mode mode,
+		     bool keep_health, struct dl_ns **out, struct dl_err *err)
 {
 	struct dl_ns *ns;
 	int rc;
@@ -627,6 +627,7 @@ int dl_nvdimm_open(const char *path, enum dl_map_mode mode, struct dl_ns **out,
 	ns->kind = DL_NS_FAKE;
 	ns->fd = -1;
 	ns->read_only = mode == DL_MAP_READ_ONLY;
+	ns->keep_health = keep_health;
 	rc = open_image(ns, path, mode, err);
 	if (rc) {
 		dl_map_delete(&ns->map);
@@ -641,6 +642,18 @@ int dl_nvdimm_open(const char *path, enum dl_map_mode mode, struct dl_ns **out,
 	return 0;
 }
 
+int dl_nvdimm_open(const char *path, enum dl_map_mode mode, struct dl_ns **out,
+		   struct dl_err *err)
+{
+	return open_fake(path, mode, false, out, err);
+}
+
+int dl_nvdimm_open_for_check(const char *path, enum dl_map_mode mode,
+			     struct dl_ns **out, struct dl_err *err)
+{
+	return open_fake(path, mode, true, out, err);
+}
+
 void dl_ns_close(struct dl_ns **nsp)
 {
 	struct dl_ns *ns = nsp ? *nsp : NULL;
@@ -648,7 +661,7 @@ void dl_ns_close(struct dl_ns **nsp)
 
 	if (!ns)
 		return;
-	if (ns->kind == DL_NS_FAKE && !ns->read_only) {
+	if (ns->kind == DL_NS_FAKE && !ns->read_only && !ns->keep_health) {
 		h = ns->hdr;
 		h.state = DL_NVDIMM_STATE_CLEAN;
 		dl_nvdimm_hdr_commit(ns, &h);

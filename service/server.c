@@ -48,7 +48,9 @@ static int reopen_for_clients(struct dl_server *srv)
 static int open_storage(struct dl_server *srv)
 {
 	const struct dl_options *o = &srv->opt;
+	const struct dl_err *warnings;
 	struct dl_err err = { 0 };
+	size_t nwarnings;
 	int rc;
 
 	if (o->image)
@@ -68,6 +70,10 @@ static int open_storage(struct dl_server *srv)
 			err.errnum ? err.msg : strerror(-rc));
 		return rc;
 	}
+	/* what the open found wrong and repaired, or could live with */
+	nwarnings = dl_fs_open_warnings(srv->fs, &warnings);
+	for (size_t i = 0; i < nwarnings; i++)
+		log_warn("%s", warnings[i].msg);
 	dl_ns_get_info(srv->ns, &srv->nsinfo);
 	/* processes that may still write where their records say: held
 	 * before anything can be freed, and before the detached blocks of

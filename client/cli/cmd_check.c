@@ -31,7 +31,8 @@ static void check_usage(FILE *f)
 		"Verify the filesystem on IMAGE (superblock, journal, inodes,\n"
 		"extent maps, free-space bitmap, detached blocks) and print the\n"
 		"report as JSON.  Exit 0 if clean, 1 if problems were found or\n"
-		"IMAGE could not be checked.\n"
+		"IMAGE could not be checked.  The image's health (clean or\n"
+		"not, unsafe-shutdown count) is left as it was.\n"
 		"\n"
 		"  -r, --read-only    open IMAGE read-only: a committed journal\n"
 		"                     transaction is reported as pending, not\n"
@@ -169,7 +170,8 @@ static int run_check(const struct cli_ctx *ctx, const struct check_args *a,
 	struct dl_ns *ns = NULL;
 	int rc;
 
-	rc = dl_nvdimm_open(a->image, mode, &ns, &err);
+	/* a check must not count or clear an unsafe shutdown (namespace.h) */
+	rc = dl_nvdimm_open_for_check(a->image, mode, &ns, &err);
 	if (rc) {
 		cli_error(ctx, "cannot open %s: %s", a->image,
 			  cli_err_msg(&err, rc));

@@ -26,6 +26,7 @@
 #include "fuzz_image.h"
 #include "fuzz_input.h"
 #include "fuzz_known.h"
+#include "image_edit.h"
 #include "namespace.h"
 
 #define PAGE 4096ULL
@@ -63,14 +64,6 @@ static uint8_t *copy_of(const uint8_t *data, size_t size, size_t want)
 	return buf;
 }
 
-/* The CRC-32C of a structure with its checksum field zero, stored. */
-static void seal32(void *buf, size_t len, size_t csum_off)
-{
-	uint32_t c = dl_crc32c_skip(buf, len, csum_off, sizeof(uint32_t));
-
-	memcpy((uint8_t *)buf + csum_off, &c, sizeof(c));
-}
-
 /* ---- FZ_HDR: device header copies ---------------------------------------- */
 
 static void fuzz_hdr(const uint8_t *data, size_t size, unsigned v)
@@ -84,7 +77,7 @@ static void fuzz_hdr(const uint8_t *data, size_t size, unsigned v)
 		return;
 	for (size_t off = 0; v & FZ_V_SEAL && off + PAGE <= len; off += PAGE)
 		if (off < 2 * PAGE)
-			seal32(img + off, PAGE,
+			ie_seal32(img + off, PAGE,
 			       offsetof(struct dl_nvdimm_hdr, checksum));
 	dl_nvdimm_hdr_check(img, len, w, &perr);
 	if (len > PAGE)
@@ -131,7 +124,7 @@ static void hdr_from_label(struct dl_nvdimm_hdr *h, const uint8_t *area,
 	t.size = l.rawsize;
 	t.align = l.align;
 	t.data_offset = l.dpa;
-	seal32(&t, sizeof(t), offsetof(struct dl_nvdimm_hdr, checksum));
+	ie_seal32(&t, sizeof(t), offsetof(struct dl_nvdimm_hdr, checksum));
 	if (!dl_nvdimm_hdr_check(&t, sizeof(t), true, &perr))
 		*h = t;
 }
@@ -143,9 +136,9 @@ static void seal_labels(uint8_t *area, size_t len)
 	size_t ix_csum = offsetof(struct dl_label_index, checksum);
 
 	for (off = 0; off < 2 * ix && off + ix <= len; off += ix)
-		seal32(area + off, ix, ix_csum);
+		ie_seal32(area + off, ix, ix_csum);
 	for (; off + DL_LABEL_SIZE <= len; off += DL_LABEL_SIZE)
-		seal32(area + off, DL_LABEL_SIZE,
+		ie_seal32(area + off, DL_LABEL_SIZE,
 		       offsetof(struct dl_ns_label, checksum));
 }
 
@@ -161,7 +154,7 @@ static void fuzz_labels(const uint8_t *data, size_t size, unsigned v)
 	if (v & FZ_V_SEAL)
 		seal_labels(area, len);
 	hdr_default(&h);
-	seal32(&h, sizeof(h), offsetof(struct dl_nvdimm_hdr, checksum));
+	ie_seal32(&h, sizeof(h), offsetof(struct dl_nvdimm_hdr, checksum));
 	if (v & FZ_V_MATCH)
 		hdr_from_label(&h, area, len);
 	if (dl_nvdimm_hdr_check(&h, sizeof(h), true, &perr))
@@ -180,7 +173,7 @@ static void fuzz_sb(const uint8_t *data, size_t size, unsigned v)
 	if (!sb)
 		return;
 	if (v & FZ_V_SEAL && len >= PAGE)
-		seal32(sb, PAGE, offsetof(struct dl_superblock, checksum));
+		ie_seal32(sb, PAGE, offsetof(struct dl_superblock, checksum));
 	for (size_t i = 0; i < sizeof(ns_sizes) / sizeof(ns_sizes[0]); i++)
 		dl_superblock_check(sb, len, ns_sizes[i], &perr);
 	if (len >= PAGE)	/* the size the superblock itself claims */
@@ -293,7 +286,7 @@ static void apply_patches(const uint8_t *p, size_t size, struct touched *t)
 
 static void seal_block(enum fz_region_id r, size_t csum_off)
 {
-	seal32(image.map + image.regions[r].off, DL_BLOCK_SIZE, csum_off);
+	ie_seal32(image.map + image.regions[r].off, DL_BLOCK_SIZE, csum_off);
 }
 
 static void seal_inodes(const struct touched *t)
@@ -303,7 +296,7 @@ static void seal_inodes(const struct touched *t)
 	for (uint64_t i = 0; i < ino->len / DL_INODE_SIZE &&
 			     i < FZ_IMAGE_INODES; i++)
 		if (marked(t->inodes, i))
-			seal32(image.map + ino->off + i * DL_INODE_SIZE,
+			ie_seal32(image.map + ino->off + i * DL_INODE_SIZE,
 			       DL_INODE_SIZE,
 			       offsetof(struct dl_inode_rec, checksum));
 }
@@ -317,7 +310,7 @@ static void seal_extent_blocks(const struct touched *t)
 		uint8_t *blk = image.map + dat->off + b * DL_BLOCK_SIZE;
 
 		if (marked(t->blocks, b) && get_le(blk, 8) == DL_EXTBLK_MAGIC)
-			seal32(blk, DL_BLOCK_SIZE,
+			ie_seal32(blk, DL_BLOCK_SIZE,
 			       offsetof(struct dl_extent_block, checksum));
 	}
 }

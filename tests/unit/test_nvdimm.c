@@ -424,6 +424,34 @@ static void test_unsafe_shutdown(void)
 	CU_ASSERT(!clean);
 }
 
+/* check-namespace's open: the health state stays as found, byte for byte,
+ * after a clean close and after a crash alike. */
+static void test_open_for_check_keeps_health(void)
+{
+	const char *path = make_image("for-check", SMALL, 0);
+	struct dl_nvdimm_hdr before[2], after[2];
+	struct dl_ns *ns;
+	bool clean;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(path);
+	for (int crashed = 0; crashed <= 1; crashed++) {
+		if (crashed)
+			die_holding(path);
+		CU_ASSERT(read_hdr(path, 0, &before[0]) &&
+			  read_hdr(path, 1, &before[1]));
+		CU_ASSERT_EQUAL_FATAL(dl_nvdimm_open_for_check(path,
+							       DL_MAP_READ_WRITE,
+							       &ns, &err), 0);
+		dl_ns_close(&ns);
+		CU_ASSERT(read_hdr(path, 0, &after[0]) &&
+			  read_hdr(path, 1, &after[1]));
+		CU_ASSERT_EQUAL(memcmp(before, after, sizeof(before)), 0);
+	}
+	/* the crash is still there for the next real open to count */
+	CU_ASSERT_EQUAL(unsafe_count(path, &clean), 1);
+	CU_ASSERT(!clean);
+}
+
 static void test_torn_header(void)
 {
 	const char *path = make_image("torn", SMALL, 0);
@@ -1030,6 +1058,7 @@ static CU_TestInfo header_tests[] = {
 	{ "updates alternate copies", test_generations_alternate },
 	{ "read-only open writes nothing", test_read_only_changes_nothing },
 	{ "unsafe shutdown count", test_unsafe_shutdown },
+	{ "an open for a check keeps the health state", test_open_for_check_keeps_health },
 	{ "torn header: the other copy", test_torn_header },
 	{ "highest generation wins", test_pick_highest_generation },
 	{ "concurrent opens", test_concurrent_open },
