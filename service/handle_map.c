@@ -369,6 +369,7 @@ int dl_handle_unmap(struct dl_client *c, const struct dl_request *rq,
 			return rc;
 		*p = m->next;
 		dl_maptable_release(c->table, m->first, m->nentries);
+		dl_dirty_map_gone(c->srv, m);
 		free(m);
 		return 0;
 	}

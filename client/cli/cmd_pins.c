@@ -329,9 +329,10 @@ static int quarantine_pages(struct daxlease_ctx *dl, struct json_object *arr,
 static const char dirty_usage[] =
 	"usage: daxlease [--socket PATH] dirty [-u]\n"
 	"\n"
-	"File ranges written through write pins, recorded when each pin\n"
-	"went, as a JSON array of {ino, offset, length}.  Needs root or\n"
-	"daxleased's --admin-group.\n"
+	"File ranges clients may have stored into behind daxleased's back\n"
+	"(write pins, writable mappings) and that it has not made durable\n"
+	"yet, as a JSON array of {ino, offset, length}, oldest first, fetched\n"
+	"a page at a time.  Needs root or daxleased's --admin-group.\n"
 	"\n"
 	"  -u, --human        sizes with units, offsets in hex\n"
 	"  -h, --help         this text\n";
