@@ -34,11 +34,14 @@
 
 const char *dl_conn_who(const struct dl_client *c)
 {
-	static char buf[96];
+	static char buf[160];
+	char comm[4 * sizeof(c->comm) + 1];
 
-	snprintf(buf, sizeof(buf), "client %llu pid=%d uid=%u comm=%s",
+	/* comm is the process's own claim: escaped and quoted (log.h) */
+	snprintf(buf, sizeof(buf), "client %llu pid=%d uid=%u comm=\"%s\"",
 		 (unsigned long long)c->id, (int)c->cred.pid,
-		 (unsigned)c->cred.uid, c->comm);
+		 (unsigned)c->cred.uid,
+		 dl_log_escape(comm, sizeof(comm), c->comm, sizeof(c->comm)));
 	return buf;
 }
 
@@ -81,8 +84,8 @@ static void peer_comm(struct dl_client *c)
 		strcpy(c->comm, "?");
 		return;
 	}
-	c->comm[n] = 0;
-	c->comm[strcspn(c->comm, "\n")] = 0;
+	/* the kernel's newline ends it; one inside is the process's own */
+	c->comm[n - (c->comm[n - 1] == '\n')] = 0;
 }
 
 static int peer_cred(struct dl_client *c, int fd)
