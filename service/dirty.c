@@ -38,7 +38,7 @@
 /* One background tick writes back at most this much, then lets the loop
  * serve others for DIRTY_PAUSE_NS before it goes on. */
 #define DIRTY_TICK_RECORDS 64
-#define DIRTY_TICK_BYTES (8ULL << 20)
+#define DIRTY_TICK_BYTES (2ULL << 20)
 #define DIRTY_PAUSE_NS 10000000LL
 /* "at the limit" warnings: at most one a minute, with a count */
 #define DIRTY_LIMIT_LOG_NS (60LL * 1000000000)

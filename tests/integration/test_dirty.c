@@ -570,6 +570,26 @@ static void test_fsync_writes_back(void)
 	CU_ASSERT_EQUAL(daxlease_close(f), 0);
 }
 
+/* Out-of-range values of the two options: a usage error, exit status 2. */
+static void test_bad_options(void)
+{
+	static const char *const bad[][2] = {
+		{ "--dirty-max", "0" }, { "--dirty-max", "16777217" },
+		{ "--dirty-max", "-1" }, { "--dirty-max", "" },
+		{ "--dirty-expire", "3600001" }, { "--dirty-expire", "1s" },
+	};
+	const char *log = dl_test_path("bad-options.stderr");
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *args[] = { "--image", dmn.image, bad[i][0],
+				       bad[i][1], NULL };
+		int st = dlh_run_expect_exit(args, log);
+
+		CU_ASSERT_TRUE(st >= 0 && WIFEXITED(st) &&
+			       WEXITSTATUS(st) == 2);
+	}
+}
+
 static void test_clean_stop(void)
 {
 	daxlease_unref(ctx);
@@ -584,6 +604,7 @@ static CU_TestInfo tests[] = {
 	{ "a dead client's records go once written back",
 	  test_dead_client_records_go },
 	{ "FSYNC writes the records back", test_fsync_writes_back },
+	{ "bad --dirty-max and --dirty-expire", test_bad_options },
 	{ "clean stop", test_clean_stop },
 	CU_TEST_INFO_NULL,
 };
