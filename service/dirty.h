@@ -21,7 +21,6 @@
 #ifndef DAXLEASED_DIRTY_H
 #define DAXLEASED_DIRTY_H
 
-#include <stdbool.h>
 #include <stdint.h>
 
 #include "loop.h"

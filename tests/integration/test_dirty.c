@@ -392,6 +392,20 @@ static bool all_pinned_covered(const struct daxlease_dirty *v, size_t k,
 	return true;
 }
 
+/* How many lines of the daemon's log hold s. */
+static int log_lines_with(const struct dlh_daemon *d, const char *s)
+{
+	FILE *f = fopen(d->errlog, "r");
+	char line[1024];
+	int n = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		n += strstr(line, s) != NULL;
+	if (f)
+		fclose(f);
+	return n;
+}
+
 /* ---- tests ------------------------------------------------------------- */
 
 /* Row 5: N adjacent 4 KiB write pins, scattered, leave one record. */
@@ -442,6 +456,8 @@ static void test_distinct_pins_bounded(void)
 	CU_ASSERT_TRUE(disjoint(l.v, k));
 	/* merging over-approximates: no pinned page is left out */
 	CU_ASSERT_TRUE(all_pinned_covered(l.v, k, n, 2));
+	/* said once, not once per merge (one a minute at most) */
+	CU_ASSERT_EQUAL(log_lines_with(&d, "dirty records at the limit"), 1);
 	CU_ASSERT_TRUE(rss_bounded(d.pid));
 	list_free(&l);
 	daxlease_unref(c);
