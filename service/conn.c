@@ -35,11 +35,14 @@
 
 const char *dl_conn_who(const struct dl_client *c)
 {
-	static char buf[96];
+	static char buf[160];
+	char comm[4 * sizeof(c->comm) + 1];
 
-	snprintf(buf, sizeof(buf), "client %llu pid=%d uid=%u comm=%s",
+	/* comm is the process's own claim: escaped and quoted (log.h) */
+	snprintf(buf, sizeof(buf), "client %llu pid=%d uid=%u comm=\"%s\"",
 		 (unsigned long long)c->id, (int)c->cred.pid,
-		 (unsigned)c->cred.uid, c->comm);
+		 (unsigned)c->cred.uid,
+		 dl_log_escape(comm, sizeof(comm), c->comm, sizeof(c->comm)));
 	return buf;
 }
 

@@ -46,7 +46,9 @@ void dl_wire_stat_fill(struct dl_wire_stat *w, const struct dl_stat *st)
 int dl_fs_failed(struct dl_client *c, const char *op, int rc,
 		 const struct dl_err *err)
 {
+	/* the message may quote a client's file name */
 	log_debug("%s: %s: %s", dl_conn_who(c), op,
-		  err && err->errnum ? err->msg : strerror(-rc));
+		  err && err->errnum ? dl_log_str(err->msg, sizeof(err->msg)) :
+		  strerror(-rc));
 	return rc;
 }

@@ -170,40 +170,29 @@ _Static_assert(sizeof(struct dl_view_rep) + DL_PROTO_VIEW_MAX *
 	       sizeof(struct dl_wire_dirty) + sizeof(struct dl_msg_hdr) <=
 	       DL_PROTO_MAX_MSG, "a full DIRTY page fits a message");
 
-/* The dirty record with the smallest id above cursor. */
-static const struct dl_dirty *dirty_after(const struct dl_server *srv,
-					  uint64_t cursor)
-{
-	const struct dl_dirty *best = NULL;
-
-	for (const struct dl_dirty *d = srv->dirty; d; d = d->next)
-		if (d->id > cursor && (!best || d->id < best->id))
-			best = d;
-	return best;
-}
-
+/* Records in id order (the order they were first dirtied): a page is
+ * O(page * log n), found from the cursor, whatever the set's size. */
 int dl_handle_dirty(struct dl_client *c, const struct dl_request *rq,
 		    struct dl_reply *rp)
 {
 	const struct dl_view_req *r = rq->payload;
 	struct dl_view_rep *v = rp->payload;
 	struct dl_wire_dirty *w = (struct dl_wire_dirty *)(v + 1);
+	const struct dl_dirty_set *set = &c->srv->dirty.set;
 	uint32_t max = view_max(r), n = 0;
-	uint64_t cursor = r->cursor;
 	const struct dl_dirty *d;
 
 	if (!(c->server_flags & DL_SRV_ADMIN))
 		return -EPERM;
-	while (n < max && (d = dirty_after(c->srv, cursor))) {
+	for (d = dl_dirty_set_after(set, r->cursor); d && n < max;
+	     d = dl_dirty_set_after(set, d->id))
 		w[n++] = (struct dl_wire_dirty){
 			.id = d->id, .ino = d->ino,
 			.offset = d->offset, .length = d->length,
 		};
-		cursor = d->id;
-	}
 	memset(v, 0, sizeof(*v));
 	v->count = n;
-	v->next_cursor = n == max && dirty_after(c->srv, cursor) ? cursor : 0;
+	v->next_cursor = d && n ? w[n - 1].id : 0;
 	rp->len = sizeof(*v) + n * sizeof(*w);
 	return 0;
 }

@@ -115,10 +115,15 @@ int dl_handle_fsync(struct dl_client *c, const struct dl_request *rq,
 {
 	const struct dl_fh_req *r = rq->payload;
 	struct dl_fh *h;
+	int rc;
 
 	(void)rp;
-	/* data and metadata are durable when each call returns already */
-	return dl_file_from_fh(c, r->fh, &h, NULL);
+	/* data and metadata that went through us are durable when each call
+	 * returns already; what clients stored behind our back is not */
+	rc = dl_file_from_fh(c, r->fh, &h, NULL);
+	if (!rc)
+		dl_dirty_write_back_file(c->srv, h->ino);
+	return rc;
 }
 
 int dl_handle_truncate(struct dl_client *c, const struct dl_request *rq,

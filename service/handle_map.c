@@ -382,6 +382,7 @@ static int unmap_of(struct dl_client *c, uint64_t map_id)
 			return rc;
 		*p = m->next;
 		dl_maptable_release(c->table, m->first, m->nentries);
+		dl_dirty_map_gone(c->srv, m);
 		dl_mapping_free(m);
 		dl_records_changed(c);
 		return 0;

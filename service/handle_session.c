@@ -80,7 +80,8 @@ int dl_handle_hello(struct dl_client *c, const struct dl_request *rq,
 	hello_fill(c, rp->payload);
 	rp->len = sizeof(struct dl_hello_rep);
 	log_debug("%s: hello from \"%s\", version %u, flags %#x",
-		  dl_conn_who(c), c->name, v, c->server_flags);
+		  dl_conn_who(c), dl_log_str(c->name, sizeof(c->name)), v,
+		  c->server_flags);
 	return 0;
 }
 

@@ -209,9 +209,10 @@ uint32_t dl_leases_break(struct dl_server *srv, const struct dl_lease_break *why
 		l->state = DL_LEASE_BREAKING;
 		l->deadline_ns = now + (int64_t)l->timeout_ms * 1000000;
 		l->why = *why;
-		log_info("lease %llu of %s: break for opcode %u by pid %u (%s)",
+		log_info("lease %llu of %s: break for opcode %u by pid %u (\"%s\")",
 			 (unsigned long long)l->id, dl_conn_who(l->client),
-			 why->opcode, why->pid, why->comm);
+			 why->opcode, why->pid,
+			 dl_log_str(why->comm, sizeof(why->comm)));
 		lease_event(l, DL_EV_LEASE_BREAK, why);
 	}
 	return dl_leases_breaking(srv, why->ino, why->offset, why->length,
@@ -248,10 +249,10 @@ int64_t dl_leases_first_deadline(struct dl_server *srv)
 static void lease_revoke(struct dl_server *srv, struct dl_lease *l)
 {
 	log_warn("lease %llu of %s revoked: no return by its deadline "
-		 "(%u ms) for opcode %u asked by pid %u uid %u comm %s",
+		 "(%u ms) for opcode %u asked by pid %u uid %u comm \"%s\"",
 		 (unsigned long long)l->id, dl_conn_who(l->client),
 		 l->timeout_ms, l->why.opcode, l->why.pid, l->why.uid,
-		 l->why.comm);
+		 dl_log_str(l->why.comm, sizeof(l->why.comm)));
 	l->state = DL_LEASE_REVOKED;
 	srv->kick = true;
 	lease_event(l, DL_EV_LEASE_REVOKED, &l->why);

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: BSD-3-Clause
-/* log.c - leveled logging to stderr, journal-friendly. */
+/* log.c - leveled logging to stderr, journal-friendly, one line per
+ * message whatever the strings in it (log.h). */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,10 +71,78 @@ static const char *level_word(enum dl_log_level level)
 	}
 }
 
+static bool is_control(unsigned char c)
+{
+	return c < 0x20 || c == 0x7f;
+}
+
+/* Append c, or "\\xHH" when hex, to out[*n] if it fits before the
+ * NUL that ends size bytes: false (nothing written) if not. */
+static bool put(char *out, size_t size, size_t *n, unsigned char c, bool hex)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	if (*n + (hex ? 4 : 1) >= size)
+		return false;
+	if (!hex) {
+		out[(*n)++] = (char)c;
+		return true;
+	}
+	out[(*n)++] = '\\';
+	out[(*n)++] = 'x';
+	out[(*n)++] = digits[c >> 4];
+	out[(*n)++] = digits[c & 15];
+	return true;
+}
+
+char *dl_log_escape(char *out, size_t size, const char *s, size_t max)
+{
+	size_t n = 0;
+
+	if (!size)
+		return out;
+	/* a string too long is cut between two escapes, never inside one */
+	for (size_t i = 0; i < max && s[i]; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '\\' || c == '"') {
+			if (n + 2 >= size)
+				break;
+			out[n++] = '\\';
+			out[n++] = (char)c;
+		} else if (!put(out, size, &n, c, is_control(c) || c >= 0x80)) {
+			break;
+		}
+	}
+	out[n] = 0;
+	return out;
+}
+
+const char *dl_log_str(const char *s, size_t max)
+{
+	static char slot[DL_LOG_STR_SLOTS][4 * 255 + 1];
+	static unsigned next;
+	char *out = slot[next++ % DL_LOG_STR_SLOTS];
+
+	return dl_log_escape(out, sizeof(slot[0]), s, max < 255 ? max : 255);
+}
+
+/* The line as written: any control character left becomes \xHH. */
+static void one_line(char *out, size_t size, const char *line)
+{
+	size_t n = 0;
+
+	for (; *line; line++)
+		if (!put(out, size, &n, (unsigned char)*line,
+			 is_control((unsigned char)*line)))
+			break;
+	out[n] = 0;
+}
+
 void dl_log(enum dl_log_level level, const char *fmt, ...)
 {
 	int saved = errno;
-	char line[1024];
+	char line[1024], out[4 * sizeof(line)];
 	va_list ap;
 
 	if (level > log_level)
@@ -80,9 +150,10 @@ void dl_log(enum dl_log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	one_line(out, sizeof(out), line);
 	if (log_journal)
-		fprintf(stderr, "<%d>%s\n", (int)level, line);
+		fprintf(stderr, "<%d>%s\n", (int)level, out);
 	else
-		fprintf(stderr, "daxleased: %s: %s\n", level_word(level), line);
+		fprintf(stderr, "daxleased: %s: %s\n", level_word(level), out);
 	errno = saved;
 }

@@ -5,9 +5,17 @@
  * Under systemd ($JOURNAL_STREAM set) each line starts with the syslog
  * priority ("<3>" ...) so the journal keeps the level; on a terminal the
  * level is written as a word instead.  errno is preserved.
+ *
+ * A log line is always one line: strings a client chooses (its HELLO
+ * name, its process name - /proc/PID/comm, which any process may set to
+ * anything - and file names) go in escaped with dl_log_str() or
+ * dl_log_escape(), and dl_log() writes any control character that is
+ * left in a line as \xHH all the same.
  */
 #ifndef DAXLEASED_LOG_H
 #define DAXLEASED_LOG_H
+
+#include <stddef.h>
 
 enum dl_log_level {
 	DL_LOG_ERR = 3,		/* syslog priorities, so "<%d>" is the prefix */
@@ -25,6 +33,21 @@ void dl_log_init(void);
 
 void dl_log(enum dl_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/*
+ * A client's string as a log line shows it: at most max bytes of s (up
+ * to a NUL); printable ASCII as it is, except \ and " written \\ and \",
+ * and every other byte - control characters, DEL, bytes >= 0x80 - as
+ * \xHH (a newline is \x0a), so the string cannot end the line, fake a
+ * quote around it, or send a terminal an escape sequence.  Callers put
+ * quotes around it.  dl_log_escape() writes into out (4 * max + 1 bytes
+ * hold any string; a longer one is cut) and returns out.
+ */
+char *dl_log_escape(char *out, size_t size, const char *s, size_t max);
+/* The same into one of DL_LOG_STR_SLOTS static buffers, used in turn:
+ * enough for the strings of one log line.  At most 255 bytes of s. */
+#define DL_LOG_STR_SLOTS 4
+const char *dl_log_str(const char *s, size_t max);
 
 #define log_err(...) dl_log(DL_LOG_ERR, __VA_ARGS__)
 #define log_warn(...) dl_log(DL_LOG_WARN, __VA_ARGS__)

@@ -19,6 +19,9 @@
 #define DEFAULT_LEASE_TIMEOUT 10000u	/* ms */
 #define DEFAULT_LEASE_MAX_TIMEOUT 60000u
 #define MAX_TABLE_ENTRIES (1ULL << 24)
+#define DEFAULT_DIRTY_MAX 65536		/* about 6 MiB of records */
+#define MAX_DIRTY_MAX (1ULL << 24)
+#define DEFAULT_DIRTY_EXPIRE 30000u	/* ms, as vm.dirty_expire_centisecs */
 
 static void usage(FILE *f)
 {
@@ -44,11 +47,16 @@ static void usage(FILE *f)
 		"      --pin-records-per-process N  namespace ranges recorded per\n"
 		"                           process and connection for a restart\n"
 		"                           (default %d, 1 .. %d; fewer: coarser)\n"
+		"      --dirty-max N        dirty records in total (default %d); at the\n"
+		"                           limit a range merges with its file's nearest\n"
+		"                           record, or the oldest record is written back\n"
+		"      --dirty-expire MS    write dirty records back this long after they\n"
+		"                           were first dirtied (default %u, 0: at once)\n"
 		"  -h, --help               this help\n"
 		"  -V, --version            print the version\n",
 		DEFAULT_TABLE_ENTRIES, DEFAULT_LEASE_TIMEOUT,
 		DEFAULT_LEASE_MAX_TIMEOUT, DEFAULT_RECORDS_PER_PROCESS,
-		MAX_RECORDS_PER_PROCESS);
+		MAX_RECORDS_PER_PROCESS, DEFAULT_DIRTY_MAX, DEFAULT_DIRTY_EXPIRE);
 }
 
 static int parse_group(const char *name, gid_t *out)
@@ -63,19 +71,36 @@ static int parse_group(const char *name, gid_t *out)
 	return 0;
 }
 
-static int parse_entries(const char *s, uint64_t *out)
+/* A decimal number in [min, max] for --opt. */
+static int parse_count(const char *opt, const char *s, unsigned long long min,
+		       unsigned long long max, uint64_t *out)
 {
 	char *end;
 	unsigned long long v;
 
 	errno = 0;
 	v = strtoull(s, &end, 10);
-	if (errno || *end || !v || v > MAX_TABLE_ENTRIES || s[0] == '-') {
-		fprintf(stderr, "daxleased: --table-entries: 1 .. %llu\n",
-			MAX_TABLE_ENTRIES);
+	if (errno || *end || end == s || v < min || v > max || s[0] == '-') {
+		fprintf(stderr, "daxleased: --%s: %llu .. %llu\n", opt, min,
+			max);
 		return -EINVAL;
 	}
 	*out = v;
+	return 0;
+}
+
+static int parse_entries(const char *s, uint64_t *out)
+{
+	return parse_count("table-entries", s, 1, MAX_TABLE_ENTRIES, out);
+}
+
+static int parse_dirty_expire(const char *s, uint32_t *out)
+{
+	uint64_t v;
+
+	if (parse_count("dirty-expire", s, 0, 3600000, &v))
+		return -EINVAL;
+	*out = (uint32_t)v;
 	return 0;
 }
 
@@ -124,7 +149,7 @@ static int parse_level(const char *s)
 
 enum { OPT_DAX_GROUP = 256, OPT_ADMIN_GROUP, OPT_TABLE_ENTRIES, OPT_DETACH,
        OPT_LEASE_TIMEOUT, OPT_LEASE_MAX_TIMEOUT, OPT_ADVISORY_LEASES,
-       OPT_RECORDS_PER_PROCESS };
+       OPT_RECORDS_PER_PROCESS, OPT_DIRTY_MAX, OPT_DIRTY_EXPIRE };
 
 static const struct option long_opts[] = {
 	{ "image", required_argument, NULL, 'i' },
@@ -140,6 +165,8 @@ static const struct option long_opts[] = {
 	{ "advisory-leases", no_argument, NULL, OPT_ADVISORY_LEASES },
 	{ "pin-records-per-process", required_argument, NULL,
 	  OPT_RECORDS_PER_PROCESS },
+	{ "dirty-max", required_argument, NULL, OPT_DIRTY_MAX },
+	{ "dirty-expire", required_argument, NULL, OPT_DIRTY_EXPIRE },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -180,6 +207,11 @@ static int parse_one(int opt, struct dl_options *o)
 		return 0;
 	case OPT_RECORDS_PER_PROCESS:
 		return parse_records(optarg, &o->records_per_process) ? -1 : 0;
+	case OPT_DIRTY_MAX:
+		return parse_count("dirty-max", optarg, 1, MAX_DIRTY_MAX,
+				   &o->dirty_max) ? -1 : 0;
+	case OPT_DIRTY_EXPIRE:
+		return parse_dirty_expire(optarg, &o->dirty_expire_ms) ? -1 : 0;
 	case 'h':
 		usage(stdout);
 		return 1;
@@ -232,6 +264,8 @@ int main(int argc, char **argv)
 	srv.opt.lease_max_timeout_ms = DEFAULT_LEASE_MAX_TIMEOUT;
 	srv.opt.require_leases = true;
 	srv.opt.records_per_process = DEFAULT_RECORDS_PER_PROCESS;
+	srv.opt.dirty_max = DEFAULT_DIRTY_MAX;
+	srv.opt.dirty_expire_ms = DEFAULT_DIRTY_EXPIRE;
 	rc = parse_args(argc, argv, &srv.opt);
 	if (rc)
 		return rc > 0 ? 0 : 2;

@@ -57,6 +57,7 @@ void dl_mappings_free_client(struct dl_client *c)
 
 		c->maps = m->next;
 		dl_maptable_release(c->table, m->first, m->nentries);
+		dl_dirty_map_gone(c->srv, m);
 		dl_mapping_free(m);
 	}
 	dl_maptable_free(c->table);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /*
  * pin.c - pins: file ranges clients hold for "DMA", counted per client
- * and per range, and the per-file dirty record that write pins leave.
+ * and per range.  A write pin leaves its range dirty (dirty.c).
  *
  * A pin is dropped by UNPIN, by the client's disconnect and by its
  * process's death (conn.c drops the client on the pidfd).  Every drop
@@ -52,27 +52,6 @@ struct dl_pin *dl_pin_add(struct dl_client *c, uint32_t ino, uint32_t gen,
 	srv->pins = p;
 	srv->npins++;
 	return p;
-}
-
-void dl_dirty_add(struct dl_server *srv, uint32_t ino, uint64_t offset,
-		  uint64_t length)
-{
-	struct dl_dirty *d;
-
-	for (d = srv->dirty; d; d = d->next)
-		if (d->ino == ino && d->offset == offset && d->length == length)
-			return;
-	d = calloc(1, sizeof(*d));
-	if (!d) {
-		log_warn("out of memory: dirty range of inode %u lost", ino);
-		return;
-	}
-	d->id = ++srv->next_dirty_id;
-	d->ino = ino;
-	d->offset = offset;
-	d->length = length;
-	d->next = srv->dirty;
-	srv->dirty = d;
 }
 
 static void pin_free(struct dl_server *srv, struct dl_pin **link)
@@ -210,30 +189,4 @@ uint32_t dl_pins_scan(struct dl_server *srv, uint32_t ino, uint64_t offset,
 			      n < max ? max - n : 0);
 	dl_rangeset_free(&blocks);
 	return n;
-}
-
-void dl_dirty_forget(struct dl_server *srv, uint32_t ino)
-{
-	struct dl_dirty **l = &srv->dirty;
-
-	while (*l) {
-		struct dl_dirty *d = *l;
-
-		if (d->ino == ino) {
-			*l = d->next;
-			free(d);
-		} else {
-			l = &d->next;
-		}
-	}
-}
-
-void dl_dirty_free_all(struct dl_server *srv)
-{
-	while (srv->dirty) {
-		struct dl_dirty *d = srv->dirty;
-
-		srv->dirty = d->next;
-		free(d);
-	}
 }

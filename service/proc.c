@@ -75,7 +75,10 @@ void dl_proc_comm(pid_t pid, char *out, size_t size)
 		snprintf(out, size, "?");
 		return;
 	}
-	out[strcspn(out, "\n")] = 0;
+	/* the kernel's newline ends it; one inside is the process's own
+	 * (log lines escape it, log.c) */
+	if (out[n - 1] == '\n')
+		out[n - 1] = 0;
 }
 
 static int hex(char c)

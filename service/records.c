@@ -282,9 +282,10 @@ static int restore_owner(struct dl_server *srv, const struct dl_pin_owner *key,
 	if (!rc)
 		rc = dl_conn_restored(srv, key, &held, &r);
 	if (!rc)
-		log_warn("pid %u (%s) may still write into %zu recorded "
-			 "range(s), %s: held until it exits or re-attaches",
-			 key->pid, r->comm, held.n,
+		log_warn("pid %u (comm \"%s\") may still write into %zu "
+			 "recorded range(s), %s: held until it exits or "
+			 "re-attaches", key->pid,
+			 dl_log_str(r->comm, sizeof(r->comm)), held.n,
 			 dl_fmt_size(size, sizeof(size),
 				     dl_rangeset_bytes(&held)));
 	dl_rangeset_free(&held);

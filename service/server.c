@@ -191,6 +191,8 @@ int dl_server_open(struct dl_server *srv)
 	dl_loop_set_after(srv->loop, dl_conn_after_batch, srv);
 	rc = open_storage(srv);
 	if (!rc)
+		rc = dl_dirty_init(srv);
+	if (!rc)
 		rc = setup_signals(srv);
 	if (!rc)
 		rc = add_source(srv, &srv->timer,
@@ -224,6 +226,9 @@ void dl_server_close(struct dl_server *srv)
 	if (srv->loop) {
 		dl_records_close(srv);
 		dl_conn_drop_all(srv);
+		/* what the clients stored behind our back is durable too */
+		if (srv->fs)
+			dl_dirty_write_back_all(srv);
 		dl_dirty_free_all(srv);
 		dl_quarantine_free(srv);
 		dl_leases_free_all(srv);

@@ -18,6 +18,7 @@
 
 #include "access.h"
 #include "decode.h"
+#include "dirty.h"
 #include "fh.h"
 #include "fs.h"
 #include "loop.h"
@@ -42,6 +43,8 @@ struct dl_options {
 	uint32_t lease_max_timeout_ms;	/* the most a lease may ask */
 	bool require_leases;		/* MAP and PIN need a covering lease */
 	uint32_t records_per_process;	/* pin records, at most */
+	uint64_t dirty_max;		/* dirty records in total */
+	uint32_t dirty_expire_ms;	/* written back this long after */
 };
 
 /* The layout change that breaks a lease, and who asked for it. */
@@ -99,14 +102,6 @@ struct dl_pin {
 	uint64_t first_ns;		/* the first block's, in file order */
 	bool write;
 	int64_t since_ns;
-};
-
-/* A file range written through a write pin since (wait.h's dirty record). */
-struct dl_dirty {
-	struct dl_dirty *next;
-	uint64_t id;
-	uint32_t ino;
-	uint64_t offset, length;
 };
 
 /*
@@ -228,8 +223,7 @@ struct dl_server {
 	struct dl_pin *pins;
 	uint64_t next_pin_id;
 	uint64_t npins;
-	struct dl_dirty *dirty;		/* newest first */
-	uint64_t next_dirty_id;
+	struct dl_dirty_records dirty;	/* dirty.c */
 	struct dl_waiter *wait_head, *wait_tail;
 	struct dl_waiter *replaying;	/* the waiter being run again */
 	uint64_t next_wait_id;
@@ -370,9 +364,20 @@ void dl_blocker_of_client(const struct dl_client *c,
 			  struct dl_wire_blocker *w);
 /* How long c has been an orphan (0: it is not), in ms, saturating. */
 uint32_t dl_orphan_ms(const struct dl_client *c, int64_t now);
+
+/* ---- dirty.c: ranges written behind our back, and their writeback -------------- */
+/* The records (--dirty-max) and their writeback timer: 0 or -errno. */
+int dl_dirty_init(struct dl_server *srv);
 /* Record [offset, offset+length) of ino as written behind our back. */
 void dl_dirty_add(struct dl_server *srv, uint32_t ino, uint64_t offset,
 		  uint64_t length);
+/* A mapping goes: a writable one's range is dirty (stores may follow
+ * any writeback while it lives). */
+void dl_dirty_map_gone(struct dl_server *srv, const struct dl_mapping *m);
+/* FSYNC: make ino's dirty ranges durable; its records go. */
+void dl_dirty_write_back_file(struct dl_server *srv, uint32_t ino);
+/* A clean stop: every record is written back. */
+void dl_dirty_write_back_all(struct dl_server *srv);
 void dl_dirty_free_all(struct dl_server *srv);
 /* The file is gone (unlink, rename over): its dirty record goes too. */
 void dl_dirty_forget(struct dl_server *srv, uint32_t ino);

@@ -115,8 +115,14 @@ struct json_object *cli_json_size(uint64_t bytes, unsigned flags);
 struct json_object *cli_json_offset(uint64_t offset, unsigned flags);
 /* A count (files, blocks, ...): always a number, -u or not. */
 struct json_object *cli_json_count(uint64_t n);
-/* A string; NULL prints as "". */
+/* A string; NULL prints as "".  JSON must be UTF-8: a byte that is not
+ * part of a valid UTF-8 sequence (a file or process name may hold any
+ * bytes) becomes U+FFFD.  json-c escapes quotes, backslashes and control
+ * characters when it prints. */
 struct json_object *cli_json_string(const char *s);
+/* s as a JSON string, quoted and escaped as above, on f (for text lines
+ * that carry a string someone else chose). */
+void cli_json_fputs(FILE *f, const char *s);
 
 /*
  * Add val under key to obj, or append val to array obj when key is NULL.

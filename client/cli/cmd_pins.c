@@ -112,14 +112,16 @@ static int print_pin(const struct pin_args *a, uint64_t id)
 	return rc;
 }
 
-/* A lease event on stderr: the pin keeps holding (see the usage). */
+/* A lease event on stderr: the pin keeps holding (see the usage).  The
+ * breaker's process name is its own choice: JSON-quoted, on this line. */
 static void report_event(const struct daxlease_event *e)
 {
-	fprintf(stderr, "daxlease pin: lease %llu %s: opcode %u by pid %d "
-		"(%s, uid %u) on [%llu, +%llu), %u ms left%s\n",
+	fprintf(stderr, "daxlease pin: lease %llu %s: opcode %u by pid %d (",
 		(unsigned long long)e->lease_id,
 		e->type == DAXLEASE_EVENT_LEASE_REVOKED ? "revoked" : "break",
-		e->opcode, e->pid, e->comm, e->uid,
+		e->opcode, e->pid);
+	cli_json_fputs(stderr, e->comm);
+	fprintf(stderr, ", uid %u) on [%llu, +%llu), %u ms left%s\n", e->uid,
 		(unsigned long long)e->offset, (unsigned long long)e->length,
 		e->remaining_ms,
 		e->type == DAXLEASE_EVENT_LEASE_REVOKED ? "" :
@@ -329,9 +331,10 @@ static int quarantine_pages(struct daxlease_ctx *dl, struct json_object *arr,
 static const char dirty_usage[] =
 	"usage: daxlease [--socket PATH] dirty [-u]\n"
 	"\n"
-	"File ranges written through write pins, recorded when each pin\n"
-	"went, as a JSON array of {ino, offset, length}.  Needs root or\n"
-	"daxleased's --admin-group.\n"
+	"File ranges clients may have stored into behind daxleased's back\n"
+	"(write pins, writable mappings) and that it has not made durable\n"
+	"yet, as a JSON array of {ino, offset, length}, oldest first, fetched\n"
+	"a page at a time.  Needs root or daxleased's --admin-group.\n"
 	"\n"
 	"  -u, --human        sizes with units, offsets in hex\n"
 	"  -h, --help         this text\n";

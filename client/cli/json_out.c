@@ -11,7 +11,10 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <json-c/json.h>
 
@@ -86,9 +89,86 @@ struct json_object *cli_json_count(uint64_t n)
 	return json_object_new_uint64(n);
 }
 
+/* The length of the valid UTF-8 sequence that starts s, or 0. */
+static size_t utf8_seq(const unsigned char *s)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;		/* no overlong forms, no surrogates */
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;		/* nothing above U+10FFFF */
+	else
+		return 0;
+	if (s[0] == 0xe0)
+		lo = 0xa0;
+	else if (s[0] == 0xed)
+		hi = 0x9f;
+	else if (s[0] == 0xf0)
+		lo = 0x90;
+	else if (s[0] == 0xf4)
+		hi = 0x8f;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
+/* s with every byte outside a valid sequence as U+FFFD (malloc'ed). */
+static char *utf8_repaired(const char *s)
+{
+	static const char replacement[] = "\xef\xbf\xbd";
+	char *out = malloc(3 * strlen(s) + 1), *o = out;
+	const unsigned char *p = (const unsigned char *)s;
+
+	if (!out)
+		return NULL;
+	while (*p) {
+		size_t n = utf8_seq(p);
+
+		if (n) {
+			memcpy(o, p, n);
+			o += n;
+			p += n;
+		} else {
+			memcpy(o, replacement, 3);
+			o += 3;
+			p++;
+		}
+	}
+	*o = 0;
+	return out;
+}
+
+static bool utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n;
+
+	for (; *p; p += n)
+		if (!(n = utf8_seq(p)))
+			return false;
+	return true;
+}
+
 struct json_object *cli_json_string(const char *s)
 {
-	return json_object_new_string(s ? s : "");
+	struct json_object *o;
+	char *fixed;
+
+	if (!s || utf8_valid(s))
+		return json_object_new_string(s ? s : "");
+	fixed = utf8_repaired(s);
+	o = fixed ? json_object_new_string(fixed) : NULL;
+	free(fixed);
+	return o;
 }
 
 int cli_json_add(struct json_object *obj, const char *key,
@@ -114,6 +194,15 @@ static void print_plain(FILE *f, struct json_object *v)
 {
 	fputs(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
 					     JSON_C_TO_STRING_NOSLASHESCAPE), f);
+}
+
+void cli_json_fputs(FILE *f, const char *s)
+{
+	struct json_object *js = cli_json_string(s);
+
+	if (js)
+		print_plain(f, js);
+	json_object_put(js);
 }
 
 static void print_key(FILE *f, const char *key)

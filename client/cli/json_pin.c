@@ -63,14 +63,26 @@ static struct json_object *json_length(uint64_t len, unsigned flags)
 	return cli_json_size(len, flags);
 }
 
+/*
+ * Who: the pid and uid the kernel gave the service (SO_PEERCRED), and
+ * the process name, which the process chose itself (prctl(PR_SET_NAME)
+ * sets /proc/PID/comm to anything): "comm_claimed": true says so.
+ */
+static int add_process(struct json_object *o, uint32_t pid, uint32_t uid,
+		       const char *comm)
+{
+	return cli_json_add(o, "pid", cli_json_count(pid)) ||
+	       cli_json_add(o, "uid", cli_json_count(uid)) ||
+	       cli_json_add(o, "comm", cli_json_string(comm)) ||
+	       cli_json_add(o, "comm_claimed", json_object_new_boolean(1));
+}
+
 /* A lease in a NONBLOCK change's way: its id and type, not a pin's. */
 static int add_lease_blocker(struct json_object *o,
 			     const struct daxlease_blocker *b, unsigned flags)
 {
 	return cli_json_add(o, "lease_id", cli_json_count(b->pin_id)) ||
-	       cli_json_add(o, "pid", cli_json_count((uint64_t)b->pid)) ||
-	       cli_json_add(o, "uid", cli_json_count(b->uid)) ||
-	       cli_json_add(o, "comm", cli_json_string(b->comm)) ||
+	       add_process(o, (uint32_t)b->pid, b->uid, b->comm) ||
 	       cli_json_add(o, "offset", cli_json_offset(b->offset, flags)) ||
 	       cli_json_add(o, "length", json_length(b->length, flags)) ||
 	       cli_json_add(o, "type", cli_json_string(b->write ? "exclusive" :
@@ -83,9 +95,7 @@ static int add_blocker(struct json_object *o, const struct daxlease_blocker *b,
 	if (b->lease)
 		return add_lease_blocker(o, b, flags);
 	return cli_json_add(o, "pin_id", cli_json_count(b->pin_id)) ||
-	       cli_json_add(o, "pid", cli_json_count((uint64_t)b->pid)) ||
-	       cli_json_add(o, "uid", cli_json_count(b->uid)) ||
-	       cli_json_add(o, "comm", cli_json_string(b->comm)) ||
+	       add_process(o, (uint32_t)b->pid, b->uid, b->comm) ||
 	       cli_json_add(o, "offset", cli_json_offset(b->offset, flags)) ||
 	       cli_json_add(o, "length", cli_json_size(b->length, flags)) ||
 	       cli_json_add(o, "access", cli_json_string(b->write ? "write" :
@@ -169,9 +179,7 @@ struct json_object *cli_json_blocked(const struct daxlease_blocked *b,
 	    cli_json_add(o, "ino", cli_json_count(b->ino)) ||
 	    cli_json_add(o, "offset", cli_json_offset(b->offset, flags)) ||
 	    cli_json_add(o, "length", json_length(b->length, flags)) ||
-	    cli_json_add(o, "pid", cli_json_count((uint64_t)b->pid)) ||
-	    cli_json_add(o, "uid", cli_json_count(b->uid)) ||
-	    cli_json_add(o, "comm", cli_json_string(b->comm)) ||
+	    add_process(o, (uint32_t)b->pid, b->uid, b->comm) ||
 	    cli_json_add(o, "waits_for", cli_json_string(b->on_leases ?
 							 "leases" : b->on_pins ?
 							 "pins" : "queue")) ||
@@ -244,9 +252,7 @@ struct json_object *cli_json_lease(const struct daxlease_lease *l,
 	    cli_json_add(o, "state", cli_json_string(l->state < 3 ?
 						     lease_states[l->state] :
 						     "?")) ||
-	    cli_json_add(o, "pid", cli_json_count((uint64_t)l->pid)) ||
-	    cli_json_add(o, "uid", cli_json_count(l->uid)) ||
-	    cli_json_add(o, "comm", cli_json_string(l->comm)) ||
+	    add_process(o, (uint32_t)l->pid, l->uid, l->comm) ||
 	    cli_json_add(o, "break_timeout_ms", cli_json_count(l->timeout_ms)) ||
 	    cli_json_add(o, "deadline_ns", json_object_new_int64(l->deadline_ns)) ||
 	    cli_json_add(o, "deadline_left", json_age(left_ns(l->deadline_ns),
