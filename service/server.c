@@ -77,6 +77,8 @@ static int open_storage(struct dl_server *srv)
 		return rc;
 	dl_quarantine_init(srv);
 	rc = reopen_for_clients(srv);
+	if (!rc)
+		rc = dl_image_watch_start(srv);
 	if (rc)
 		return rc;
 	if (!srv->nsinfo.was_clean)
@@ -110,8 +112,8 @@ static void on_timer(struct dl_source *src, uint32_t events)
 	dl_wait_expire(srv);
 }
 
-static int add_source(struct dl_server *srv, struct dl_source *s, int fd,
-		      dl_source_fn fn)
+int dl_server_add_source(struct dl_server *srv, struct dl_source *s, int fd,
+			 dl_source_fn fn)
 {
 	if (fd < 0)
 		return -errno;
@@ -132,9 +134,10 @@ static int setup_signals(struct dl_server *srv)
 		return -errno;
 	/* a client that goes away mid-reply must not kill us */
 	signal(SIGPIPE, SIG_IGN);
-	return add_source(srv, &srv->signals,
-			  signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC),
-			  on_signal);
+	return dl_server_add_source(srv, &srv->signals,
+				    signalfd(-1, &set,
+					     SFD_NONBLOCK | SFD_CLOEXEC),
+				    on_signal);
 }
 
 static int setup_listen(struct dl_server *srv)
@@ -143,7 +146,8 @@ static int setup_listen(struct dl_server *srv)
 
 	if (fd >= 0) {
 		log_info("using the socket passed by systemd");
-		return add_source(srv, &srv->listen, fd, dl_conn_accept);
+		return dl_server_add_source(srv, &srv->listen, fd,
+					    dl_conn_accept);
 	}
 	if (fd != -1)
 		return fd;
@@ -155,7 +159,7 @@ static int setup_listen(struct dl_server *srv)
 	if (fd < 0)
 		return fd;
 	srv->unlink_socket = true;
-	return add_source(srv, &srv->listen, fd, dl_conn_accept);
+	return dl_server_add_source(srv, &srv->listen, fd, dl_conn_accept);
 }
 
 static int alloc_buffers(struct dl_server *srv)
@@ -172,6 +176,7 @@ int dl_server_open(struct dl_server *srv)
 
 	srv->listen.fd = srv->signals.fd = srv->timer.fd = -1;
 	srv->trim_timer.fd = -1;
+	srv->image_watch.fd = srv->image_timer.fd = -1;
 	/* ids clients hold across a restart (pins, mappings) never meet the
 	 * ids a later daemon hands out: start where the clock is */
 	srv->next_pin_id = srv->next_map_id = (uint64_t)realtime_ns();
@@ -187,10 +192,10 @@ int dl_server_open(struct dl_server *srv)
 	if (!rc)
 		rc = setup_signals(srv);
 	if (!rc)
-		rc = add_source(srv, &srv->timer,
-				timerfd_create(CLOCK_MONOTONIC,
-					       TFD_NONBLOCK | TFD_CLOEXEC),
-				on_timer);
+		rc = dl_server_add_source(srv, &srv->timer,
+					  timerfd_create(CLOCK_MONOTONIC,
+							 TFD_NONBLOCK | TFD_CLOEXEC),
+					  on_timer);
 	if (!rc)
 		rc = setup_listen(srv);
 	return rc;
@@ -213,8 +218,10 @@ static void close_source(struct dl_server *srv, struct dl_source *s)
 	s->fd = -1;
 }
 
-void dl_server_close(struct dl_server *srv)
+unsigned dl_server_close(struct dl_server *srv)
 {
+	unsigned health = 0;
+
 	if (srv->loop) {
 		dl_records_close(srv);
 		dl_conn_drop_all(srv);
@@ -224,17 +231,22 @@ void dl_server_close(struct dl_server *srv)
 		close_source(srv, &srv->listen);
 		close_source(srv, &srv->signals);
 		close_source(srv, &srv->timer);
+		dl_image_watch_stop(srv);
 	}
 	if (srv->unlink_socket)
 		unlink(srv->socket_path);
 	free(srv->socket_path);
 	if (srv->client_ns_fd >= 0)
 		close(srv->client_ns_fd);
-	/* closing marks the namespace clean: a clean shutdown */
+	/* closing marks the namespace clean: a clean shutdown (unless the
+	 * image was changed behind our back: pmem/ns_watch.c) */
 	dl_fs_close(&srv->fs);
+	if (srv->ns)
+		health = dl_ns_check(srv->ns, true);
 	dl_ns_close(&srv->ns);
 	dl_loop_free(srv->loop);
 	free(srv->rx);
 	free(srv->tx);
 	memset(srv, 0, sizeof(*srv));
+	return health;
 }

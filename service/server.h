@@ -203,6 +203,9 @@ struct dl_server {
 	 * open file description, so it does not carry our flock and a
 	 * client holding it cannot keep a restarted daxleased out */
 	int client_ns_fd;
+	struct dl_source image_watch;	/* the image was written (image_watch.c) */
+	struct dl_source image_timer;	/* and a full look now and then */
+	unsigned image_health_logged;	/* DL_NS_HEALTH_* said already */
 	struct dl_source listen;
 	struct dl_source signals;
 	struct dl_source timer;
@@ -252,8 +255,19 @@ struct dl_reply {
 /* srv->opt filled in; 0 or -errno (logged). */
 int dl_server_open(struct dl_server *srv);
 int dl_server_run(struct dl_server *srv);
-/* Drops every client, closes the fs and the namespace (marked clean). */
-void dl_server_close(struct dl_server *srv);
+/* fd (< 0: -errno, the error of the call that made it) in the loop,
+ * readable calls fn. */
+int dl_server_add_source(struct dl_server *srv, struct dl_source *s, int fd,
+			 dl_source_fn fn);
+/* Drops every client, closes the fs and the namespace (marked clean).
+ * Returns the namespace's health bits: 0, or the image was changed
+ * behind our back and is left marked open (image_watch.c). */
+unsigned dl_server_close(struct dl_server *srv);
+
+/* ---- image_watch.c: the image changed behind our back -------------------- */
+/* Watch the namespace (pmem/ns_watch.c) from the loop, log what it finds. */
+int dl_image_watch_start(struct dl_server *srv);
+void dl_image_watch_stop(struct dl_server *srv);
 
 /* ---- conn.c --------------------------------------------------------------- */
 void dl_conn_accept(struct dl_source *src, uint32_t events);

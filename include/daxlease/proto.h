@@ -92,6 +92,10 @@ _Static_assert(sizeof(struct dl_msg_hdr) == 32, "wire header is 32 bytes");
 /* server flags */
 #define DL_SRV_DAX_ALLOWED 0x1u	/* this client may map (gets the ns fd) */
 #define DL_SRV_ADMIN 0x2u	/* this client may use admin requests */
+#define DL_SRV_READ_ONLY 0x4u	/* as of this HELLO the service refuses
+				 * every change (-EIO): its image was changed
+				 * behind its back (docs/protocol.md, "What
+				 * the namespace fd allows") */
 
 struct dl_hello_req {
 	uint16_t min_version;
