@@ -4,8 +4,6 @@
  * the listening socket, signals, the timer, the loop.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,22 +25,6 @@ static int64_t realtime_ns(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* Reopen the namespace through /proc/self/fd: the same inode whatever
- * happened to its path since, in a new open file description. */
-static int reopen_for_clients(struct dl_server *srv)
-{
-	char path[64];
-
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", dl_ns_fd(srv->ns));
-	srv->client_ns_fd = open(path, O_RDWR | O_CLOEXEC);
-	if (srv->client_ns_fd < 0) {
-		log_err("cannot reopen %s for clients: %s", srv->nsinfo.path,
-			strerror(errno));
-		return -errno;
-	}
-	return 0;
 }
 
 static int open_storage(struct dl_server *srv)
@@ -76,7 +58,7 @@ static int open_storage(struct dl_server *srv)
 	if (rc)
 		return rc;
 	dl_quarantine_init(srv);
-	rc = reopen_for_clients(srv);
+	rc = dl_ns_fds_open(srv);
 	if (!rc)
 		rc = dl_image_watch_start(srv);
 	if (rc)
@@ -180,7 +162,7 @@ int dl_server_open(struct dl_server *srv)
 	/* ids clients hold across a restart (pins, mappings) never meet the
 	 * ids a later daemon hands out: start where the clock is */
 	srv->next_pin_id = srv->next_map_id = (uint64_t)realtime_ns();
-	srv->client_ns_fd = -1;
+	srv->client_ns_fd = srv->client_ns_ro_fd = -1;
 	srv->start_ns = dl_server_now_ns();
 	rc = alloc_buffers(srv);
 	if (!rc)
@@ -236,8 +218,7 @@ unsigned dl_server_close(struct dl_server *srv)
 	if (srv->unlink_socket)
 		unlink(srv->socket_path);
 	free(srv->socket_path);
-	if (srv->client_ns_fd >= 0)
-		close(srv->client_ns_fd);
+	dl_ns_fds_close(srv);
 	/* closing marks the namespace clean: a clean shutdown (unless the
 	 * image was changed behind our back: pmem/ns_watch.c) */
 	dl_fs_close(&srv->fs);

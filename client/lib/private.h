@@ -96,6 +96,11 @@ struct daxlease_ctx {
 	unsigned pin_window_us;
 	bool table_failed;		/* the first MAP's fds were unusable */
 	int table_fd, ns_fd;		/* -1 until the first MAP reply */
+	/* ns_fd is read-write: from the first MAP for write on.  The fd
+	 * number never changes; a read-write fd that comes later is put
+	 * in its place (table.c), so a thread that read ns_fd maps the
+	 * same file through either */
+	bool ns_rw;
 	const void *table;		/* PROT_READ, MAP_SHARED */
 	size_t table_size;
 	uint64_t table_entries;
@@ -112,6 +117,10 @@ struct daxlease_ctx {
 	 * map_lock, published with a release store (pindma.c) */
 	uint8_t *ns_map;
 	size_t ns_map_size;
+	bool ns_map_rw;			/* atomic: ns_map is writable */
+	uint8_t *ns_map_old;		/* the read-only one a writable one
+					 * replaced: kept, its DMA addresses
+					 * stay good */
 
 	/* pin statistics: one slot per thread (pinstats.c) */
 	uint64_t serial;		/* unique for the process's lifetime */
@@ -289,6 +298,9 @@ int dl_table_install(struct daxlease_ctx *ctx, const int fds[DL_MAP_NFDS]);
 const struct dl_table_entry *dl_table_entry(struct daxlease_ctx *ctx,
 					    uint64_t index);
 int dl_ns_fd(struct daxlease_ctx *ctx);
+/* A DL_MAP_NS_RW reply's fd takes the read-only ns fd's place (always
+ * taken); the caller holds map_lock, and the table is installed. */
+int dl_ns_fd_upgrade(struct daxlease_ctx *ctx, int fd);
 void dl_table_release(struct daxlease_ctx *ctx);
 
 #endif

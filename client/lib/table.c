@@ -5,10 +5,13 @@
  * The first MAP reply brings four fds: the table memfd, which the service
  * has sealed so that it can only be mapped read-only, the namespace fd,
  * the counter memfd and the wake eventfd (counters.c).  All live as long
- * as the context.  The table is mapped PROT_READ and MAP_SHARED: the
- * service's later rewrites of entries show through.
+ * as the context.  The namespace fd is read-only when that MAP was; the
+ * first MAP for write then brings a read-write one (DL_MAP_NS_RW), which
+ * dup3() puts in the same fd number.  The table is mapped PROT_READ and
+ * MAP_SHARED: the service's later rewrites of entries show through.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -52,6 +55,13 @@ static int table_map(struct daxlease_ctx *ctx, int table_fd)
 	return 0;
 }
 
+static bool fd_writable(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	return fl >= 0 && (fl & O_ACCMODE) == O_RDWR;
+}
+
 static void close_all(const int fds[DL_MAP_NFDS])
 {
 	for (int i = 0; i < DL_MAP_NFDS; i++)
@@ -83,8 +93,23 @@ int dl_table_install(struct daxlease_ctx *ctx, const int fds[DL_MAP_NFDS])
 	close(fds[2]);		/* the mapping keeps the region */
 	ctx->table_fd = fds[0];
 	ctx->ns_fd = fds[1];
+	ctx->ns_rw = fd_writable(fds[1]);
 	ctx->wake_fd = fds[3];
 	return 0;
+}
+
+int dl_ns_fd_upgrade(struct daxlease_ctx *ctx, int fd)
+{
+	int rc = 0;
+
+	if (ctx->ns_rw || !fd_writable(fd))
+		rc = ctx->ns_rw ? 0 : -EPROTO;	/* a second copy, or not RW */
+	else if (dup3(fd, ctx->ns_fd, O_CLOEXEC) < 0)
+		rc = -errno;
+	else
+		ctx->ns_rw = true;
+	close(fd);
+	return rc;
 }
 
 /* The entry at index, or NULL when there is no table or no such entry. */
@@ -128,4 +153,5 @@ void dl_table_release(struct daxlease_ctx *ctx)
 	ctx->table = NULL;
 	ctx->table_fd = -1;
 	ctx->ns_fd = -1;
+	ctx->ns_rw = false;
 }

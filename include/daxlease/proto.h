@@ -281,7 +281,12 @@ struct dl_setattr_req {
 
 /* dl_map_rep.flags */
 #define DL_MAP_FDS 0x1u		/* SCM_RIGHTS carries [table memfd, ns fd,
-				 * counter memfd, wake eventfd] (table.h) */
+				 * counter memfd, wake eventfd] (table.h); the
+				 * ns fd is read-only unless the MAP is for
+				 * write */
+#define DL_MAP_NS_RW 0x2u	/* SCM_RIGHTS carries [ns fd], read-write:
+				 * the first write MAP after a read-only ns
+				 * fd was sent */
 #define DL_MAP_NFDS 4
 
 struct dl_map_req {

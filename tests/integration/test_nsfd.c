@@ -149,6 +149,31 @@ static bool log_has(const char *path, const char *a, const char *b)
 	return found;
 }
 
+/* Does a new client hear from HELLO that the service refuses changes? */
+static bool says_read_only(const struct nsfd_case *t)
+{
+	struct daxlease_ctx *c = NULL;
+	struct daxlease_info info;
+
+	if (daxlease_new(&c, t->d.socket))
+		return false;
+	daxlease_get_info(c, &info);
+	daxlease_unref(c);
+	return info.server_flags & DL_SRV_READ_ONLY;
+}
+
+/* The same, polled for up to 20 s: a store through a mapping raises no
+ * event, the daemon's own look now and then finds it. */
+static bool comes_to_say_read_only(const struct nsfd_case *t)
+{
+	for (int tries = 0; tries < 2000; tries++) {
+		if (says_read_only(t))
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
 /* The service refuses every change; reads and STATUS still work. */
 static void refuses_changes(struct nsfd_case *t)
 {
@@ -169,11 +194,13 @@ static void refuses_changes(struct nsfd_case *t)
 	CU_ASSERT_TRUE(case_alive(t));
 }
 
-/* A 64 KiB file "data" and a 12 MiB file "big", written by root. */
+/* A 64 KiB file "data" and a 12 MiB file "big", written by root (big
+ * through a mapping: one msync, not 192 WRITEs that sync each). */
 static void write_files(struct nsfd_case *t)
 {
 	static uint8_t chunk[64 * KiB];
 	struct daxlease_file *f = NULL;
+	struct daxlease_map *m = NULL;
 
 	memset(chunk, 'd', sizeof(chunk));
 	CU_ASSERT_EQUAL_FATAL(daxlease_open(t->root, "data",
@@ -185,9 +212,12 @@ static void write_files(struct nsfd_case *t)
 	CU_ASSERT_EQUAL_FATAL(daxlease_open(t->root, "big",
 					    RW | DAXLEASE_O_CREATE, 0644, &f),
 			      0);
-	for (uint64_t off = 0; off < 12 * MiB; off += sizeof(chunk))
-		CU_ASSERT_EQUAL(daxlease_pwrite(f, chunk, sizeof(chunk), off),
-				(ssize_t)sizeof(chunk));
+	CU_ASSERT_EQUAL(daxlease_truncate(f, 12 * MiB), 0);
+	CU_ASSERT_EQUAL_FATAL(leased_map(f, 0, 12 * MiB, DAXLEASE_PROT_READ |
+					 DAXLEASE_PROT_WRITE, &m), 0);
+	memset(daxlease_map_addr(m), 'b', 12 * MiB);
+	CU_ASSERT_EQUAL(daxlease_map_persist(m, 0, 12 * MiB), 0);
+	CU_ASSERT_EQUAL(daxlease_unmap(m), 0);
 	daxlease_close(f);
 }
 
@@ -222,30 +252,51 @@ static int failures;
 		}                                                           \
 	} while (0)
 
-/* The fd of ours that is the image (what MAP gave us), or -1. */
-static int find_image_fd(const char *image)
+/* Which of our fds are the image: a bit per fd number (< 1024). */
+struct fdset {
+	uint64_t bits[16];
+};
+
+static void image_fds(const char *image, struct fdset *set)
 {
 	struct stat want, st;
 	struct dirent *e;
-	int found = -1;
 	DIR *dir;
 
+	memset(set, 0, sizeof(*set));
 	if (stat(image, &want))
-		return -1;
+		return;
 	dir = opendir("/proc/self/fd");
 	if (!dir)
-		return -1;
+		return;
 	while ((e = readdir(dir))) {
 		int fd = atoi(e->d_name);
 
-		if (e->d_name[0] == '.' || fd == dirfd(dir) || fstat(fd, &st))
+		if (e->d_name[0] == '.' || fd == dirfd(dir) || fd >= 1024 ||
+		    fstat(fd, &st))
 			continue;
-		if (st.st_dev == want.st_dev && st.st_ino == want.st_ino) {
+		if (st.st_dev == want.st_dev && st.st_ino == want.st_ino)
+			set->bits[fd / 64] |= 1ULL << (fd % 64);
+	}
+	closedir(dir);
+}
+
+/* The one image fd in now that is not in before (what MAP gave us), or
+ * -1.  A forked child also has the test's own (its context's). */
+static int new_image_fd(const char *image, const struct fdset *before)
+{
+	struct fdset now;
+	int found = -1;
+
+	image_fds(image, &now);
+	for (int fd = 0; fd < 1024; fd++) {
+		uint64_t bit = 1ULL << (fd % 64);
+
+		if ((now.bits[fd / 64] & bit) && !(before->bits[fd / 64] & bit)) {
 			EXPECT(found < 0);	/* one fd for the image */
 			found = fd;
 		}
 	}
-	closedir(dir);
 	return found;
 }
 
@@ -270,9 +321,12 @@ enum attack {
 /* Connect, map a file of our own (for read: its one written block),
  * get the image fd. */
 static int client_map(const struct nsfd_case *t, struct daxlease_ctx **c,
-		      struct daxlease_map **m, unsigned prot)
+		      struct daxlease_map **m, unsigned prot,
+		      struct fdset *before)
 {
 	struct daxlease_file *f = NULL;
+
+	image_fds(t->d.image, before);
 
 	if (drop_to_dax_member() || daxlease_new(c, t->d.socket))
 		return -1;
@@ -283,18 +337,20 @@ static int client_map(const struct nsfd_case *t, struct daxlease_ctx **c,
 	if (leased_map(f, 0, prot & DAXLEASE_PROT_WRITE ? 2 * MiB : 4096, prot,
 		       m))
 		return -1;
-	return find_image_fd(t->d.image);
+	return new_image_fd(t->d.image, before);
 }
 
 static int attack(const struct nsfd_case *t, enum attack what)
 {
 	struct daxlease_ctx *c = NULL;
 	struct daxlease_map *m = NULL;
+	struct fdset before;
 	struct stat st;
 	void *p;
 	int fd;
 
-	fd = client_map(t, &c, &m, DAXLEASE_PROT_READ | DAXLEASE_PROT_WRITE);
+	fd = client_map(t, &c, &m, DAXLEASE_PROT_READ | DAXLEASE_PROT_WRITE,
+			&before);
 	if (fd < 0)
 		return 3;
 	EXPECT((fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDWR);
@@ -357,6 +413,7 @@ static void survive(struct nsfd_case *t, const char *name, enum attack what)
 	read_big(t);
 	CU_ASSERT_TRUE_FATAL(case_alive(t));
 	refuses_changes(t);
+	CU_ASSERT_TRUE(says_read_only(t));
 	CU_ASSERT_EQUAL(case_stop(t), 0);
 	CU_ASSERT_TRUE(log_has(t->d.errlog, "error:", "read-only until"));
 	image_ok(t);
@@ -405,6 +462,9 @@ static void test_scribble_over_header(void)
 	write_files(&t);
 	CU_ASSERT_EQUAL(run_child(attack, &t, SCRIBBLE_META), 0);
 	CU_ASSERT_TRUE_FATAL(case_alive(&t));
+	/* found by the daemon's own look now and then */
+	CU_ASSERT_TRUE(comes_to_say_read_only(&t));
+	refuses_changes(&t);
 	CU_ASSERT_EQUAL(case_stop(&t), 0);
 	CU_ASSERT_TRUE(log_has(t.d.errlog, "error:", "header"));
 	image_ok(&t);
@@ -422,14 +482,15 @@ static int readonly_client(const struct nsfd_case *t, enum attack unused)
 	struct daxlease_map *m = NULL, *w = NULL;
 	struct daxlease_file *f = NULL;
 	struct daxlease_pin pin;
+	struct fdset before;
 	uint64_t contig;
 	char buf[8];
 	uint8_t *dma;
 	void *p;
-	int fd;
+	int fd, rw;
 
 	(void)unused;
-	fd = client_map(t, &c, &m, DAXLEASE_PROT_READ);
+	fd = client_map(t, &c, &m, DAXLEASE_PROT_READ, &before);
 	if (fd < 0)
 		return 3;
 	EXPECT((fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDONLY);
@@ -452,8 +513,9 @@ static int readonly_client(const struct nsfd_case *t, enum attack unused)
 	EXPECT(daxlease_open(c, "mine", RW, 0, &f) == 0);
 	EXPECT(f && leased_map(f, 0, 2 * MiB, DAXLEASE_PROT_READ |
 			       DAXLEASE_PROT_WRITE, &w) == 0);
-	fd = find_image_fd(t->d.image);
-	EXPECT(fd >= 0 && (fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDWR);
+	rw = new_image_fd(t->d.image, &before);
+	EXPECT(rw == fd);	/* in the read-only one's place */
+	EXPECT(rw >= 0 && (fcntl(rw, F_GETFL) & O_ACCMODE) == O_RDWR);
 	if (w) {
 		memcpy(daxlease_map_addr(w), "MAPW", 4);
 		EXPECT(daxlease_map_persist(w, 0, 4096) == 0);
@@ -482,6 +544,7 @@ static void test_readonly_map_fd(void)
 	CU_ASSERT_FATAL(case_start(&t, "rdonly") == 0);
 	CU_ASSERT_EQUAL(run_child(readonly_client, &t, 0), 0);
 	CU_ASSERT_TRUE(case_alive(&t));
+	CU_ASSERT_FALSE(says_read_only(&t));
 	if (t.root)
 		daxlease_unref(t.root);
 	t.root = NULL;
