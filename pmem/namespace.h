@@ -129,7 +129,8 @@ typedef void dl_ns_health_fn(void *arg, unsigned bit, const char *why);
 int dl_ns_watch(struct dl_ns *ns, dl_ns_health_fn *fn, void *arg,
 		struct dl_err *err);
 /* Readable when the file was written by anyone (an inotify fd); -1 when
- * not watched.  Call dl_ns_check(ns, false) then. */
+ * not watched, or when inotify could not be had (then every
+ * dl_ns_check() looks in full).  Call dl_ns_check(ns, false) then. */
 int dl_ns_watch_fd(const struct dl_ns *ns);
 /*
  * Check and undo: full, or only if the file was written or the mapping

@@ -177,7 +177,7 @@ unsigned dl_ns_check(struct dl_ns *ns, bool full)
 
 	if (!w)
 		return dl_ns_health(ns);
-	if (drain_events(w))
+	if (w->ifd < 0 || drain_events(w))
 		full = true;
 	if (full || dl_map_faults(ns->map) != w->faults_seen) {
 		check_faults(ns);
@@ -243,16 +243,18 @@ static int watch_fill(struct dl_ns *ns, struct dl_ns_watch *w,
 			return dl_err_set(err, EIO,
 					  "cannot read the header of %s", path);
 	}
+	/* without inotify (its per-user limits reached, say) every
+	 * dl_ns_check() is a full one: a few microseconds per change */
 	w->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (w->ifd < 0)
-		return dl_err_set(err, errno, "cannot watch %s: %s", path,
-				  strerror(errno));
+		return 0;
 	/* the magic link names the inode we have open, wherever its path
 	 * went since */
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", ns->fd);
-	if (inotify_add_watch(w->ifd, proc, IN_MODIFY | IN_ATTRIB) < 0)
-		return dl_err_set(err, errno, "cannot watch %s: %s", path,
-				  strerror(errno));
+	if (inotify_add_watch(w->ifd, proc, IN_MODIFY | IN_ATTRIB) < 0) {
+		close(w->ifd);
+		w->ifd = -1;
+	}
 	return 0;
 }
 

@@ -89,10 +89,14 @@ int dl_image_watch_start(struct dl_server *srv)
 		log_err("%s", err.msg);
 		return rc;
 	}
-	if (dl_ns_watch_fd(srv->ns) < 0)
-		return 0;	/* a device: nothing to watch */
-	rc = dl_server_add_source(srv, &srv->image_watch,
-				  dl_ns_watch_fd(srv->ns), on_written);
+	if (srv->nsinfo.kind == DL_NS_DEVDAX)
+		return 0;	/* a device cannot be resized or punched */
+	if (dl_ns_watch_fd(srv->ns) >= 0)
+		rc = dl_server_add_source(srv, &srv->image_watch,
+					  dl_ns_watch_fd(srv->ns), on_written);
+	else
+		log_warn("no inotify watch on %s: every change looks at the image first instead",
+			 srv->nsinfo.path);
 	if (!rc)
 		rc = start_timer(srv);
 	if (rc)

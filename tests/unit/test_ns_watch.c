@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -49,7 +50,9 @@ struct watched {
 
 static char data[1 * MiB];
 
-static int setup(struct watched *w, const char *name)
+/* A namespace with a 1 MiB file "f", watched (if watch), and the image
+ * opened again as "the client". */
+static int setup_with(struct watched *w, const char *name, bool watch)
 {
 	struct dl_err err = { 0 };
 	struct dl_ns_info info;
@@ -59,7 +62,7 @@ static int setup(struct watched *w, const char *name)
 	w->other = -1;
 	memset(data, 'd', sizeof(data));
 	if (fx_create(&w->fx, name, 64 * MiB, 2 * MiB) ||
-	    dl_ns_watch(w->fx.ns, on_finding, &w->found, &err) ||
+	    (watch && dl_ns_watch(w->fx.ns, on_finding, &w->found, &err)) ||
 	    dl_fs_create(w->fx.fs, "f", 0644, 0, 0, &w->ino, &err) ||
 	    dl_fs_write(w->fx.fs, w->ino, 0, data, sizeof(data), &err) !=
 		    (ssize_t)sizeof(data)) {
@@ -73,6 +76,11 @@ static int setup(struct watched *w, const char *name)
 		return -1;
 	w->size = (uint64_t)st.st_size;
 	return 0;
+}
+
+static int setup(struct watched *w, const char *name)
+{
+	return setup_with(w, name, true);
 }
 
 /* The inotify events of what "the client" did are read, unseen: as if
@@ -231,6 +239,35 @@ static void test_header_stored_over(void)
 	close_and_reopen(&w, false);
 }
 
+/* No inotify to be had (no fd left for it, here): every check is a full
+ * one, so a punch is still found by the next change. */
+static void test_without_inotify(void)
+{
+	struct dl_err err = { 0 };
+	struct watched w;
+	struct rlimit old, tight;
+	int next;
+
+	CU_ASSERT_FATAL(setup_with(&w, "noinotify", false) == 0);
+	/* the watch with no fd to spare */
+	next = dup(0);
+	CU_ASSERT_FATAL(next >= 0);
+	close(next);
+	CU_ASSERT_EQUAL_FATAL(getrlimit(RLIMIT_NOFILE, &old), 0);
+	tight = old;
+	tight.rlim_cur = (rlim_t)next;
+	CU_ASSERT_EQUAL_FATAL(setrlimit(RLIMIT_NOFILE, &tight), 0);
+	CU_ASSERT_EQUAL(dl_ns_watch(w.fx.ns, on_finding, &w.found, &err), 0);
+	CU_ASSERT_EQUAL(setrlimit(RLIMIT_NOFILE, &old), 0);
+	CU_ASSERT_EQUAL(dl_ns_watch_fd(w.fx.ns), -1);
+	CU_ASSERT_EQUAL(dl_ns_check(w.fx.ns, false), 0);
+	CU_ASSERT_EQUAL(fallocate(w.other, FALLOC_FL_PUNCH_HOLE |
+				  FALLOC_FL_KEEP_SIZE, 0, META), 0);
+	refuses_changes(&w);
+	CU_ASSERT_EQUAL(w.found.bits, DL_NS_HEALTH_META);
+	close_and_reopen(&w, false);
+}
+
 static CU_TestInfo tests[] = {
 	{ "untouched: no finding, closes clean", test_untouched_closes_clean },
 	{ "cut to 0 before anything looked", test_cut_to_zero },
@@ -238,6 +275,7 @@ static CU_TestInfo tests[] = {
 	{ "extended", test_extended },
 	{ "header and labels punched", test_header_punched },
 	{ "header and labels stored over", test_header_stored_over },
+	{ "without inotify", test_without_inotify },
 	CU_TEST_INFO_NULL,
 };
 
