@@ -96,6 +96,10 @@ static int case_stop(struct nsfd_case *t)
 	if (waitpid(t->d.pid, &status, 0) != t->d.pid)
 		status = -1;
 	t->d.pid = -1;
+	if (status)
+		fprintf(stderr, "daxleased ended with wait status %#x%s\n",
+			status, WIFSIGNALED(status) &&
+			WTERMSIG(status) == SIGBUS ? " (SIGBUS)" : "");
 	return status;
 }
 
@@ -181,7 +185,9 @@ static void refuses_changes(struct nsfd_case *t)
 	struct daxlease_status st;
 	char buf[4096];
 
-	CU_ASSERT_EQUAL_FATAL(daxlease_open(t->root, "data", RW, 0, &f), 0);
+	CU_ASSERT_EQUAL(daxlease_open(t->root, "data", RW, 0, &f), 0);
+	if (!f)
+		return;
 	CU_ASSERT_EQUAL(daxlease_pread(f, buf, sizeof(buf), 0),
 			(ssize_t)sizeof(buf));
 	CU_ASSERT_EQUAL(daxlease_pwrite(f, "after", 5, 0), -EIO);
@@ -227,8 +233,10 @@ static void read_big(struct nsfd_case *t)
 	static uint8_t chunk[64 * KiB];
 	struct daxlease_file *f = NULL;
 
-	CU_ASSERT_EQUAL_FATAL(daxlease_open(t->root, "big", DAXLEASE_O_READ, 0,
-					    &f), 0);
+	CU_ASSERT_EQUAL(daxlease_open(t->root, "big", DAXLEASE_O_READ, 0, &f),
+			0);
+	if (!f)
+		return;
 	for (uint64_t off = 0; off < 12 * MiB; off += sizeof(chunk))
 		if (daxlease_pread(f, chunk, sizeof(chunk), off) !=
 		    (ssize_t)sizeof(chunk)) {
