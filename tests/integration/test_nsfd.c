@@ -178,10 +178,12 @@ static bool comes_to_say_read_only(const struct nsfd_case *t)
 	return false;
 }
 
-/* The service refuses every change; reads and STATUS still work. */
+/* The service refuses every change, and new mappings; reads and STATUS
+ * still work. */
 static void refuses_changes(struct nsfd_case *t)
 {
 	struct daxlease_file *f = NULL, *g = NULL;
+	struct daxlease_map *m = NULL;
 	struct daxlease_status st;
 	char buf[4096];
 
@@ -193,6 +195,12 @@ static void refuses_changes(struct nsfd_case *t)
 	CU_ASSERT_EQUAL(daxlease_pwrite(f, "after", 5, 0), -EIO);
 	CU_ASSERT_EQUAL(daxlease_truncate(f, 0), -EIO);
 	CU_ASSERT_EQUAL(daxlease_fallocate(f, 0, 0, 2 * MiB), -EIO);
+	/* a mapping's reach is recorded on the namespace before its reply
+	 * (records.c): a change too, refused even for reading */
+	CU_ASSERT_EQUAL(leased_map(f, 0, 64 * KiB, DAXLEASE_PROT_READ, &m),
+			-EIO);
+	CU_ASSERT_EQUAL(leased_map(f, 0, 64 * KiB, DAXLEASE_PROT_READ |
+				   DAXLEASE_PROT_WRITE, &m), -EIO);
 	CU_ASSERT_EQUAL(daxlease_open(t->root, "new-file",
 				      RW | DAXLEASE_O_CREATE, 0600, &g), -EIO);
 	CU_ASSERT_EQUAL(daxlease_close(f), 0);
