@@ -240,6 +240,12 @@ int dl_fs_writable(const struct dl_fs *fs, struct dl_err *err)
 {
 	if (dl_ns_read_only(fs->ns))
 		return dl_err_set(err, EROFS, "namespace is open read-only");
+	/* ns_watch.c: a change never runs on an image that changed under us */
+	if (dl_ns_check(fs->ns, false))
+		return dl_err_set(err, EIO,
+				  "the namespace image was changed behind the "
+				  "service's back; the filesystem is read-only "
+				  "until it is reopened");
 	if (fs->broken)
 		return dl_err_set(err, EIO,
 				  "filesystem is read-only after an internal "
@@ -408,7 +414,7 @@ void dl_fs_close(struct dl_fs **fsp)
 
 	if (!fs)
 		return;
-	if (fs->inodes && !fs->broken && !dl_ns_read_only(fs->ns))
+	if (fs->inodes && !dl_fs_writable(fs, NULL))
 		dl_journal_clear(&fs->j);
 	for (uint64_t i = 1; fs->inodes && i <= fs->ninodes; i++)
 		inode_destroy(fs->inodes[i]);

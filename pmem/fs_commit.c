@@ -321,6 +321,18 @@ static void end_op(struct dl_fs *fs)
 	put_runs(fs, &fs->reserved);
 }
 
+/*
+ * DRAM already changed and the transaction cannot be written: refuse
+ * further changes rather than let DRAM and media drift apart; reopening
+ * recovers the last committed state.
+ */
+static void commit_fail(struct dl_fs *fs)
+{
+	fs->broken = true;
+	dl_tx_discard(&fs->j);
+	end_op(fs);
+}
+
 int dl_fs_commit(struct dl_fs *fs, struct dl_err *err)
 {
 	int rc = 0;
@@ -331,18 +343,19 @@ int dl_fs_commit(struct dl_fs *fs, struct dl_err *err)
 		rc = serialize_detached(fs);
 	if (!rc)
 		rc = dl_fs_pins_serialize(fs);
-	if (!rc && !fs->broken)
+	if (!rc && !fs->broken && !dl_ns_health(fs->ns))
 		rc = dl_tx_commit(&fs->j);
+	/* the image shrank under this operation (its stores went nowhere:
+	 * the guard absorbed a fault) or was found changed: ns_watch.c */
+	if (dl_ns_health(fs->ns)) {
+		commit_fail(fs);
+		return dl_err_set(err, EIO,
+				  "the namespace image changed under this "
+				  "operation; the filesystem is now read-only");
+	}
+	/* the reservations made up front should make this impossible */
 	if (rc || fs->broken) {
-		/*
-		 * DRAM already changed and the transaction cannot be written:
-		 * the reservations made up front should make this impossible.
-		 * Refuse further changes rather than let DRAM and media
-		 * drift apart; reopening recovers the last committed state.
-		 */
-		fs->broken = true;
-		dl_tx_discard(&fs->j);
-		end_op(fs);
+		commit_fail(fs);
 		return dl_err_set(err, EIO,
 				  "internal error committing a transaction "
 				  "(%d); the filesystem is now read-only", rc);

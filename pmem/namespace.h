@@ -114,6 +114,46 @@ void dl_ns_persist_stats(const struct dl_ns *ns, struct dl_persist_stats *out);
 int dl_ns_punch_zero(struct dl_ns *ns, uint64_t off, uint64_t len);
 int dl_ns_punch_sync(struct dl_ns *ns);
 
+/* ---- the image changed behind our back (ns_watch.c) ---------------------- */
+
+/*
+ * Whoever holds an fd of a fake NVDIMM image (or of the file of an fsdax
+ * namespace) can do more than store into the namespace: cut the file
+ * short, punch holes in it, write over the header copies and the label
+ * area in front of the namespace.  A watched namespace notices, says so
+ * through fn (one call per finding: the bit and a sentence for a log),
+ * undoes what it can - the size set back, the header and labels written
+ * back from its own copy - and keeps the finding in its health bits.
+ * Any health bit makes the filesystem refuse every change with -EIO
+ * (dl_fs_writable), and close then leaves the image marked open, not
+ * clean.  Its mapping is guarded too (dl_map_guard): an access past a
+ * shortened end reads zeros instead of killing the process.
+ *
+ * Read-write regular files only; for anything else dl_ns_watch() does
+ * nothing and returns 0.  The file as it is at the call is the truth.
+ */
+#define DL_NS_HEALTH_RESIZED 0x1u	/* the file's size changed (set back) */
+#define DL_NS_HEALTH_META 0x2u		/* header or labels overwritten
+					 * (written back) */
+#define DL_NS_HEALTH_FAULT 0x4u		/* an access to the mapping faulted */
+
+typedef void dl_ns_health_fn(void *arg, unsigned bit, const char *why);
+
+int dl_ns_watch(struct dl_ns *ns, dl_ns_health_fn *fn, void *arg,
+		struct dl_err *err);
+/* Readable when the file was written by anyone (an inotify fd); -1 when
+ * not watched, or when inotify could not be had (then every
+ * dl_ns_check() looks in full).  Call dl_ns_check(ns, false) then. */
+int dl_ns_watch_fd(const struct dl_ns *ns);
+/*
+ * Check and undo: full, or only if the file was written or the mapping
+ * faulted since the last check (one read(2) when nothing happened).
+ * Returns the health bits so far (0: healthy).
+ */
+unsigned dl_ns_check(struct dl_ns *ns, bool full);
+/* The health bits so far, without a system call. */
+unsigned dl_ns_health(const struct dl_ns *ns);
+
 /* ---- badblocks: bytes from the namespace start -------------------------- */
 
 /* Mark [offset, offset+length) bad (widened to sectors); persistent. */

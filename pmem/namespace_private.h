@@ -38,6 +38,10 @@ struct dl_ns {
 	/* Real namespace: badblocks found at open (namespace offsets). */
 	struct dl_badblock_rec *bb;
 	uint32_t nbb;
+
+	/* ns_watch.c: what was done to the file behind our back */
+	struct dl_ns_watch *watch;	/* NULL: not watched */
+	unsigned health;		/* DL_NS_HEALTH_* found so far */
 };
 
 /* The data offset a fake NVDIMM of this align gets. */
@@ -49,6 +53,13 @@ uint64_t dl_nvdimm_data_offset(uint64_t align);
  * current copy intact, so the image always has one valid header.
  */
 void dl_nvdimm_hdr_commit(struct dl_ns *ns, const struct dl_nvdimm_hdr *hdr);
+
+/* Image bytes [off, off+len) now hold buf, written by us: the watch's
+ * copy of the header and labels follows (ns_watch.c). */
+void dl_ns_meta_written(struct dl_ns *ns, size_t off, const void *buf,
+			size_t len);
+/* Stop watching (close): frees what dl_ns_watch() set up. */
+void dl_ns_unwatch(struct dl_ns *ns);
 
 /* Seal a header: compute its checksum. */
 void dl_nvdimm_hdr_seal(struct dl_nvdimm_hdr *hdr);

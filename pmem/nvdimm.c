@@ -341,6 +341,8 @@ void dl_nvdimm_hdr_commit(struct dl_ns *ns, const struct dl_nvdimm_hdr *hdr)
 	dl_nvdimm_hdr_seal(&ns->hdr);
 	memcpy(dst, &ns->hdr, sizeof(ns->hdr));
 	dl_map_persist(ns->map, dst, sizeof(ns->hdr));
+	dl_ns_meta_written(ns, (size_t)next * DL_NVDIMM_HDR_SIZE, &ns->hdr,
+			   sizeof(ns->hdr));
 	ns->hdr_copy = next;
 }
 
@@ -661,11 +663,16 @@ void dl_ns_close(struct dl_ns **nsp)
 
 	if (!ns)
 		return;
-	if (ns->kind == DL_NS_FAKE && !ns->read_only && !ns->keep_health) {
+	/* a last look: the image must leave with its own header, and one
+	 * changed behind our back is not clean (nor is the mapping sure to
+	 * still reach the file: the header is not written through it) */
+	if (!dl_ns_check(ns, true) && ns->kind == DL_NS_FAKE &&
+	    !ns->read_only && !ns->keep_health) {
 		h = ns->hdr;
 		h.state = DL_NVDIMM_STATE_CLEAN;
 		dl_nvdimm_hdr_commit(ns, &h);
 	}
+	dl_ns_unwatch(ns);
 	dl_map_delete(&ns->map);
 	if (ns->fd >= 0)
 		close(ns->fd);	/* drops the flock */

@@ -18,9 +18,11 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "guard.h"
 #include "persist.h"
 #include "persist_private.h"
 
@@ -43,6 +45,8 @@ struct dl_map {
 	pmem2_drain_fn drain_fn;
 	struct dl_persist_stats stats;
 	bool sim;		/* crash simulation: private map + pending lines */
+	bool read_only;
+	int guard;		/* guard.h slot, or -1 */
 	bool punched;		/* holes punched since the last sync */
 	struct dl_range *pending;
 	size_t npending;
@@ -279,6 +283,8 @@ int dl_map_new(int fd, size_t len, enum dl_map_mode mode, struct dl_map **out,
 	if (!map)
 		return dl_err_set(err, ENOMEM, "out of memory for a mapping");
 	map->fd = fd;
+	map->guard = -1;
+	map->read_only = mode == DL_MAP_READ_ONLY;
 	map->sim = fault_sim_wanted(mode);
 	rc = pmem2_source_from_fd(&map->src, fd);
 	if (!rc)
@@ -296,6 +302,7 @@ void dl_map_delete(struct dl_map **mapp)
 
 	if (!map)
 		return;
+	dl_guard_remove(map->guard);
 	pmem2_map_delete(&map->pmap);
 	pmem2_source_delete(&map->src);
 	free(map->pending);
@@ -316,6 +323,30 @@ size_t dl_map_size(const struct dl_map *map)
 enum dl_granularity dl_map_granularity(const struct dl_map *map)
 {
 	return map->gran;
+}
+
+int dl_map_guard(struct dl_map *map)
+{
+	struct stat st;
+	int slot;
+
+	if (map->guard >= 0)
+		return 0;
+	if (fstat(map->fd, &st))
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return 0;	/* a device cannot shrink */
+	slot = dl_guard_add(map->addr, map->size, map->read_only ? PROT_READ :
+			    PROT_READ | PROT_WRITE);
+	if (slot < 0)
+		return slot;
+	map->guard = slot;
+	return 0;
+}
+
+uint64_t dl_map_faults(const struct dl_map *map)
+{
+	return dl_guard_faults(map->guard);
 }
 
 void dl_map_stats(const struct dl_map *map, struct dl_persist_stats *out)

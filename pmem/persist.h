@@ -72,6 +72,16 @@ void dl_map_persist(struct dl_map *map, const void *addr, size_t len);
 void dl_map_stats(const struct dl_map *map, struct dl_persist_stats *out);
 
 /*
+ * Survive the mapped file shrinking under the mapping (guard.h): a fault
+ * past its end reads zeros and drops stores instead of killing the
+ * process, and is counted.  Regular files only (a device cannot shrink:
+ * 0, nothing done).  0 or -errno.
+ */
+int dl_map_guard(struct dl_map *map);
+/* Faults the guard absorbed in this mapping (0 when not guarded). */
+uint64_t dl_map_faults(const struct dl_map *map);
+
+/*
  * Zero [addr, addr+len) (4 KiB aligned) of a mapping of a regular file by
  * punching a hole in the file: nothing is written, so a sparse image
  * stays sparse and a 1 TiB fallocate followed by a write mapping costs

@@ -243,15 +243,7 @@ static void map_reply(struct dl_client *c, const struct dl_mapping *m,
 	o->map_id = m->id;
 	o->first_entry = m->first;
 	o->nentries = m->nentries;
-	if (!c->fds_sent) {
-		o->flags = DL_MAP_FDS;
-		rp->fds[0] = c->table->fd;
-		rp->fds[1] = c->srv->client_ns_fd;
-		rp->fds[2] = c->table->cnt_fd;
-		rp->fds[3] = c->wake.fd;
-		rp->nfds = DL_MAP_NFDS;
-		c->fds_sent = true;
-	}
+	dl_map_reply_fds(c, m->write, o, rp);
 	rp->len = sizeof(*o);
 }
 

@@ -48,6 +48,10 @@ static void hello_fill(const struct dl_client *c, struct dl_hello_rep *r)
 	memset(r, 0, sizeof(*r));
 	r->version = c->version;
 	r->server_flags = c->server_flags;
+	/* the service's state, not the client's: said here because
+	 * STATUS has no field to spare */
+	if (dl_ns_health(c->srv->ns))
+		r->server_flags |= DL_SRV_READ_ONLY;
 	r->ns_size = ni->size;
 	r->ns_align = ni->align;
 	/* the namespace fd of a fake NVDIMM is the image: skip its header */
@@ -77,6 +81,7 @@ int dl_handle_hello(struct dl_client *c, const struct dl_request *rq,
 	c->token = new_token();
 	memcpy(c->name, r->client_name, sizeof(r->client_name));
 	c->name[sizeof(r->client_name)] = 0;
+	dl_ns_check(c->srv->ns, false);	/* DL_SRV_READ_ONLY as of now */
 	hello_fill(c, rp->payload);
 	rp->len = sizeof(struct dl_hello_rep);
 	log_debug("%s: hello from \"%s\", version %u, flags %#x",

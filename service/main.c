@@ -255,6 +255,7 @@ static void log_from_env(void)
 int main(int argc, char **argv)
 {
 	static struct dl_server srv;
+	unsigned health;
 	int rc;
 
 	log_from_env();
@@ -274,8 +275,10 @@ int main(int argc, char **argv)
 		rc = dl_server_run(&srv);
 	if (rc)
 		log_err("exiting: %s", strerror(-rc));
-	dl_server_close(&srv);
-	if (!rc)
+	health = dl_server_close(&srv);
+	if (!rc && !health)
 		log_info("stopped; namespace closed cleanly");
+	else if (!rc)
+		log_err("stopped; the image was changed behind daxleased's back, so it is left marked open, not clean");
 	return rc ? 1 : 0;
 }

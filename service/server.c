@@ -4,8 +4,6 @@
  * the listening socket, signals, the timer, the loop.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,22 +25,6 @@ static int64_t realtime_ns(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* Reopen the namespace through /proc/self/fd: the same inode whatever
- * happened to its path since, in a new open file description. */
-static int reopen_for_clients(struct dl_server *srv)
-{
-	char path[64];
-
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", dl_ns_fd(srv->ns));
-	srv->client_ns_fd = open(path, O_RDWR | O_CLOEXEC);
-	if (srv->client_ns_fd < 0) {
-		log_err("cannot reopen %s for clients: %s", srv->nsinfo.path,
-			strerror(errno));
-		return -errno;
-	}
-	return 0;
 }
 
 static int open_storage(struct dl_server *srv)
@@ -82,7 +64,9 @@ static int open_storage(struct dl_server *srv)
 	if (rc)
 		return rc;
 	dl_quarantine_init(srv);
-	rc = reopen_for_clients(srv);
+	rc = dl_ns_fds_open(srv);
+	if (!rc)
+		rc = dl_image_watch_start(srv);
 	if (rc)
 		return rc;
 	if (!srv->nsinfo.was_clean)
@@ -116,8 +100,8 @@ static void on_timer(struct dl_source *src, uint32_t events)
 	dl_wait_expire(srv);
 }
 
-static int add_source(struct dl_server *srv, struct dl_source *s, int fd,
-		      dl_source_fn fn)
+int dl_server_add_source(struct dl_server *srv, struct dl_source *s, int fd,
+			 dl_source_fn fn)
 {
 	if (fd < 0)
 		return -errno;
@@ -138,9 +122,10 @@ static int setup_signals(struct dl_server *srv)
 		return -errno;
 	/* a client that goes away mid-reply must not kill us */
 	signal(SIGPIPE, SIG_IGN);
-	return add_source(srv, &srv->signals,
-			  signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC),
-			  on_signal);
+	return dl_server_add_source(srv, &srv->signals,
+				    signalfd(-1, &set,
+					     SFD_NONBLOCK | SFD_CLOEXEC),
+				    on_signal);
 }
 
 static int setup_listen(struct dl_server *srv)
@@ -149,7 +134,8 @@ static int setup_listen(struct dl_server *srv)
 
 	if (fd >= 0) {
 		log_info("using the socket passed by systemd");
-		return add_source(srv, &srv->listen, fd, dl_conn_accept);
+		return dl_server_add_source(srv, &srv->listen, fd,
+					    dl_conn_accept);
 	}
 	if (fd != -1)
 		return fd;
@@ -161,7 +147,7 @@ static int setup_listen(struct dl_server *srv)
 	if (fd < 0)
 		return fd;
 	srv->unlink_socket = true;
-	return add_source(srv, &srv->listen, fd, dl_conn_accept);
+	return dl_server_add_source(srv, &srv->listen, fd, dl_conn_accept);
 }
 
 static int alloc_buffers(struct dl_server *srv)
@@ -178,10 +164,11 @@ int dl_server_open(struct dl_server *srv)
 
 	srv->listen.fd = srv->signals.fd = srv->timer.fd = -1;
 	srv->trim_timer.fd = -1;
+	srv->image_watch.fd = srv->image_timer.fd = -1;
 	/* ids clients hold across a restart (pins, mappings) never meet the
 	 * ids a later daemon hands out: start where the clock is */
 	srv->next_pin_id = srv->next_map_id = (uint64_t)realtime_ns();
-	srv->client_ns_fd = -1;
+	srv->client_ns_fd = srv->client_ns_ro_fd = -1;
 	srv->start_ns = dl_server_now_ns();
 	rc = alloc_buffers(srv);
 	if (!rc)
@@ -195,10 +182,10 @@ int dl_server_open(struct dl_server *srv)
 	if (!rc)
 		rc = setup_signals(srv);
 	if (!rc)
-		rc = add_source(srv, &srv->timer,
-				timerfd_create(CLOCK_MONOTONIC,
-					       TFD_NONBLOCK | TFD_CLOEXEC),
-				on_timer);
+		rc = dl_server_add_source(srv, &srv->timer,
+					  timerfd_create(CLOCK_MONOTONIC,
+							 TFD_NONBLOCK | TFD_CLOEXEC),
+					  on_timer);
 	if (!rc)
 		rc = setup_listen(srv);
 	return rc;
@@ -221,8 +208,10 @@ static void close_source(struct dl_server *srv, struct dl_source *s)
 	s->fd = -1;
 }
 
-void dl_server_close(struct dl_server *srv)
+unsigned dl_server_close(struct dl_server *srv)
 {
+	unsigned health = 0;
+
 	if (srv->loop) {
 		dl_records_close(srv);
 		dl_conn_drop_all(srv);
@@ -235,17 +224,21 @@ void dl_server_close(struct dl_server *srv)
 		close_source(srv, &srv->listen);
 		close_source(srv, &srv->signals);
 		close_source(srv, &srv->timer);
+		dl_image_watch_stop(srv);
 	}
 	if (srv->unlink_socket)
 		unlink(srv->socket_path);
 	free(srv->socket_path);
-	if (srv->client_ns_fd >= 0)
-		close(srv->client_ns_fd);
-	/* closing marks the namespace clean: a clean shutdown */
+	dl_ns_fds_close(srv);
+	/* closing marks the namespace clean: a clean shutdown (unless the
+	 * image was changed behind our back: pmem/ns_watch.c) */
 	dl_fs_close(&srv->fs);
+	if (srv->ns)
+		health = dl_ns_check(srv->ns, true);
 	dl_ns_close(&srv->ns);
 	dl_loop_free(srv->loop);
 	free(srv->rx);
 	free(srv->tx);
 	memset(srv, 0, sizeof(*srv));
+	return health;
 }

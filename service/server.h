@@ -168,6 +168,7 @@ struct dl_client {
 	struct dl_fh_table fhs;
 	struct dl_maptable *table;	/* created by the first MAP */
 	bool fds_sent;
+	bool ns_rw_sent;		/* the read-write ns fd (ns_fds.c) */
 	struct dl_mapping *maps;
 	uint32_t nwaiting;		/* its requests in the wait queue */
 	uint32_t nleases;
@@ -200,10 +201,13 @@ struct dl_server {
 	struct dl_ns *ns;
 	struct dl_fs *fs;
 	struct dl_ns_info nsinfo;
-	/* the namespace as clients get it: the same file, but a separate
-	 * open file description, so it does not carry our flock and a
-	 * client holding it cannot keep a restarted daxleased out */
+	/* the namespace as clients get it (ns_fds.c): read-write, and
+	 * read-only for those that only map for read */
 	int client_ns_fd;
+	int client_ns_ro_fd;
+	struct dl_source image_watch;	/* the image was written (image_watch.c) */
+	struct dl_source image_timer;	/* and a full look now and then */
+	unsigned image_health_logged;	/* DL_NS_HEALTH_* said already */
 	struct dl_source listen;
 	struct dl_source signals;
 	struct dl_source timer;
@@ -252,8 +256,26 @@ struct dl_reply {
 /* srv->opt filled in; 0 or -errno (logged). */
 int dl_server_open(struct dl_server *srv);
 int dl_server_run(struct dl_server *srv);
-/* Drops every client, closes the fs and the namespace (marked clean). */
-void dl_server_close(struct dl_server *srv);
+/* fd (< 0: -errno, the error of the call that made it) in the loop,
+ * readable calls fn. */
+int dl_server_add_source(struct dl_server *srv, struct dl_source *s, int fd,
+			 dl_source_fn fn);
+/* Drops every client, closes the fs and the namespace (marked clean).
+ * Returns the namespace's health bits: 0, or the image was changed
+ * behind our back and is left marked open (image_watch.c). */
+unsigned dl_server_close(struct dl_server *srv);
+
+/* ---- ns_fds.c: the namespace fds clients get ------------------------------- */
+int dl_ns_fds_open(struct dl_server *srv);
+void dl_ns_fds_close(struct dl_server *srv);
+/* The fds (and the DL_MAP_* flag saying so) a MAP reply to c carries. */
+void dl_map_reply_fds(struct dl_client *c, bool write, struct dl_map_rep *o,
+		      struct dl_reply *rp);
+
+/* ---- image_watch.c: the image changed behind our back -------------------- */
+/* Watch the namespace (pmem/ns_watch.c) from the loop, log what it finds. */
+int dl_image_watch_start(struct dl_server *srv);
+void dl_image_watch_stop(struct dl_server *srv);
 
 /* ---- conn.c --------------------------------------------------------------- */
 void dl_conn_accept(struct dl_source *src, uint32_t events);

@@ -168,8 +168,9 @@ int cli_print_file(const struct cli_ctx *ctx, struct daxlease_ctx *dl,
 
 struct json_object *cli_json_file(const struct daxlease_stat *st,
 				  unsigned flags);
+/* server_flags: daxlease_info's (DL_SRV_READ_ONLY: health) */
 struct json_object *cli_json_status(const struct daxlease_status *st,
-				    unsigned flags);
+				    uint32_t server_flags, unsigned flags);
 
 /* ---- json_pin.c: pins and waiting requests (fields in daxlease(1)) -------- */
 

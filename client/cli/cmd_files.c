@@ -65,6 +65,7 @@ static void mv_usage(FILE *f)
 int cmd_status(int argc, char **argv, struct cli_ctx *ctx)
 {
 	struct daxlease_status st;
+	struct daxlease_info info;
 	struct daxlease_ctx *dl;
 	struct json_object *js;
 	unsigned flags = 0;
@@ -76,11 +77,12 @@ int cmd_status(int argc, char **argv, struct cli_ctx *ctx)
 	dl = cli_connect(ctx);
 	if (!dl)
 		return CLI_EXIT_FAIL;
+	daxlease_get_info(dl, &info);
 	rc = daxlease_status(dl, &st);
 	daxlease_unref(dl);
 	if (rc)
 		return cli_fail(ctx, ctx->socket_path, rc);
-	js = cli_json_status(&st, flags);
+	js = cli_json_status(&st, info.server_flags, flags);
 	if (!js)
 		return cli_fail(ctx, "status", -ENOMEM);
 	rc = cli_json_print(js);

@@ -11,6 +11,7 @@
 #include <json-c/json.h>
 
 #include <daxlease/libdaxlease.h>
+#include <daxlease/proto.h>
 
 #include "cli.h"
 
@@ -77,8 +78,25 @@ err:
 	return NULL;
 }
 
+/* "ok", or "read-only": the service refuses changes since its image was
+ * changed behind its back (DL_SRV_READ_ONLY of HELLO). */
+static struct json_object *status_health(uint32_t server_flags)
+{
+	struct json_object *jh = json_object_new_object();
+
+	if (!jh)
+		return NULL;
+	if (cli_json_add(jh, "state",
+			 cli_json_string(server_flags & DL_SRV_READ_ONLY ?
+					 "read-only" : "ok"))) {
+		json_object_put(jh);
+		return NULL;
+	}
+	return jh;
+}
+
 static struct json_object *status_ns(const struct daxlease_status *st,
-				     unsigned flags)
+				     uint32_t server_flags, unsigned flags)
 {
 	struct json_object *jns = json_object_new_object();
 
@@ -94,7 +112,8 @@ static struct json_object *status_ns(const struct daxlease_status *st,
 	    cli_json_add(jns, "inodes_free", cli_json_count(st->inodes_free)) ||
 	    cli_json_add(jns, "transactions", cli_json_count(st->transactions)) ||
 	    cli_json_add(jns, "unsafe_shutdowns",
-			 cli_json_count(st->unsafe_shutdowns)))
+			 cli_json_count(st->unsafe_shutdowns)) ||
+	    cli_json_add(jns, "health", status_health(server_flags)))
 		goto err;
 	return jns;
 err:
@@ -103,7 +122,7 @@ err:
 }
 
 struct json_object *cli_json_status(const struct daxlease_status *st,
-				    unsigned flags)
+				    uint32_t server_flags, unsigned flags)
 {
 	struct json_object *js = json_object_new_object();
 
@@ -114,7 +133,7 @@ struct json_object *cli_json_status(const struct daxlease_status *st,
 	    cli_json_add(js, "uptime_ns", json_duration(st->uptime_ns, flags)) ||
 	    cli_json_add(js, "clients", cli_json_count(st->clients)) ||
 	    cli_json_add(js, "orphans", cli_json_count(st->orphans)) ||
-	    cli_json_add(js, "namespace", status_ns(st, flags)))
+	    cli_json_add(js, "namespace", status_ns(st, server_flags, flags)))
 		goto err;
 	return js;
 err:

@@ -174,16 +174,34 @@ static int unmap_request(struct daxlease_ctx *ctx, uint64_t map_id)
 	return dl_call_simple(ctx, DL_OP_UNMAP, &req, sizeof(req), NULL, 0);
 }
 
+/* The fds a mapping needs are installed: the table, and an ns fd that
+ * allows the mapping's protection.  Called under map_lock. */
+static bool fds_ready(const struct daxlease_ctx *ctx, bool write)
+{
+	return ctx->ns_fd >= 0 && (!write || ctx->ns_rw);
+}
+
+/* A reply that should have carried fds came without them. */
+static int fds_missing(struct daxlease_ctx *ctx)
+{
+	ctx->table_failed = true;
+	pthread_cond_broadcast(&ctx->map_cond);
+	return -EPROTO;
+}
+
 /*
- * Keep the fds of the reply (the first MAP's) or close them.  Called
- * under map_lock.  Replies come back in any order: a reply without fds
- * may reach its thread before the one that carries them is installed by
+ * Keep the fds of the reply or close them.  Called under map_lock.
+ * Replies come back in any order: a reply without fds (or with the
+ * read-write ns fd, which replaces the table's read-only one) may reach
+ * its thread before the one that carries what it needs is installed by
  * its own thread, so wait for that (it holds the reply: it only needs
  * map_lock, which the wait gives up).
  */
 static int take_fds(struct daxlease_ctx *ctx, struct map_plan *p,
 		    const int *fds, int nfds, uint64_t epoch)
 {
+	bool write = p->prot & PROT_WRITE;
+	uint32_t flags = p->rep.flags;
 	int i, rc;
 
 	if (epoch != ctx->epoch) {
@@ -193,26 +211,43 @@ static int take_fds(struct daxlease_ctx *ctx, struct map_plan *p,
 			close(fds[i]);
 		return -ENOTCONN;
 	}
-	if ((p->rep.flags & DL_MAP_FDS) && nfds == DL_MAP_NFDS) {
+	if ((flags & DL_MAP_FDS) && nfds == DL_MAP_NFDS) {
 		rc = dl_table_install(ctx, fds);
 		ctx->table_failed = rc != 0;
 		pthread_cond_broadcast(&ctx->map_cond);
+		if (!rc && !fds_ready(ctx, write))
+			rc = -EPROTO;
 		p->gen = rc ? NULL : dl_gen_get(ctx->gen);
 		return rc;
 	}
+	if ((flags & DL_MAP_NS_RW) && nfds == 1) {
+		while (!ctx->gen && !ctx->table_failed && !dl_is_dead(ctx))
+			pthread_cond_wait(&ctx->map_cond, &ctx->map_lock);
+		if (!ctx->gen) {
+			close(fds[0]);
+			return -EPROTO;
+		}
+		rc = dl_ns_fd_upgrade(ctx, fds[0]);
+		if (rc)
+			return fds_missing(ctx);
+		pthread_cond_broadcast(&ctx->map_cond);
+		p->gen = dl_gen_get(ctx->gen);
+		return 0;
+	}
 	for (i = 0; i < nfds; i++)
 		close(fds[i]);
-	/* the first MAP reply must carry all of them (an older service
-	 * without the counter region sends two: refused cleanly) */
-	if (p->rep.flags & DL_MAP_FDS) {
-		ctx->table_failed = true;
-		pthread_cond_broadcast(&ctx->map_cond);
-		return -EPROTO;
-	}
-	while (!ctx->gen && !ctx->table_failed && !dl_is_dead(ctx))
+	/* a reply that says it carries fds must carry all of them (an
+	 * older service without the counter region sends two: refused
+	 * cleanly) */
+	if (flags & (DL_MAP_FDS | DL_MAP_NS_RW))
+		return fds_missing(ctx);
+	while (!(ctx->gen && fds_ready(ctx, write)) && !ctx->table_failed &&
+	       !dl_is_dead(ctx))
 		pthread_cond_wait(&ctx->map_cond, &ctx->map_lock);
+	if (!ctx->gen || !fds_ready(ctx, write))
+		return -EPROTO;
 	p->gen = dl_gen_get(ctx->gen);
-	return p->gen ? 0 : -EPROTO;
+	return 0;
 }
 
 /*

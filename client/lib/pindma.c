@@ -8,6 +8,8 @@
  * namespace per context: an address in it names a block, not a file
  * offset, so it stays right for as long as the pin holds the block -
  * unlike the mapping's own address, which a layout change leaves stale.
+ * (Two, at most: one made from a read-only ns fd stays when the first
+ * write pin needs a writable one, so earlier addresses keep working.)
  *
  * A lockless pin finds its blocks in the pte words of its entries (the
  * pfn stays in the word when the service invalidates it, and the entry
@@ -24,10 +26,16 @@ static bool is_pow2(uint64_t x)
 	return x && !(x & (x - 1));
 }
 
-/* Map the namespace, as map.c maps leaves: aligned for device-dax. */
+/*
+ * Map the namespace, as map.c maps leaves: aligned for device-dax;
+ * writable when the ns fd is.  A read-only mapping made before the
+ * read-write fd came is kept (ns_map_old): a read pin may still use an
+ * address in it, which names the same block as ever.  Under map_lock.
+ */
 static int ns_map_create(struct daxlease_ctx *ctx)
 {
 	const struct dl_hello_rep *h = &ctx->hello;
+	int prot = PROT_READ | (ctx->ns_rw ? PROT_WRITE : 0);
 	uint64_t align = h->ns_align;
 	uint8_t *base;
 	void *r;
@@ -41,12 +49,8 @@ static int ns_map_create(struct daxlease_ctx *ctx)
 	base = dl_reserve_aligned(h->ns_size, align, 0);
 	if (!base)
 		return -ENOMEM;
-	r = mmap(base, h->ns_size, PROT_READ | PROT_WRITE,
-		 MAP_SHARED | MAP_FIXED, ctx->ns_fd, (off_t)h->ns_fd_offset);
-	/* a read-only ns fd still serves read pins */
-	if (r == MAP_FAILED && errno == EACCES)
-		r = mmap(base, h->ns_size, PROT_READ, MAP_SHARED | MAP_FIXED,
-			 ctx->ns_fd, (off_t)h->ns_fd_offset);
+	r = mmap(base, h->ns_size, prot, MAP_SHARED | MAP_FIXED, ctx->ns_fd,
+		 (off_t)h->ns_fd_offset);
 	if (r == MAP_FAILED) {
 		int rc = -errno;
 
@@ -54,25 +58,35 @@ static int ns_map_create(struct daxlease_ctx *ctx)
 		return rc;
 	}
 	ctx->ns_map_size = h->ns_size;
+	ctx->ns_map_old = ctx->ns_map;
 	__atomic_store_n(&ctx->ns_map, base, __ATOMIC_RELEASE);
+	/* after the map: who sees it writable sees the writable map */
+	__atomic_store_n(&ctx->ns_map_rw, ctx->ns_rw, __ATOMIC_RELEASE);
 	return 0;
 }
 
-/* The namespace mapping, created on first use; NULL with errno. */
-static uint8_t *ns_map_get(struct daxlease_ctx *ctx)
+/* The namespace mapping (writable, for a write pin), created on first
+ * use; NULL with errno. */
+static uint8_t *ns_map_get(struct daxlease_ctx *ctx, bool write)
 {
+	bool rw = __atomic_load_n(&ctx->ns_map_rw, __ATOMIC_ACQUIRE);
 	uint8_t *base = __atomic_load_n(&ctx->ns_map, __ATOMIC_ACQUIRE);
 	int rc = 0;
 
-	if (base)
+	if (base && (rw || !write))
 		return base;
 	pthread_mutex_lock(&ctx->map_lock);
-	if (!ctx->ns_map)
+	if (!ctx->ns_map || (write && !ctx->ns_map_rw && ctx->ns_rw))
 		rc = ns_map_create(ctx);
 	base = ctx->ns_map;
+	/* a write pin has a write mapping, so a read-write ns fd */
+	if (!rc && write && !ctx->ns_map_rw)
+		rc = -EACCES;
 	pthread_mutex_unlock(&ctx->map_lock);
-	if (rc)
+	if (rc) {
 		errno = -rc;
+		return NULL;
+	}
 	return base;
 }
 
@@ -80,7 +94,10 @@ void dl_ns_map_release(struct daxlease_ctx *ctx)
 {
 	if (ctx->ns_map)
 		munmap(ctx->ns_map, ctx->ns_map_size);
-	ctx->ns_map = NULL;
+	if (ctx->ns_map_old)
+		munmap(ctx->ns_map_old, ctx->ns_map_size);
+	ctx->ns_map = ctx->ns_map_old = NULL;
+	ctx->ns_map_rw = false;
 }
 
 /* A lockless pin: namespace offset of off, *contig bytes from there. */
@@ -154,7 +171,7 @@ DAXLEASE_EXPORT void *daxlease_pin_dma(const struct daxlease_pin *pin,
 		errno = ENODATA;
 		return NULL;
 	}
-	base = ns_map_get(ctx);
+	base = ns_map_get(ctx, pin->flags & DAXLEASE_PIN_WRITE);
 	if (!base)
 		return NULL;
 	if (ns >= ctx->ns_map_size || run > ctx->ns_map_size - ns) {

@@ -125,6 +125,11 @@ struct daxlease_ctx {
 	struct dl_tgen *gens;		/* every one a mapping still uses */
 	uint64_t epoch;			/* connections so far (reconnects) */
 	int ns_fd;			/* -1 until the first MAP reply ever */
+	/* ns_fd is read-write: from the first MAP for write on.  The fd
+	 * number never changes; a read-write fd that comes later is put
+	 * in its place (table.c), so a thread that read ns_fd maps the
+	 * same file through either */
+	bool ns_rw;
 	/* what a reconnect hands over (under map_lock) */
 	struct daxlease_file *files;
 	struct daxlease_map *maps;
@@ -133,6 +138,10 @@ struct daxlease_ctx {
 	 * map_lock, published with a release store (pindma.c) */
 	uint8_t *ns_map;
 	size_t ns_map_size;
+	bool ns_map_rw;			/* atomic: ns_map is writable */
+	uint8_t *ns_map_old;		/* the read-only one a writable one
+					 * replaced: kept, its DMA addresses
+					 * stay good */
 
 	/* pin statistics: one slot per thread (pinstats.c) */
 	uint64_t serial;		/* unique for the process's lifetime */
@@ -352,6 +361,9 @@ const struct dl_table_entry *dl_gen_entry(const struct dl_tgen *g,
 struct dl_tgen *dl_gen_get(struct dl_tgen *g);
 void dl_gen_put(struct daxlease_ctx *ctx, struct dl_tgen *g);
 int dl_ns_fd(struct daxlease_ctx *ctx);
+/* A DL_MAP_NS_RW reply's fd takes the read-only ns fd's place (always
+ * taken); the caller holds map_lock, and the table is installed. */
+int dl_ns_fd_upgrade(struct daxlease_ctx *ctx, int fd);
 /* Everything (at the context's end). */
 void dl_table_release(struct daxlease_ctx *ctx);
 

@@ -6,7 +6,9 @@
  * which the service has sealed so that it can only be mapped read-only,
  * the namespace fd, the counter memfd and the wake eventfd (counters.c).
  * The table is mapped PROT_READ and MAP_SHARED: the service's later
- * rewrites of entries show through.
+ * rewrites of entries show through.  The namespace fd is read-only when
+ * that MAP was; the first MAP for write then brings a read-write one
+ * (DL_MAP_NS_RW), which dup3() puts in the same fd number.
  *
  * Table, counters and wake fd are one generation (private.h): a mapping
  * holds the one it was made on, so a reconnect can hand a lost table
@@ -14,6 +16,7 @@
  * the context's: the same image or device whatever the connection.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -56,6 +59,13 @@ static int table_map(struct dl_tgen *g, int table_fd)
 	g->table_size = (size_t)st.st_size;
 	g->table_entries = (uint64_t)n;
 	return 0;
+}
+
+static bool fd_writable(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	return fl >= 0 && (fl & O_ACCMODE) == O_RDWR;
 }
 
 static void close_all(const int fds[DL_MAP_NFDS])
@@ -104,16 +114,35 @@ int dl_table_install(struct daxlease_ctx *ctx, const int fds[DL_MAP_NFDS])
 		gen_free(g);
 		return rc;
 	}
-	/* the namespace is the same whichever connection sent it */
-	if (ctx->ns_fd < 0)
+	/* the namespace is the same whichever connection sent it (a
+	 * read-write fd replaces our read-only one in place) */
+	if (ctx->ns_fd < 0) {
 		ctx->ns_fd = fds[1];
-	else
+		ctx->ns_rw = fd_writable(fds[1]);
+	} else if (!ctx->ns_rw && fd_writable(fds[1])) {
+		dl_ns_fd_upgrade(ctx, fds[1]);
+	} else {
 		close(fds[1]);
+	}
 	g->refs = 1;		/* the context's, while it is current */
 	g->next = ctx->gens;
 	ctx->gens = g;
 	ctx->gen = g;
 	return 0;
+}
+
+int dl_ns_fd_upgrade(struct daxlease_ctx *ctx, int fd)
+{
+	int rc = 0;
+
+	if (ctx->ns_rw || !fd_writable(fd))
+		rc = ctx->ns_rw ? 0 : -EPROTO;	/* a second copy, or not RW */
+	else if (dup3(fd, ctx->ns_fd, O_CLOEXEC) < 0)
+		rc = -errno;
+	else
+		ctx->ns_rw = true;
+	close(fd);
+	return rc;
 }
 
 const struct dl_table_entry *dl_gen_entry(const struct dl_tgen *g,
@@ -168,4 +197,5 @@ void dl_table_release(struct daxlease_ctx *ctx)
 	if (ctx->ns_fd >= 0)
 		close(ctx->ns_fd);
 	ctx->ns_fd = -1;
+	ctx->ns_rw = false;
 }

@@ -64,7 +64,11 @@ int daxlease_reconnect(struct daxlease_ctx *ctx,
 
 struct daxlease_info {
 	uint32_t protocol_version;
-	uint32_t server_flags;		/* DL_SRV_* of proto.h */
+	uint32_t server_flags;		/* DL_SRV_* of proto.h; with
+					 * DL_SRV_READ_ONLY the service refused
+					 * every change (-EIO) when we
+					 * connected: its image was changed
+					 * behind its back (daxleased(8)) */
 	uint64_t ns_size;
 	uint64_t ns_align;
 	char server_version[32];

@@ -93,6 +93,10 @@ _Static_assert(sizeof(struct dl_msg_hdr) == 32, "wire header is 32 bytes");
 /* server flags */
 #define DL_SRV_DAX_ALLOWED 0x1u	/* this client may map (gets the ns fd) */
 #define DL_SRV_ADMIN 0x2u	/* this client may use admin requests */
+#define DL_SRV_READ_ONLY 0x4u	/* as of this HELLO the service refuses
+				 * every change (-EIO): its image was changed
+				 * behind its back (docs/protocol.md, "What
+				 * the namespace fd allows") */
 
 struct dl_hello_req {
 	uint16_t min_version;
@@ -356,7 +360,12 @@ struct dl_setattr_req {
 
 /* dl_map_rep.flags */
 #define DL_MAP_FDS 0x1u		/* SCM_RIGHTS carries [table memfd, ns fd,
-				 * counter memfd, wake eventfd] (table.h) */
+				 * counter memfd, wake eventfd] (table.h); the
+				 * ns fd is read-only unless the MAP is for
+				 * write */
+#define DL_MAP_NS_RW 0x2u	/* SCM_RIGHTS carries [ns fd], read-write:
+				 * the first write MAP after a read-only ns
+				 * fd was sent */
 #define DL_MAP_NFDS 4
 
 struct dl_map_req {

@@ -91,8 +91,8 @@ done
 
 run status
 expect_rc 0 "status"
-expect_json 'd["namespace"]["name"] == "clitest" and d["namespace"]["size"] == 1 << 30 and d["namespace"]["align"] == 2 << 20 and d["clients"] >= 1 and d["pid"] > 0 and isinstance(d["uptime_ns"], int)' \
-	"status: namespace facts, clients, pid, uptime"
+expect_json 'd["namespace"]["name"] == "clitest" and d["namespace"]["size"] == 1 << 30 and d["namespace"]["align"] == 2 << 20 and d["clients"] >= 1 and d["pid"] > 0 and isinstance(d["uptime_ns"], int) and d["namespace"]["health"] == {"state": "ok"}' \
+	"status: namespace facts, clients, pid, uptime, health"
 run --socket "$sock" status -u
 expect_json 'd["namespace"]["size"].startswith("1.00 GiB") and isinstance(d["uptime_ns"], str)' \
 	"--socket and -u: human values, same keys"
