@@ -149,8 +149,14 @@ static int check_entries(const struct dl_maptable *t,
 		if (dl_pte_level(pte) > DL_LEAF_PUD || e->map_id != d->map_id)
 			return -ESTALE;
 		size = dl_leaf_size(dl_pte_level(pte));
-		if (!dl_rangeset_covers(recorded, ns, size))
+		if (!dl_rangeset_covers(recorded, ns, size)) {
+			log_info("mapping %llu: entry %llu's leaf %#llx+%#llx "
+				 "is not recorded for the process",
+				 (unsigned long long)d->map_id,
+				 (unsigned long long)i, (unsigned long long)ns,
+				 (unsigned long long)size);
 			return -ESTALE;
+		}
 		if (dl_rangeset_add(blocks, ns, size))
 			return -ENOMEM;
 		*counted += dl_maptable_refs(t, i) != 0;
@@ -239,6 +245,9 @@ static int import_table(struct dl_client *c, const struct dl_request *rq,
 	}
 	for (uint32_t i = 0; !rc && i < r->count; i++)
 		rc = import_map(o, &d[i], recorded, counted);
+	if (rc)
+		log_info("%s: a lost table's mappings refused: %s",
+			 dl_conn_who(c), strerror(-rc));
 	o->adopter = c;
 	if (rc)
 		/* what was imported goes again; the stand-in still holds */
@@ -256,8 +265,12 @@ static int reattach_table(struct dl_client *c, const struct dl_request *rq,
 		if (o->adopter == c && o->table &&
 		    same_file(rq->fds[0], o->table))
 			return 0;
-	if (!c->stand_in)
-		return -ESTALE;	/* nothing of it is held any more */
+	if (!c->stand_in) {
+		/* nothing of it is held any more */
+		log_info("%s: a lost table, but nothing recorded is held for "
+			 "the process", dl_conn_who(c));
+		return -ESTALE;
+	}
 	return import_table(c, rq, counted);
 }
 

@@ -419,11 +419,14 @@ DAXLEASE_EXPORT int daxlease_unmap(struct daxlease_map *m)
 	rc = unmap_request(m->ctx, m->map_id);
 	if (rc == -EBUSY)
 		return rc;	/* pinned after all: m stays, address gone */
-	/* a mapping of a lost connection that nothing held on to (the
-	 * daemon kept no record of it, or the connection is gone): it is
-	 * gone already */
-	if (__atomic_load_n(&m->lost, __ATOMIC_RELAXED) &&
-	    (rc == -EINVAL || rc == -ENOTCONN))
+	/*
+	 * The connection is lost, or this mapping came from one that was
+	 * (and nothing of it was taken back): it has no lockless pin, so
+	 * the daemon's side of it holds nothing, and goes with the lost
+	 * connection (or with a reconnect's END).  Unmapped.
+	 */
+	if (rc == -ENOTCONN ||
+	    (rc == -EINVAL && __atomic_load_n(&m->lost, __ATOMIC_RELAXED)))
 		rc = 0;
 	dl_untrack_map(m);
 	pthread_mutex_lock(&m->ctx->map_lock);

@@ -365,13 +365,14 @@ DAXLEASE_EXPORT int daxlease_reconnect(struct daxlease_ctx *ctx,
 	rc = drain_calls(ctx);
 	if (!rc)
 		rc = new_connection(ctx);
+	/* this connection goes on as the lost one: the same records, and
+	 * the same token for the next reconnect - even when this one fails
+	 * half-way (another HELLO's token names nothing we hold) */
+	ctx->hello.token = token;
 	if (!rc)
 		rc = reattach(ctx, DL_REATTACH_BEGIN, token, NULL, 0, 0, NULL,
 			      0, NULL, 0);
 	if (!rc) {
-		/* this connection goes on as the lost one: same records,
-		 * and the same token for the next reconnect */
-		ctx->hello.token = token;
 		give_back_files(ctx, out);
 		give_back_tables(ctx, out);
 		give_back_pins(ctx, out);

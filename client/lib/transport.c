@@ -35,13 +35,17 @@ void dl_kill(struct daxlease_ctx *ctx)
 		shutdown(ctx->sock, SHUT_RDWR);
 }
 
-/* A transport failure: kill, and say what the caller should see. */
+/*
+ * A transport failure: kill, and say what the caller should see.  The
+ * socket failing in any way (the peer gone, or the fd no longer a socket
+ * at all) is a lost connection, -ENOTCONN, like every call after it - the
+ * one error daxlease_reconnect answers; only what the service sent that
+ * cannot be understood stays -EPROTO.
+ */
 static int dl_fail(struct daxlease_ctx *ctx, int err)
 {
 	dl_kill(ctx);
-	if (err == -EPIPE || err == -ECONNRESET || err == 0)
-		return -ENOTCONN;
-	return err;
+	return err == -EPROTO ? -EPROTO : -ENOTCONN;
 }
 
 static size_t iov_total(const struct iovec *iov, int n)
