@@ -179,7 +179,9 @@ void daxlease_map_leaves(const struct daxlease_map *m, uint64_t *pte,
  * persist on a DAX device, msync on a fake NVDIMM). */
 int daxlease_map_persist(struct daxlease_map *m, uint64_t offset,
 			 uint64_t length);
-/* Unmaps and frees m. */
+/* Unmaps and frees m (but for -EBUSY: lockless pins hold it).  With the
+ * connection lost it answers 0: m has no pin, and the daemon's side of it
+ * goes with the lost connection. */
 int daxlease_unmap(struct daxlease_map *m);
 
 /* ---- pins and layout policies ------------------------------------------- */
