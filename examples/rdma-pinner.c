@@ -32,6 +32,12 @@
  * revokes the lease at its deadline and the change still waits for the
  * pin.  SIGTERM, SIGINT, --hold and --iterations stop it too.
  *
+ * The pin is the process's, not the connection's: when the connection is
+ * lost - daxleased killed and started again, say - the DMA goes on, and
+ * the pinner reconnects (daxlease_reconnect) as soon as a daemon answers,
+ * taking its pin back; the lease is gone with the old connection (the
+ * daemon held the pinned blocks throughout).
+ *
  * Before unpinning, it reads the range back through the service
  * (daxlease_pread) and checks that it holds the last pass the DMA wrote:
  * a mismatch means a block was freed or moved under a pin (exit 1).
@@ -323,8 +329,40 @@ static void stop_dma(struct session *s, const char *why)
 }
 
 /*
- * Until the DMA thread stops: events, signals, the hold time.  0, or
- * -errno when the connection is lost (the DMA is stopped then too).
+ * The connection is lost: the pin is not (daxleased keeps a living
+ * process's pins, and a restarted one holds what its pin records say),
+ * so the DMA goes on while we wait for a daemon to answer and take the
+ * pin back.  0, or -errno if no daemon came back within a minute.
+ */
+static int reconnect(struct session *s)
+{
+	struct daxlease_reattached r;
+	int rc = -ENOTCONN;
+
+	printf("connection lost: the pin holds, the DMA goes on; "
+	       "reconnecting\n");
+	for (int i = 0; i < 600 && rc; i++) {
+		rc = daxlease_reconnect(s->ctx, &r);
+		/* no daemon yet, or the dying one took the connection */
+		if (rc == -ECONNREFUSED || rc == -ENOENT || rc == -ENOTCONN)
+			usleep(100000);
+		else if (rc)
+			break;
+	}
+	if (rc)
+		return rc;
+	/* the lease went with the old connection */
+	s->lease_held = false;
+	printf("reconnected: %u socket pin%s and %" PRIu64 " lockless pin "
+	       "entries taken back (%u not), the lease is gone\n", r.pins,
+	       r.pins == 1 ? "" : "s", r.counted, r.pins_lost + r.maps_lost);
+	return r.pins_lost + r.maps_lost + r.files_lost ? -ESTALE : 0;
+}
+
+/*
+ * Until the DMA thread stops: events, signals, the hold time, and
+ * reconnects.  0, or -errno when the connection is lost for good (the
+ * DMA is stopped then too).
  */
 static int event_loop(struct session *s, int sig_fd)
 {
@@ -342,10 +380,14 @@ static int event_loop(struct session *s, int sig_fd)
 		/* something may be queued already: look before sleeping */
 		while ((rc = daxlease_next_event(s->ctx, &e, 0)) == 1)
 			on_event(s, &e);
+		if (rc == -ENOTCONN)
+			rc = reconnect(s);
 		if (rc < 0) {
 			stop_dma(s, "connection lost");
 			return rc;
 		}
+		/* (a new connection, a new socket) */
+		p[2].fd = daxlease_get_event_fd(s->ctx);
 		left = s->o->hold_s < 0 ? -1 :
 		       (int)(end - (int64_t)(ex_now_ns() / 1000000));
 		if (s->o->hold_s >= 0 && left <= 0) {

@@ -315,6 +315,11 @@ static int restore(struct dl_server *srv)
 		if (!first)
 			continue;
 		if (!owner_alive(&recs[i].owner, srv)) {
+			log_debug("pin records of pid %u (start time %llu, "
+				  "token %#x): that process is gone",
+				  recs[i].owner.pid,
+				  (unsigned long long)recs[i].owner.start_time,
+				  recs[i].owner.token);
 			dead++;
 			continue;
 		}

@@ -50,8 +50,9 @@ struct daxlease_ctx *daxlease_unref(struct daxlease_ctx *ctx);
  * revoked them with the connection; acquire them again.  out (may be
  * NULL) counts what was taken back and what could not be.  0, -EISCONN
  * (the connection is not lost), -ESTALE (another namespace), or the
- * error of connecting; other threads' calls answer -ENOTCONN until it
- * returns.
+ * error of connecting (-ECONNREFUSED, -ENOENT: no daemon yet; -ENOTCONN:
+ * the new connection was lost too, as to a daemon going down): try again
+ * later.  Other threads' calls answer -ENOTCONN until it returns.
  */
 struct daxlease_reattached {
 	unsigned files, files_lost;	/* handles re-created / not */
