@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 #
-# run-model.sh - model-check the lockless pin protocol (tests/model/pin.pml).
+# run-model.sh - model-check the lockless pin protocol (tests/model/pin.pml)
+# and what a pin is tied to across disconnects and daemon restarts
+# (tests/model/lifetime.pml).
 #
-# Runs spin's exhaustive search on the intact model, which must verify, and
-# on each mutant (one rule of the protocol broken), which must fail with a
-# trail: a model that cannot fail proves nothing.  Prints the states stored
-# and the time of each run.
+# Runs spin's exhaustive search on each intact model, which must verify,
+# and on each mutant (one rule broken), which must fail with a trail: a
+# model that cannot fail proves nothing.  Prints the states stored and the
+# time of each run.
 #
 # usage: run-model.sh [--deep] [--keep DIR]
 #   --deep   also verify two layout changes in a row (-DTWO_OPS: ~8M states,
@@ -41,7 +43,7 @@ fi
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/daxlease-model.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
-cp "$HERE/$MODEL" "$WORK/"
+cp "$HERE/pin.pml" "$HERE/lifetime.pml" "$WORK/"
 cd "$WORK"
 
 # pan: safety only (assertions and invalid end states), states stored
@@ -132,12 +134,23 @@ if $DEEP; then
 	PAN_RUN=(-m10000 -w24)
 	expect_verified two-ops -DTWO_OPS
 	expect_verified two-ops-locked-inc-no-fence -DTWO_OPS -DLOCKED_INC -DNO_FENCE
+	PAN_CFLAGS[0]=-O0
+	PAN_RUN=(-m10000 -w22)
 fi
 
+# lifetimes: disconnects and restarts under a pin in flight
+MODEL=lifetime.pml
+echo "run-model.sh: $HERE/$MODEL"
+expect_verified lifetime
+expect_caught no-record 'assertion violated' -DNO_RECORD
+expect_caught no-lost-check 'assertion violated' -DNO_LOST_CHECK
+expect_caught no-lost-fence 'assertion violated' -DNO_LOST_FENCE
+expect_caught free-on-disconnect 'assertion violated' -DFREE_ON_DISCONNECT
+
 if [[ -n "$KEEP" ]]; then
-	cp "$MODEL" "$KEEP/"
+	cp pin.pml lifetime.pml "$KEEP/"
 	echo "run-model.sh: trails in $KEEP (replay: cd $KEEP &&" \
-	     "spin -t -p -DNO_REREAD -k no-reread.trail $MODEL)"
+	     "spin -t -p -DNO_REREAD -k no-reread.trail pin.pml)"
 fi
 if [[ $FAILED -ne 0 ]]; then
 	echo "run-model.sh: FAILED"
