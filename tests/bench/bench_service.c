@@ -17,10 +17,11 @@ static void set_iters(const struct bench_opts *o, struct svc_iters *it)
 {
 	static const struct svc_iters full = {
 		.echo = 20000, .lease = 5000, .brk = 300, .trunc = 30,
-		.scan = 200,
+		.scan = 200, .records = 300,
 	};
 	static const struct svc_iters quick = {
 		.echo = 2000, .lease = 300, .brk = 30, .trunc = 5, .scan = 20,
+		.records = 20,
 	};
 
 	*it = o->quick ? quick : full;
@@ -51,6 +52,8 @@ static int svc_run(const struct bench_opts *o, void **res)
 		rc = svc_leases(o, &e, r);
 	if (!rc)
 		rc = svc_kernel_break(o, &e, r->it.brk, &r->kbrk);
+	if (!rc)
+		rc = svc_records(o, &e, r);
 	if (!rc)
 		rc = svc_busy_scans(o, &e, r);
 	if (!rc)
@@ -133,6 +136,18 @@ static void print_scan(const struct svc_scan *s)
 	       ratio(&s->busy_view.t, &s->busy_view.echo));
 }
 
+/* What recording adds: the difference of the medians. */
+static void print_recording(const struct svc_timed *with,
+			    const struct svc_timed *without)
+{
+	char d[32];
+
+	printf("  %-34s %10s (medians: first - recorded)\n",
+	       "  recording adds",
+	       fmt_ns(d, sizeof(d), with->t.median > without->t.median ?
+		      with->t.median - without->t.median : 0));
+}
+
 static void svc_print(const void *res)
 {
 	const struct svc_res *r = res;
@@ -160,6 +175,14 @@ static void svc_print(const void *res)
 	snprintf(sz, sizeof(sz), "truncate %s file to 0",
 		 dl_fmt_size(bytes, sizeof(bytes), r->trunc_bytes));
 	print_timed(sz, &r->trunc, "");
+	printf("\npin records: a MAP or PIN writes one (a journal commit) "
+	       "unless recorded already\n");
+	print_timed("map+unmap 64 KiB, recorded", &r->map_recorded, "");
+	print_timed("map+unmap 64 KiB, first (records)", &r->map_new, "");
+	print_recording(&r->map_new, &r->map_recorded);
+	print_timed("pin+unpin 64 KiB, mapped", &r->pin_recorded, "");
+	print_timed("pin+unpin 64 KiB, first (records)", &r->pin_new, "");
+	print_recording(&r->pin_new, &r->pin_recorded);
 	printf("\nbusy scan: NONBLOCK truncate to 0 of a mapped file with "
 	       "4 KiB pinned at its end\n  %-24s %8s %13s %10s %10s %17s "
 	       "%8s %9s\n", "mapped", "entries", "pte/pmd/pud", "first",
@@ -282,6 +305,10 @@ static struct json_object *jservice(const struct svc_res *r)
 			r->kbrk.skipped[0] ? 0 : break_added_ratio(r)) ||
 	    jadd_u64(o, "truncate_bytes", r->trunc_bytes) ||
 	    jadd(o, "truncate", jtimed(&r->trunc)) ||
+	    jadd(o, "map_unmap_recorded", jtimed(&r->map_recorded)) ||
+	    jadd(o, "map_unmap_recording", jtimed(&r->map_new)) ||
+	    jadd(o, "pin_unpin_recorded", jtimed(&r->pin_recorded)) ||
+	    jadd(o, "pin_unpin_recording", jtimed(&r->pin_new)) ||
 	    jadd(o, "busy_scan", jscans(r)))
 		goto err;
 	return o;

@@ -20,6 +20,7 @@ struct svc_iters {
 	size_t brk;		/* lease breaks, each kind */
 	size_t trunc;		/* 1 GiB truncates */
 	size_t scan;		/* NONBLOCK truncates per busy-scan case */
+	size_t records;		/* round trips per pin-record case */
 };
 
 /* A measurement, and the echo round trips taken one before each of its
@@ -70,6 +71,8 @@ struct svc_res {
 	struct svc_timed trunc;		/* truncate of an allocated file to 0 */
 	struct svc_scan scan[SVC_MAX_SCANS];
 	size_t nscans;
+	/* bench_records.c: MAP+UNMAP and PIN+UNPIN, recorded or not */
+	struct svc_timed map_recorded, map_new, pin_recorded, pin_new;
 	char scan_note[512];		/* what the scan cases can and cannot show */
 };
 
@@ -107,6 +110,9 @@ int svc_leases(const struct bench_opts *o, struct echo_peer *e,
 /* bench_kernel_lease.c: the kernel's own lease break (F_SETLEASE). */
 int svc_kernel_break(const struct bench_opts *o, struct echo_peer *e,
 		     size_t n, struct svc_break *out);
+/* bench_records.c: what recording costs MAP and PIN. */
+int svc_records(const struct bench_opts *o, struct echo_peer *e,
+		struct svc_res *r);
 /* bench_busy.c: the busy-scan cases. */
 int svc_busy_scans(const struct bench_opts *o, struct echo_peer *e,
 		   struct svc_res *r);

@@ -43,7 +43,9 @@
  * Section service (bench_service.c; ratios to a bare SOCK_SEQPACKET echo
  * round trip between two processes): lease acquire + release; a lease
  * break with a cooperative holder, against the kernel's F_SETLEASE break
- * on a tmpfs file; truncate of a fully allocated 1 GiB file; busy-page
+ * on a tmpfs file; truncate of a fully allocated 1 GiB file; MAP+UNMAP
+ * and PIN+UNPIN that write a pin record, against the same recorded
+ * already (bench_records.c); busy-page
  * scans of mapped ranges of 2 to 524,288 entries (bench_busy.c says why
  * the 1 TiB cases are skipped on a fake NVDIMM).
  *
