@@ -129,6 +129,7 @@ int dl_handle_pin(struct dl_client *c, const struct dl_request *rq,
 	dl_rangeset_free(&blocks);
 	if (rc || !p)
 		return rc ? rc : -ENOMEM;
+	p->reader = dl_hostage_is_reader(c, h);
 	o->pin_id = p->id;
 	rp->len = sizeof(*o);
 	return 0;
