@@ -52,6 +52,22 @@ int dl_access_chown(const struct dl_cred *c, uint32_t file_uid,
 	return c->uid == file_uid ? 0 : -EPERM;
 }
 
+bool dl_access_writer(const struct dl_cred *c, unsigned handle_access,
+		      uint32_t file_uid)
+{
+	return handle_access & DL_ACCESS_W || c->uid == 0 || c->uid == file_uid;
+}
+
+int dl_access_lease(const struct dl_cred *c, unsigned handle_access,
+		    uint32_t file_uid, bool exclusive)
+{
+	bool writer = dl_access_writer(c, handle_access, file_uid);
+
+	if (exclusive)
+		return writer ? 0 : -EACCES;
+	return writer || handle_access & DL_ACCESS_R ? 0 : -EACCES;
+}
+
 bool dl_access_group_or_root(const struct dl_cred *c, gid_t gid)
 {
 	if (c->uid == 0)

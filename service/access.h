@@ -44,6 +44,21 @@ int dl_access_chown(const struct dl_cred *c, uint32_t file_uid,
 		    uint32_t file_gid, bool set_uid, uint32_t uid,
 		    bool set_gid, uint32_t gid);
 /*
+ * Write access to a file, for leases and pins (docs/protocol.md, "Leases"):
+ * a handle opened for writing (handle_access, DL_ACCESS_*), or the file's
+ * owner, or root.  A client without it is a *reader* of the file.
+ */
+bool dl_access_writer(const struct dl_cred *c, unsigned handle_access,
+		      uint32_t file_uid);
+/*
+ * A layout lease through a handle, the kernel's F_SETLEASE rule: an
+ * exclusive lease (F_WRLCK) needs write access as above, a shared one
+ * (F_RDLCK) read access - a handle opened for reading, or write access.
+ * 0 or -EACCES.
+ */
+int dl_access_lease(const struct dl_cred *c, unsigned handle_access,
+		    uint32_t file_uid, bool exclusive);
+/*
  * DAX access (the namespace fd) and admin requests: root, or a member of
  * the configured group (gid (gid_t)-1: no such group configured).
  */

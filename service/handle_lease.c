@@ -7,6 +7,12 @@
  * NONBLOCK; so does one whose range a layout change is about to change,
  * so grants queue behind the change that broke the leases and never
  * extend its break.
+ *
+ * Who may take which lease is the kernel's F_SETLEASE rule (access.h): an
+ * exclusive lease needs write access to the file (a writable handle, or
+ * ownership), so a reader - who may hold the file's layout up only until
+ * its lease deadline (hostage.c) - cannot keep everyone else's leases
+ * out with one.
  */
 #include <errno.h>
 #include <string.h>
@@ -49,6 +55,8 @@ int dl_handle_lease_acquire(struct dl_client *c, const struct dl_request *rq,
 	int rc;
 
 	rc = dl_file_from_fh(c, r->fh, &h, &st);
+	if (!rc)
+		rc = dl_access_lease(&c->cred, h->access, st.uid, excl);
 	if (rc)
 		return rc;
 	if (dl_wait_change_pending(srv, h->ino, r->offset, length) ||

@@ -183,6 +183,7 @@ static struct dl_mapping *map_record(struct dl_client *c, const struct dl_fh *h,
 	m->offset = r->offset;
 	m->length = r->length;
 	m->write = r->prot & DL_MAP_PROT_WRITE;
+	m->reader = dl_hostage_is_reader(c, h);
 	return m;
 }
 

@@ -6,7 +6,10 @@
  *
  * The reply says where the pinned blocks are - the "DMA addresses" - as
  * get_user_pages() hands back pages: the client's mapping of the range
- * may be stale by then, the blocks the pin holds are not.
+ * may be stale by then, the blocks the pin holds are not.  Only a client
+ * with DAX access (the namespace fd) can reach a block, so only it is
+ * told; any other gets UINT64_MAX in every segment, and its pin holds the
+ * blocks all the same.
  *
  * A write pin first makes its range writable (dl_fs_prepare_write, the
  * page_mkwrite step: holes get zeroed blocks, unwritten extents become
@@ -79,6 +82,16 @@ static int pin_segments(struct dl_server *srv, uint32_t ino, uint64_t offset,
 	return 0;
 }
 
+/* Where the blocks are is for clients that can reach them, through the
+ * namespace fd; any other gets UINT64_MAX for every segment. */
+static void segments_hide(const struct dl_client *c, struct dl_pin_rep *o)
+{
+	if (c->server_flags & DL_SRV_DAX_ALLOWED)
+		return;
+	for (uint32_t i = 0; i < o->nsegs; i++)
+		o->seg[i].ns_offset = UINT64_MAX;
+}
+
 /* The blocks a pin holds: its segments', holes left out. */
 static int segments_blocks(const struct dl_pin_rep *o, struct dl_rangeset *b)
 {
@@ -120,8 +133,9 @@ int dl_handle_pin(struct dl_client *c, const struct dl_request *rq,
 			  r->flags & DL_PIN_WRITE, o);
 	if (!rc)
 		rc = segments_blocks(o, &blocks);
-	/* on the namespace before the reply says where they are */
-	if (!rc)
+	/* on the namespace before the reply says where they are (a client
+	 * that cannot reach them is not told) */
+	if (!rc && c->server_flags & DL_SRV_DAX_ALLOWED)
 		rc = dl_records_cover(c, &blocks);
 	p = rc ? NULL : dl_pin_add(c, h->ino, h->generation, r->offset,
 				   r->length, r->flags & DL_PIN_WRITE,
@@ -129,6 +143,8 @@ int dl_handle_pin(struct dl_client *c, const struct dl_request *rq,
 	dl_rangeset_free(&blocks);
 	if (rc || !p)
 		return rc ? rc : -ENOMEM;
+	p->reader = dl_hostage_is_reader(c, h);
+	segments_hide(c, o);
 	o->pin_id = p->id;
 	rp->len = sizeof(*o);
 	return 0;

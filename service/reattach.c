@@ -248,6 +248,9 @@ static int import_table(struct dl_client *c, const struct dl_request *rq,
 	if (rc)
 		log_info("%s: a lost table's mappings refused: %s",
 			 dl_conn_who(c), strerror(-rc));
+	/* its handles came first (FILES): they say whose pins these are */
+	for (struct dl_mapping *m = o->maps; m; m = m->next)
+		m->reader = !m->write && dl_hostage_ino_reader(c, m->ino);
 	o->adopter = c;
 	if (rc)
 		/* what was imported goes again; the stand-in still holds */
@@ -318,6 +321,7 @@ static int reattach_pin(struct dl_client *c, const struct dl_request *rq)
 	if (rc || !p)
 		return rc ? rc : -ENOMEM;
 	p->id = d->pin_id;	/* the id it holds (ids never meet, server.c) */
+	p->reader = !p->write && dl_hostage_ino_reader(c, p->ino);
 	return 0;
 }
 

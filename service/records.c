@@ -6,10 +6,12 @@
  *
  * What a process may reach is every range it has mapped - a lockless pin
  * takes no round trip, so the service cannot know which mapped entries
- * are counted - and every range it has pinned through the socket.  The
- * records are keyed by the process (pid and start time in this boot) and
- * its connection's token (a process may have several contexts; each
- * re-attaches on its own, reattach.c).
+ * are counted - and every range it has pinned through the socket, if it
+ * may reach blocks at all (DAX access: a PIN reply tells any other client
+ * no namespace offset, handle_pin.c, and a restarted daemon holds nothing
+ * for it).  The records are keyed by the process (pid and start time in
+ * this boot) and its connection's token (a process may have several
+ * contexts; each re-attaches on its own, reattach.c).
  *
  * The rule: a record is written, durably, before the client is told
  * where its blocks are (MAP and PIN replies); it is removed lazily, by a

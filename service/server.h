@@ -101,6 +101,9 @@ struct dl_pin {
 	struct dl_rangeset blocks;	/* namespace ranges (holes: none) */
 	uint64_t first_ns;		/* the first block's, in file order */
 	bool write;
+	bool reader;			/* taken without write access to the
+					 * file: held up to a deadline only
+					 * (hostage.c) */
 	int64_t since_ns;
 };
 
@@ -126,6 +129,9 @@ struct dl_waiter {
 	uint64_t layout_seq;		/* when it was suspended */
 	int64_t since_ns;
 	int64_t deadline_ns;		/* 0: none */
+	int64_t began_ns;		/* a change: when it first broke leases */
+	int64_t readers_ns;		/* the next deadline of readers' pins in
+					 * its way (hostage.c); 0: none */
 	size_t len;
 	void *msg;			/* header + payload */
 };
@@ -140,6 +146,8 @@ struct dl_mapping {
 	uint64_t first, nentries;
 	struct dl_rangeset blocks;	/* the namespace ranges it reaches */
 	bool write;
+	bool reader;			/* its lockless pins are a reader's
+					 * (struct dl_pin) */
 };
 
 /* A reply or event waiting for room in the client's socket. */
@@ -471,6 +479,32 @@ void dl_wait_kick(struct dl_server *srv);
 /* The timer fired: fail waiters past their deadline. */
 void dl_wait_expire(struct dl_server *srv);
 void dl_wait_drop_client(struct dl_client *c);
+
+/* ---- hostage.c: readers' pins hold a layout change up to a deadline only --- */
+/* Pins in the way of a change of [offset, offset+length) of ino that began
+ * breaking leases at began_ns, by whose they are. */
+struct dl_hostage {
+	uint32_t writers;		/* clients with write access: wait */
+	uint32_t readers;		/* readers before their deadline */
+	uint32_t expired;		/* readers past it: to quarantine */
+	int64_t next_ns;		/* the earliest of readers' deadlines to
+					 * come; 0: none */
+};
+void dl_hostage_scan(struct dl_server *srv, uint32_t ino, uint64_t offset,
+		     uint64_t length, int64_t began_ns, struct dl_hostage *h);
+/* Nothing but readers past their deadline in the way (or nothing)? */
+bool dl_hostage_may_go(struct dl_server *srv, uint32_t ino, uint64_t offset,
+		       uint64_t length, int64_t began_ns);
+/* Only readers past their deadline in the way: c's change goes, their
+ * blocks held under a new detach tag (returned), logged. */
+uint64_t dl_hostage_detach(struct dl_client *c, uint16_t opcode, uint32_t ino,
+			   uint64_t offset, uint64_t length,
+			   const struct dl_hostage *h, bool file_goes);
+/* A pin or mapping c makes through handle h: is it a reader's? */
+bool dl_hostage_is_reader(struct dl_client *c, const struct dl_fh *h);
+/* The same for a read pin or mapping of ino that c takes over (REATTACH):
+ * a reader unless c owns the file or holds a writable handle of it. */
+bool dl_hostage_ino_reader(struct dl_client *c, uint32_t ino);
 
 /* ---- quarantine.c: --detach ------------------------------------------------- */
 /* Pins in the way of a change: hold their blocks under a new tag. */

@@ -59,9 +59,12 @@ void dl_wait_arm_timer(struct dl_server *srv)
 	struct itimerspec its = { 0 };
 	int64_t first = dl_leases_first_deadline(srv);
 
-	for (struct dl_waiter *w = srv->wait_head; w; w = w->next)
+	for (struct dl_waiter *w = srv->wait_head; w; w = w->next) {
 		if (w->deadline_ns && (!first || w->deadline_ns < first))
 			first = w->deadline_ns;
+		if (w->readers_ns && (!first || w->readers_ns < first))
+			first = w->readers_ns;
+	}
 	if (first) {
 		its.it_value.tv_sec = first / 1000000000;
 		its.it_value.tv_nsec = first % 1000000000;
@@ -106,6 +109,7 @@ static void waiter_set(struct dl_waiter *w, uint32_t ino, uint64_t offset,
 	w->length = length;
 	w->on_pins = on_pins;
 	w->on_leases = w->change = w->grant = false;
+	w->readers_ns = 0;
 	w->layout_seq = dl_fs_stat(fs, ino, &st) ? 0 : st.layout_seq;
 }
 
@@ -201,6 +205,33 @@ static int change_suspend(struct dl_client *c, const struct dl_request *rq,
 	return rc;
 }
 
+/* When the change rq began breaking leases: now, unless it is a waiter
+ * run again that began before (readers' deadlines count from then). */
+static int64_t change_began(struct dl_server *srv, const struct dl_request *rq)
+{
+	struct dl_waiter *w = srv->replaying;
+
+	if (w && (const void *)rq->hdr == w->msg && w->began_ns)
+		return w->began_ns;
+	return dl_server_now_ns();
+}
+
+/* A suspended change keeps when it began, and when it runs again for the
+ * readers' pins in its way (hostage.c). */
+static int change_keep(struct dl_server *srv, const struct dl_request *rq,
+		       int rc, int64_t began_ns, int64_t readers_ns)
+{
+	struct dl_waiter *w;
+
+	if (rc != DL_SUSPENDED)
+		return rc;
+	w = waiter_of(srv, rq);
+	w->began_ns = began_ns;
+	w->readers_ns = readers_ns;
+	dl_wait_arm_timer(srv);
+	return rc;
+}
+
 /* Break the leases of the range; how many are still being broken. */
 static uint32_t break_leases(struct dl_client *c, const struct dl_request *rq,
 			     uint32_t ino, uint64_t offset, uint64_t length)
@@ -247,6 +278,8 @@ int dl_layout_begin(struct dl_client *c, const struct dl_request *rq,
 {
 	struct dl_server *srv = c->srv;
 	bool queued = dl_wait_gated(srv, ino, offset, length);
+	int64_t began = change_began(srv, rq);
+	struct dl_hostage hs;
 	uint32_t npins;
 
 	*detach_tag = 0;
@@ -267,8 +300,10 @@ int dl_layout_begin(struct dl_client *c, const struct dl_request *rq,
 					NULL, 0))
 			return busy_reply(srv, ino, offset, length, rp);
 	} else if (break_leases(c, rq, ino, offset, length)) {
-		return change_suspend(c, rq, ino, offset, length, false, true,
-				      deadline_ms);
+		return change_keep(srv, rq, change_suspend(c, rq, ino, offset,
+							   length, false, true,
+							   deadline_ms),
+				   began, 0);
 	}
 	/* entries invalid (and fenced) before the scan: a client either
 	 * sees the invalid entry or we see its pin (DESIGN.md) */
@@ -293,12 +328,22 @@ int dl_layout_begin(struct dl_client *c, const struct dl_request *rq,
 		dl_counters_settle_wakeups(srv);
 		return 0;
 	}
+	/* readers' pins hold it up only until their deadline (hostage.c) */
+	dl_hostage_scan(srv, ino, offset, length, began, &hs);
+	if (!hs.writers && !hs.readers) {
+		*detach_tag = dl_hostage_detach(c, rq->hdr->opcode, ino, offset,
+						length, &hs,
+						policy & DL_LAYOUT_FILE_GOES);
+		dl_counters_settle_wakeups(srv);
+		return 0;
+	}
 	if (policy & DL_POLICY_NONBLOCK) {
 		dl_counters_settle_wakeups(srv);
 		return busy_reply(srv, ino, offset, length, rp);
 	}
-	return change_suspend(c, rq, ino, offset, length, true, false,
-			      deadline_ms);
+	return change_keep(srv, rq, change_suspend(c, rq, ino, offset, length,
+						   true, false, deadline_ms),
+			   began, hs.next_ns);
 }
 
 /* May grant w run now?  Not while a change of its range waits anywhere
@@ -329,7 +374,8 @@ static bool waiter_ready(struct dl_server *srv, struct dl_waiter *w)
 		return !dl_leases_breaking(srv, w->ino, w->offset, w->length,
 					   NULL, 0);
 	return !w->on_pins ||
-	       !dl_pins_scan(srv, w->ino, w->offset, w->length, NULL, 0);
+	       dl_hostage_may_go(srv, w->ino, w->offset, w->length,
+				 w->began_ns);
 }
 
 /* Run w's request again; true if it is done (replied and freed). */
@@ -388,6 +434,11 @@ void dl_wait_expire(struct dl_server *srv)
 		struct dl_client *c = w->client;
 
 		next = w->next;
+		/* readers' pins in its way stop holding it: run it again */
+		if (w->readers_ns && w->readers_ns <= now) {
+			w->readers_ns = 0;
+			srv->kick = true;
+		}
 		if (!w->deadline_ns || w->deadline_ns > now)
 			continue;
 		log_info("%s: opcode %u timed out waiting on inode %u",

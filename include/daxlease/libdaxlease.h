@@ -190,9 +190,12 @@ int daxlease_unmap(struct daxlease_map *m);
 /*
  * Pin [offset, offset+length) of f (4 KiB multiples, inside the file) for
  * "DMA": layout changes of the range wait until it is unpinned (or fail,
- * by their policy).  DAXLEASE_PIN_WRITE first makes the range writable
- * and marks it dirty when it is unpinned.  A pin goes with its context's
- * connection and with its process.
+ * by their policy); a pin taken without write access to the file (a
+ * read-only handle of another's file) holds them up only until the
+ * caller's lease deadline, then keeps its blocks in quarantine.
+ * DAXLEASE_PIN_WRITE first makes the range writable and marks it dirty
+ * when it is unpinned.  A pin goes with its context's connection and with
+ * its process.
  */
 #define DAXLEASE_PIN_WRITE 0x1u
 int daxlease_pin(struct daxlease_file *f, uint64_t offset, uint64_t length,
@@ -306,6 +309,11 @@ int daxlease_fallocate_policy(struct daxlease_file *f, int mode,
  * A layout change of the range breaks the lease: the holder gets a
  * DAXLEASE_EVENT_LEASE_BREAK, should unmap and release it, and is
  * revoked (DAXLEASE_EVENT_LEASE_REVOKED) at the deadline otherwise.
+ * An exclusive lease needs write access to the file (f opened for
+ * writing, or the caller owns it, or is root), as F_SETLEASE's F_WRLCK
+ * does: -EACCES otherwise.  A pin taken without write access holds
+ * layout changes up only until that deadline (docs/protocol.md,
+ * "Readers' pins").
  */
 #define DAXLEASE_LEASE_SHARED 1u
 #define DAXLEASE_LEASE_EXCLUSIVE 2u

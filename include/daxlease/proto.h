@@ -403,13 +403,17 @@ struct dl_pin_req {
 
 /*
  * Where a pinned range's blocks are, in file order: the "DMA addresses"
- * (bytes from the namespace start).  A range of more than
+ * (bytes from the namespace start), told only to a client with DAX
+ * access (the others get UINT64_MAX, below).  A range of more than
  * DL_PROTO_PIN_SEGS_MAX extents is refused with -E2BIG: pin it in pieces.
  */
 #define DL_PROTO_PIN_SEGS_MAX 256
 
 struct dl_wire_seg {
-	uint64_t ns_offset;	/* UINT64_MAX: a hole of a read pin (zeros) */
+	uint64_t ns_offset;	/* UINT64_MAX: a hole of a read pin (zeros),
+				 * or any segment to a client without
+				 * DL_SRV_DAX_ALLOWED (it holds no namespace
+				 * fd: it reaches no block anyway) */
 	uint64_t length;
 };
 

@@ -23,9 +23,9 @@
 #include "cunit_run.h"
 #include "daxlease/libdaxlease.h"
 #include "harness.h"
+#include "nobody.h"
 #include "leased.h"
 
-#define NOBODY 65534
 #define RW (DAXLEASE_O_READ | DAXLEASE_O_WRITE)
 
 static struct dlh_daemon dmn;
@@ -64,17 +64,6 @@ static int suite_clean(void)
 }
 
 /* ---- the unprivileged side, in a child process ------------------------- */
-
-static int failures;
-
-#define EXPECT(cond)                                                        \
-	do {                                                                \
-		if (!(cond)) {                                              \
-			fprintf(stderr, "uid %d: line %d: %s\n",            \
-				(int)getuid(), __LINE__, #cond);            \
-			failures++;                                         \
-		}                                                           \
-	} while (0)
 
 static int as_nobody(void)
 {
@@ -355,11 +344,7 @@ static CU_SuiteInfo suites[] = {
 
 int main(void)
 {
-	if (dlh_prepare())
+	if (dlh_prepare() || nobody_main_check())
 		return DL_TEST_SKIP;
-	if (geteuid() != 0) {
-		printf("skip: needs root to run a client as uid %d\n", NOBODY);
-		return DL_TEST_SKIP;
-	}
 	return dl_cunit_main(suites);
 }

@@ -58,11 +58,33 @@ static void test_groups(void)
 	CU_ASSERT_FALSE(dl_access_group_or_root(&user, 300));
 }
 
+/* F_SETLEASE's rule: F_WRLCK needs write access or ownership. */
+static void test_leases(void)
+{
+	const unsigned r = DL_ACCESS_R, w = DL_ACCESS_W;
+
+	/* a read handle of another's file: a reader */
+	CU_ASSERT_FALSE(dl_access_writer(&user, r, 1));
+	CU_ASSERT_EQUAL(dl_access_lease(&user, r, 1, true), -EACCES);
+	CU_ASSERT_EQUAL(dl_access_lease(&user, r, 1, false), 0);
+	/* a write handle, the owner, root: writers */
+	CU_ASSERT_TRUE(dl_access_writer(&user, w, 1));
+	CU_ASSERT_TRUE(dl_access_writer(&user, r, 1000));
+	CU_ASSERT_TRUE(dl_access_writer(&root, r, 1));
+	CU_ASSERT_EQUAL(dl_access_lease(&user, w, 1, true), 0);
+	CU_ASSERT_EQUAL(dl_access_lease(&user, r, 1000, true), 0);
+	CU_ASSERT_EQUAL(dl_access_lease(&root, r, 1, true), 0);
+	/* a handle with no access at all (not one OPEN makes): nothing */
+	CU_ASSERT_EQUAL(dl_access_lease(&user, 0, 1, false), -EACCES);
+	CU_ASSERT_EQUAL(dl_access_lease(&user, w, 1, false), 0);
+}
+
 static CU_TestInfo access_tests[] = {
 	{ "owner/group/other bits", test_mode_bits },
 	{ "owner-only operations", test_owner },
 	{ "chown rules", test_chown },
 	{ "dax and admin groups", test_groups },
+	{ "leases and write access", test_leases },
 	CU_TEST_INFO_NULL,
 };
 
