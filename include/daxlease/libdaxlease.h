@@ -194,8 +194,10 @@ int daxlease_unmap(struct daxlease_map *m);
  * read-only handle of another's file) holds them up only until the
  * caller's lease deadline, then keeps its blocks in quarantine.
  * DAXLEASE_PIN_WRITE first makes the range writable and marks it dirty
- * when it is unpinned.  A pin goes with its context's connection and with
- * its process.
+ * when it is unpinned.  A pin belongs to the process, not the connection:
+ * it outlives a lost connection and a restart of daxleased, and goes when
+ * it is unpinned (daxlease_reconnect() first, after a lost connection) or
+ * when the process exits.
  */
 #define DAXLEASE_PIN_WRITE 0x1u
 int daxlease_pin(struct daxlease_file *f, uint64_t offset, uint64_t length,
