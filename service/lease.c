@@ -22,8 +22,6 @@
 #include "log.h"
 #include "server.h"
 
-#define DL_LEASES_PER_CLIENT 1024
-
 static bool lease_overlaps(const struct dl_lease *l, uint32_t ino,
 			   uint64_t offset, uint64_t length)
 {
@@ -77,7 +75,7 @@ struct dl_lease *dl_lease_add(struct dl_client *c, uint32_t ino,
 	struct dl_server *srv = c->srv;
 	struct dl_lease *l;
 
-	if (c->nleases >= DL_LEASES_PER_CLIENT)
+	if (dl_limit_lease(c))
 		return NULL;
 	l = calloc(1, sizeof(*l));
 	if (!l)
@@ -92,6 +90,7 @@ struct dl_lease *dl_lease_add(struct dl_client *c, uint32_t ino,
 	l->since_ns = dl_server_now_ns();
 	l->next = srv->leases;
 	srv->leases = l;
+	srv->nleases++;
 	c->nleases++;
 	return l;
 }
@@ -103,6 +102,7 @@ static void lease_unlink(struct dl_server *srv, struct dl_lease *l)
 	while (*pp != l)
 		pp = &(*pp)->next;
 	*pp = l->next;
+	srv->nleases--;
 	l->client->nleases--;
 	free(l);
 	srv->kick = true;	/* a change or a grant may go now */
@@ -325,4 +325,5 @@ void dl_leases_free_all(struct dl_server *srv)
 		srv->leases = l->next;
 		free(l);
 	}
+	srv->nleases = 0;
 }

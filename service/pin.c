@@ -51,6 +51,7 @@ struct dl_pin *dl_pin_add(struct dl_client *c, uint32_t ino, uint32_t gen,
 	p->next = srv->pins;
 	srv->pins = p;
 	srv->npins++;
+	c->npins++;
 	return p;
 }
 
@@ -65,6 +66,7 @@ static void pin_free(struct dl_server *srv, struct dl_pin **link)
 		dl_dirty_add(srv, p->ino, p->offset, p->length);
 	dl_quarantine_unpin(srv, p->id);
 	srv->npins--;
+	p->client->npins--;
 	srv->kick = true;	/* a waiting layout change may go now */
 	dl_rangeset_free(&p->blocks);
 	free(p);

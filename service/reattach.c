@@ -199,6 +199,7 @@ static int import_map(struct dl_client *o, const struct dl_reattach_map *d,
 	memset(t->used + m->first, 1, m->nentries);
 	m->next = o->maps;
 	o->maps = m;
+	dl_limits_map_added(o, m);
 	return 0;
 }
 
