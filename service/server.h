@@ -27,6 +27,7 @@
 #include "maptable.h"
 #include "namespace.h"
 #include "rangeset.h"
+#include "tree.h"
 
 #define DL_OUTBOX_MAX (1u << 20)	/* queued reply bytes per client */
 
@@ -61,6 +62,8 @@ struct dl_lease_break {
 /* One layout lease (lease.c); state is DL_LEASE_HELD/BREAKING/REVOKED. */
 struct dl_lease {
 	struct dl_lease *next;
+	struct dl_tree_node by_id;	/* srv->leases_by_id */
+	struct dl_tree_node by_client;	/* its client's leases_by_id */
 	struct dl_client *client;
 	uint64_t id;
 	uint32_t ino;
@@ -95,6 +98,7 @@ struct dl_chold {
  * in the file, and offset/length only say where they were when pinned. */
 struct dl_pin {
 	struct dl_pin *next;
+	struct dl_tree_node by_id;	/* srv->pins_by_id (the BUSY view) */
 	struct dl_client *client;
 	uint64_t id;
 	uint32_t ino;
@@ -182,6 +186,7 @@ struct dl_client {
 	struct dl_mapping *maps;
 	uint32_t nwaiting;		/* its requests in the wait queue */
 	uint32_t nleases;
+	struct dl_tree_node *leases_by_id;	/* LEASE_QUERY pages */
 	uint32_t npins;			/* socket pins */
 	uint32_t nmaps;
 	struct dl_outmsg *out_head, *out_tail;
@@ -238,6 +243,7 @@ struct dl_server {
 	uint64_t next_client_id;
 	uint64_t next_map_id;
 	struct dl_pin *pins;
+	struct dl_tree_node *pins_by_id;
 	uint64_t next_pin_id;
 	uint64_t npins;
 	uint64_t nmaps;			/* all clients' (limits.c) */
@@ -250,6 +256,7 @@ struct dl_server {
 	uint64_t wait_pass;
 	bool kick;			/* pins or waiters changed: retry */
 	struct dl_lease *leases;	/* newest first */
+	struct dl_tree_node *leases_by_id;	/* the LEASES view */
 	uint64_t nleases;
 	uint64_t next_lease_id;
 	struct dl_hold *holds;
@@ -373,6 +380,8 @@ int64_t dl_leases_first_deadline(struct dl_server *srv);
 void dl_leases_expire(struct dl_server *srv);
 void dl_lease_to_wire(const struct dl_lease *l, int64_t now,
 		      struct dl_wire_lease *w);
+/* The lease with the smallest id above cursor, of c (NULL: anyone's,
+ * gone clients' left out): O(log n), for paging. */
 const struct dl_lease *dl_lease_after(const struct dl_server *srv,
 				      const struct dl_client *c,
 				      uint64_t cursor);
@@ -387,6 +396,10 @@ struct dl_pin *dl_pin_add(struct dl_client *c, uint32_t ino, uint32_t gen,
 /* Drop one pin of c (-EINVAL if c has no such pin); wakes waiters. */
 int dl_pin_drop(struct dl_client *c, uint64_t pin_id);
 void dl_pins_drop_client(struct dl_client *c);
+/* p is known by id from now on (REATTACH: the id the client holds). */
+void dl_pin_renumber(struct dl_server *srv, struct dl_pin *p, uint64_t id);
+/* The pin with the smallest id above id: O(log n), for paging. */
+const struct dl_pin *dl_pin_after(const struct dl_server *srv, uint64_t id);
 /*
  * The blocks a layout change of [offset, offset+length) of ino may free or
  * move: the namespace ranges of its extents (written or not), normalized.
