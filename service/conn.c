@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /*
- * conn.c - client connections: accept, credentials, receive, the outbox,
- * and dropping a client.
+ * conn.c - client connections (accept.c takes them in): credentials,
+ * receive, the outbox, and dropping a client.
  *
  * Nothing here waits: sockets are non-blocking, a reply that does not fit
  * in the socket goes to the outbox and EPOLLOUT sends it later, and while
  * a client has queued replies we stop reading its requests (it must read
  * before it may ask again).  A client that lets the outbox grow past
- * DL_OUTBOX_MAX (events, later) is dropped rather than waited for.
+ * DL_OUTBOX_MAX (events, later), or past what --queued-bytes-max leaves
+ * of all clients' queued bytes (limits.c), is dropped rather than waited
+ * for.
  *
  * Dropping a client is two steps; the rule is at dl_conn_drop().
  */
@@ -71,6 +73,7 @@ static int peer_cred(struct dl_client *c, int fd)
 {
 	struct ucred uc;
 	socklen_t len = sizeof(uc);
+	int rc;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len))
 		return -errno;
@@ -78,9 +81,12 @@ static int peer_cred(struct dl_client *c, int fd)
 	c->cred.uid = uc.uid;
 	c->cred.gid = uc.gid;
 	dl_proc_comm(c->cred.pid, c->comm, sizeof(c->comm));
-	/* with the pid, who the process is for pin records (proc.h) */
-	if (dl_proc_start_time(c->cred.pid, &c->start_time))
-		return -ESRCH;
+	/* with the pid, who the process is for pin records (proc.h); no
+	 * fd to read it with is not the process being gone */
+	rc = dl_proc_start_time(c->cred.pid, &c->start_time);
+	if (rc)
+		return rc == -EMFILE || rc == -ENFILE || rc == -ENOMEM ? rc :
+		       -ESRCH;
 	return peer_groups(c, fd);
 }
 
@@ -112,8 +118,11 @@ static int watch_pid(struct dl_client *c)
 
 	c->pidfd.fd = -1;
 	if (fd < 0) {
-		if (errno == ESRCH)
-			return -ESRCH;
+		/* out of fds or memory is no reason to lose the watch: the
+		 * caller tries again later (accept.c) */
+		if (errno == ESRCH || errno == EMFILE || errno == ENFILE ||
+		    errno == ENOMEM)
+			return -errno;
 		log_debug("%s: no pidfd (%s)", dl_conn_who(c), strerror(errno));
 		return 0;
 	}
@@ -168,26 +177,42 @@ static void client_link(struct dl_server *srv, struct dl_client *c)
 	srv->nclients++;
 }
 
+static void close_client_source(struct dl_server *srv, struct dl_source *s)
+{
+	if (s->fd < 0)
+		return;
+	dl_loop_del(srv->loop, s);
+	close(s->fd);
+	s->fd = -1;
+}
+
+/* Everything that can fail comes before the link: a client that could
+ * not be set up leaves nothing behind. */
 static int client_setup(struct dl_server *srv, struct dl_client *c, int fd)
 {
 	int rc;
 
 	c->srv = srv;
-	c->id = ++srv->next_client_id;
 	c->sock.fd = fd;
 	c->sock.fn = conn_event;
 	c->sock.data = c;
 	c->pidfd.fd = -1;
 	c->wake.fd = -1;
 	rc = peer_cred(c, fd);
-	if (rc)
+	if (!rc)
+		rc = watch_wake(c);
+	if (!rc)
+		rc = watch_pid(c);
+	if (!rc)
+		rc = dl_loop_add(srv->loop, &c->sock, EPOLLIN);
+	if (rc) {
+		close_client_source(srv, &c->pidfd);
+		close_client_source(srv, &c->wake);
 		return rc;
-	rc = dl_loop_add(srv->loop, &c->sock, EPOLLIN);
-	if (rc)
-		return rc;
+	}
+	c->id = ++srv->next_client_id;
 	client_link(srv, c);
-	rc = watch_wake(c);
-	return rc ? rc : watch_pid(c);
+	return 0;
 }
 
 /*
@@ -258,35 +283,19 @@ int dl_conn_restored(struct dl_server *srv, const struct dl_pin_owner *key,
 	return rc;
 }
 
-void dl_conn_accept(struct dl_source *src, uint32_t events)
+int dl_conn_open(struct dl_server *srv, int fd)
 {
-	struct dl_server *srv = src->data;
-	struct dl_client *c;
-	int fd, rc;
+	struct dl_client *c = calloc(1, sizeof(*c));
+	int rc = c ? client_setup(srv, c, fd) : -ENOMEM;
 
-	(void)events;
-	fd = accept4(src->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0) {
-		if (errno != EAGAIN && errno != EINTR)
-			log_warn("accept: %s", strerror(errno));
-		return;
-	}
-	c = calloc(1, sizeof(*c));
-	if (!c) {
-		log_warn("out of memory: refusing a connection");
-		close(fd);
-		return;
-	}
-	rc = client_setup(srv, c, fd);
-	if (rc && srv->clients != c) {	/* failed before it was linked */
-		close(fd);
-		free(c->groups);
+	if (rc) {
+		if (c)
+			free(c->groups);
 		free(c);
-		return;
+		return rc;
 	}
 	log_info("%s connected", dl_conn_who(c));
-	if (rc)
-		dl_conn_drop(c, strerror(-rc));
+	return 0;
 }
 
 /* ---- receive ----------------------------------------------------------------- */
@@ -417,16 +426,20 @@ static void update_events(struct dl_client *c)
 	dl_loop_mod(c->srv->loop, &c->sock, ev);
 }
 
-static int queue_msg(struct dl_client *c, const void *msg, size_t len,
-		     const int *fds, int nfds)
+/* NULL, or why c is dropped instead. */
+static const char *queue_msg(struct dl_client *c, const void *msg, size_t len,
+			     const int *fds, int nfds)
 {
 	struct dl_outmsg *m;
+	const char *why = c->out_bytes + len > DL_OUTBOX_MAX ?
+			  "does not read its replies" :
+			  dl_limit_outbox(c, sizeof(*m) + len);
 
-	if (c->out_bytes + len > DL_OUTBOX_MAX)
-		return -ENOBUFS;
+	if (why)
+		return why;
 	m = malloc(sizeof(*m) + len);
 	if (!m)
-		return -ENOMEM;
+		return "out of memory for its replies";
 	m->next = NULL;
 	m->len = len;
 	m->nfds = nfds;
@@ -439,12 +452,14 @@ static int queue_msg(struct dl_client *c, const void *msg, size_t len,
 		c->out_head = m;
 	c->out_tail = m;
 	c->out_bytes += len;
-	return 0;
+	c->srv->queued_bytes += sizeof(*m) + len;
+	return NULL;
 }
 
 void dl_conn_send(struct dl_client *c, const void *msg, size_t len,
 		  const int *fds, int nfds)
 {
+	const char *why;
 	int rc;
 
 	if (c->dead)
@@ -458,9 +473,9 @@ void dl_conn_send(struct dl_client *c, const void *msg, size_t len,
 			return;
 		}
 	}
-	rc = queue_msg(c, msg, len, fds, nfds);
-	if (rc) {
-		dl_conn_drop(c, "does not read its replies");
+	why = queue_msg(c, msg, len, fds, nfds);
+	if (why) {
+		dl_conn_drop(c, why);
 		return;
 	}
 	update_events(c);
@@ -482,6 +497,7 @@ static void conn_writable(struct dl_client *c)
 		if (!c->out_head)
 			c->out_tail = NULL;
 		c->out_bytes -= m->len;
+		c->srv->queued_bytes -= sizeof(*m) + m->len;
 		free(m);
 	}
 	update_events(c);
@@ -514,6 +530,7 @@ static void outbox_free(struct dl_client *c)
 		struct dl_outmsg *m = c->out_head;
 
 		c->out_head = m->next;
+		c->srv->queued_bytes -= sizeof(*m) + m->len;
 		free(m);
 	}
 	c->out_tail = NULL;
@@ -575,15 +592,6 @@ void dl_conn_queue_teardown(struct dl_client *c)
 	c->dead_next = srv->dead;
 	srv->dead = c;
 	srv->kick = true;	/* what it held may let waiters go */
-}
-
-static void close_client_source(struct dl_server *srv, struct dl_source *s)
-{
-	if (s->fd < 0)
-		return;
-	dl_loop_del(srv->loop, s);
-	close(s->fd);
-	s->fd = -1;
 }
 
 /* Everything goes: pins, mappings, table, the struct. */

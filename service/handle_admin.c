@@ -4,10 +4,12 @@
  * waiting request and what it waits on) and DIRTY (ranges written through
  * write pins).  Admin only (access.c).
  *
- * Both are paged like LIST: the cursor is the last id returned and a page
+ * All are paged like LIST: the cursor is the last id returned and a page
  * holds what comes after it in id order, so a report of any size is built
  * one bounded page at a time and a pin that comes or goes between pages
- * never makes another appear twice.
+ * never makes another appear twice.  Pins and dirty records are found by
+ * id in trees (pin.c, dirty_set.c): a page costs O(page * log n), however
+ * many there are.
  */
 #include <errno.h>
 #include <string.h>
@@ -25,18 +27,6 @@ _Static_assert(sizeof(struct dl_view_rep) + DL_PROTO_VIEW_MAX *
 static uint32_t view_max(const struct dl_view_req *r)
 {
 	return r->max < DL_PROTO_VIEW_MAX ? r->max : DL_PROTO_VIEW_MAX;
-}
-
-/* The pin with the smallest id above cursor (the list is newest first). */
-static const struct dl_pin *pin_after(const struct dl_server *srv,
-				      uint64_t cursor)
-{
-	const struct dl_pin *best = NULL;
-
-	for (const struct dl_pin *p = srv->pins; p; p = p->next)
-		if (p->id > cursor && (!best || p->id < best->id))
-			best = p;
-	return best;
 }
 
 /* Where the pin's first block is, and the leaf a mapping would use. */
@@ -90,7 +80,7 @@ int dl_handle_busy(struct dl_client *c, const struct dl_request *rq,
 		return -EPERM;
 	/* socket pins in id order, then lockless ones by (client, entry) */
 	while (n < max && !(cursor & DL_BUSY_COUNTERS) &&
-	       (p = pin_after(c->srv, cursor))) {
+	       (p = dl_pin_after(c->srv, cursor))) {
 		busy_fill(c->srv, p, now, &b[n++]);
 		cursor = p->id;
 	}
@@ -101,7 +91,7 @@ int dl_handle_busy(struct dl_client *c, const struct dl_request *rq,
 	memset(v, 0, sizeof(*v));
 	v->count = n;
 	v->next_cursor = n == max && ((!(cursor & DL_BUSY_COUNTERS) &&
-				       pin_after(c->srv, cursor)) ||
+				       dl_pin_after(c->srv, cursor)) ||
 				      dl_counters_next(c->srv, cursor, &pc,
 						       &idx)) ? cursor : 0;
 	rp->len = sizeof(*v) + n * sizeof(*b);

@@ -265,6 +265,8 @@ static int map_reserve(struct dl_client *c, const struct dl_map_req *r,
 	if (!rc)
 		rc = map_count(c, r, ext, n, write, reserved);
 	free(ext);
+	if (!rc)
+		rc = dl_limit_map(c, *reserved);
 	if (rc)
 		return rc;
 	*first = dl_maptable_alloc(c->table, *reserved);
@@ -323,6 +325,7 @@ int dl_handle_map(struct dl_client *c, const struct dl_request *rq,
 	}
 	m->next = c->maps;
 	c->maps = m;
+	dl_limits_map_added(c, m);
 	/* stores through it, and lockless write pins' "DMA", never tell us
 	 * when they happen: the range is dirty from now on */
 	if (m->write)
@@ -374,6 +377,7 @@ static int unmap_of(struct dl_client *c, uint64_t map_id)
 		if (rc)
 			return rc;
 		*p = m->next;
+		dl_limits_map_gone(c, m);
 		dl_maptable_release(c->table, m->first, m->nentries);
 		dl_dirty_map_gone(c->srv, m);
 		dl_mapping_free(m);

@@ -120,6 +120,9 @@ int dl_handle_pin(struct dl_client *c, const struct dl_request *rq,
 	rc = dl_wait_gate(c, rq, h->ino, r->offset, r->length);
 	if (!rc)
 		rc = dl_lease_required(c, h->ino, r->offset, r->length);
+	/* before a write pin allocates anything */
+	if (!rc)
+		rc = dl_limit_pin(c);
 	if (rc)
 		return rc;
 	if (r->flags & DL_PIN_WRITE) {

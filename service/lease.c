@@ -16,13 +16,35 @@
  * connection is gone (they are freed at its teardown, conn.c).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
 #include "server.h"
 
-#define DL_LEASES_PER_CLIENT 1024
+/* Leases by id, in all and per client, for paging (dl_lease_after). */
+#define lease_by_id(n) \
+	((struct dl_lease *)((char *)(n) - offsetof(struct dl_lease, by_id)))
+#define lease_by_client(n) \
+	((struct dl_lease *)((char *)(n) - offsetof(struct dl_lease, by_client)))
+
+static int cmp_id(uint64_t id, const void *key)
+{
+	uint64_t k = *(const uint64_t *)key;
+
+	return id < k ? -1 : id > k;
+}
+
+static int cmp_by_id(const struct dl_tree_node *n, const void *key)
+{
+	return cmp_id(lease_by_id(n)->id, key);
+}
+
+static int cmp_by_client(const struct dl_tree_node *n, const void *key)
+{
+	return cmp_id(lease_by_client(n)->id, key);
+}
 
 static bool lease_overlaps(const struct dl_lease *l, uint32_t ino,
 			   uint64_t offset, uint64_t length)
@@ -77,7 +99,7 @@ struct dl_lease *dl_lease_add(struct dl_client *c, uint32_t ino,
 	struct dl_server *srv = c->srv;
 	struct dl_lease *l;
 
-	if (c->nleases >= DL_LEASES_PER_CLIENT)
+	if (dl_limit_lease(c))
 		return NULL;
 	l = calloc(1, sizeof(*l));
 	if (!l)
@@ -92,6 +114,9 @@ struct dl_lease *dl_lease_add(struct dl_client *c, uint32_t ino,
 	l->since_ns = dl_server_now_ns();
 	l->next = srv->leases;
 	srv->leases = l;
+	dl_tree_insert(&srv->leases_by_id, &l->by_id, &l->id, cmp_by_id);
+	dl_tree_insert(&c->leases_by_id, &l->by_client, &l->id, cmp_by_client);
+	srv->nleases++;
 	c->nleases++;
 	return l;
 }
@@ -103,6 +128,9 @@ static void lease_unlink(struct dl_server *srv, struct dl_lease *l)
 	while (*pp != l)
 		pp = &(*pp)->next;
 	*pp = l->next;
+	dl_tree_remove(&srv->leases_by_id, &l->id, cmp_by_id);
+	dl_tree_remove(&l->client->leases_by_id, &l->id, cmp_by_client);
+	srv->nleases--;
 	l->client->nleases--;
 	free(l);
 	srv->kick = true;	/* a change or a grant may go now */
@@ -302,19 +330,21 @@ void dl_lease_to_wire(const struct dl_lease *l, int64_t now,
 	w->name[sizeof(w->name) - 1] = 0;
 }
 
-/* The lease with the smallest id above cursor (of c, or any with NULL). */
 const struct dl_lease *dl_lease_after(const struct dl_server *srv,
 				      const struct dl_client *c,
 				      uint64_t cursor)
 {
-	const struct dl_lease *best = NULL;
+	struct dl_tree_node *n;
 
-	for (const struct dl_lease *l = srv->leases; l; l = l->next)
-		if ((!c || l->client == c) && !l->client->dead &&
-		    l->id > cursor &&
-		    (!best || l->id < best->id))
-			best = l;
-	return best;
+	if (c) {
+		n = dl_tree_above(c->leases_by_id, &cursor, cmp_by_client);
+		return n && !c->dead ? lease_by_client(n) : NULL;
+	}
+	/* a gone client's leases wait for its teardown, after the batch */
+	while ((n = dl_tree_above(srv->leases_by_id, &cursor, cmp_by_id)) &&
+	       lease_by_id(n)->client->dead)
+		cursor = lease_by_id(n)->id;
+	return n ? lease_by_id(n) : NULL;
 }
 
 void dl_leases_free_all(struct dl_server *srv)
@@ -325,4 +355,6 @@ void dl_leases_free_all(struct dl_server *srv)
 		srv->leases = l->next;
 		free(l);
 	}
+	srv->leases_by_id = NULL;
+	srv->nleases = 0;
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 
@@ -139,10 +140,21 @@ static void one_line(char *out, size_t size, const char *line)
 	out[n] = 0;
 }
 
+static void write_line(enum dl_log_level level, const char *line)
+{
+	char out[4 * 1024];
+
+	one_line(out, sizeof(out), line);
+	if (log_journal)
+		fprintf(stderr, "<%d>%s\n", (int)level, out);
+	else
+		fprintf(stderr, "daxleased: %s: %s\n", level_word(level), out);
+}
+
 void dl_log(enum dl_log_level level, const char *fmt, ...)
 {
 	int saved = errno;
-	char line[1024], out[4 * sizeof(line)];
+	char line[1024];
 	va_list ap;
 
 	if (level > log_level)
@@ -150,10 +162,46 @@ void dl_log(enum dl_log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	one_line(out, sizeof(out), line);
-	if (log_journal)
-		fprintf(stderr, "<%d>%s\n", (int)level, out);
-	else
-		fprintf(stderr, "daxleased: %s: %s\n", level_word(level), out);
+	write_line(level, line);
+	errno = saved;
+}
+
+bool dl_ratelimit_pass(struct dl_ratelimit *rl, int64_t now_ns,
+		       uint64_t *missed)
+{
+	if (rl->used && now_ns - rl->last_ns < rl->interval_ns) {
+		rl->missed++;
+		return false;
+	}
+	*missed = rl->missed;
+	rl->missed = 0;
+	rl->last_ns = now_ns;
+	rl->used = true;
+	return true;
+}
+
+void dl_log_limited(struct dl_ratelimit *rl, enum dl_log_level level,
+		    const char *fmt, ...)
+{
+	int saved = errno;
+	char line[1024];
+	struct timespec ts;
+	uint64_t missed;
+	va_list ap;
+	int n;
+
+	if (level > log_level)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (!dl_ratelimit_pass(rl, (int64_t)ts.tv_sec * 1000000000 +
+			       ts.tv_nsec, &missed))
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (missed && n >= 0 && (size_t)n < sizeof(line))
+		snprintf(line + n, sizeof(line) - (size_t)n,
+			 " (and %llu more like it)", (unsigned long long)missed);
+	write_line(level, line);
 	errno = saved;
 }

@@ -15,7 +15,9 @@
 #ifndef DAXLEASED_LOG_H
 #define DAXLEASED_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum dl_log_level {
 	DL_LOG_ERR = 3,		/* syslog priorities, so "<%d>" is the prefix */
@@ -48,6 +50,37 @@ char *dl_log_escape(char *out, size_t size, const char *s, size_t max);
  * enough for the strings of one log line.  At most 255 bytes of s. */
 #define DL_LOG_STR_SLOTS 4
 const char *dl_log_str(const char *s, size_t max);
+
+/*
+ * A line that can repeat as fast as a client can make it happen (a limit
+ * reached, accept() failing): at most one a interval goes out, the ones in
+ * between are counted, and the next one written says how many there were,
+ * "... (and N more like it)".  One limiter per kind of line, static where
+ * the line is written:
+ *
+ *	static struct dl_ratelimit rl = DL_RATELIMIT(1000);
+ *
+ *	dl_log_limited(&rl, DL_LOG_WARN, "PIN refused: ...", ...);
+ *
+ * A count is written only with a later line of its kind: a burst that
+ * stops leaves its last count unsaid.
+ */
+struct dl_ratelimit {
+	int64_t interval_ns;
+	int64_t last_ns;		/* when the last line went out */
+	bool used;			/* one went out at all */
+	uint64_t missed;		/* lines left out since */
+};
+#define DL_RATELIMIT(ms) { .interval_ns = (int64_t)(ms) * 1000000 }
+/* May a line go out at now_ns (any clock that only goes forward)?  If so,
+ * *missed says how many did not since the last one, and the count starts
+ * again; if not, it is counted. */
+bool dl_ratelimit_pass(struct dl_ratelimit *rl, int64_t now_ns,
+		       uint64_t *missed);
+/* dl_log() through rl, on CLOCK_MONOTONIC; a line under the log level
+ * neither goes out nor counts. */
+void dl_log_limited(struct dl_ratelimit *rl, enum dl_log_level level,
+		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #define log_err(...) dl_log(DL_LOG_ERR, __VA_ARGS__)
 #define log_warn(...) dl_log(DL_LOG_WARN, __VA_ARGS__)

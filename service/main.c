@@ -35,7 +35,8 @@ static void usage(FILE *f)
 		"  -l, --log-level LEVEL    err, warn, info (default) or debug; also $DAXLEASE_LOG\n"
 		"      --dax-group NAME     members may map files (receive the namespace fd)\n"
 		"      --admin-group NAME   members may use admin requests\n"
-		"      --table-entries N    mapping-table entries per client (default %d)\n"
+		"      --table-entries N    mapping-table entries per client (default %d;\n"
+		"                           32 bytes in the table, 64 in its counters)\n"
 		"      --detach             layout changes never wait for pins: pinned\n"
 		"                           blocks go to quarantine until unpinned\n"
 		"      --lease-timeout MS   break timeout of a lease that asks none\n"
@@ -52,11 +53,14 @@ static void usage(FILE *f)
 		"                           record, or the oldest record is written back\n"
 		"      --dirty-expire MS    write dirty records back this long after they\n"
 		"                           were first dirtied (default %u, 0: at once)\n"
-		"  -h, --help               this help\n"
-		"  -V, --version            print the version\n",
+		"limits (LIMITS in daxleased(8)):\n",
 		DEFAULT_TABLE_ENTRIES, DEFAULT_LEASE_TIMEOUT,
 		DEFAULT_LEASE_MAX_TIMEOUT, DEFAULT_RECORDS_PER_PROCESS,
 		MAX_RECORDS_PER_PROCESS, DEFAULT_DIRTY_MAX, DEFAULT_DIRTY_EXPIRE);
+	dl_limits_usage(f);
+	fprintf(f,
+		"  -h, --help               this help\n"
+		"  -V, --version            print the version\n");
 }
 
 static int parse_group(const char *name, gid_t *out)
@@ -149,9 +153,10 @@ static int parse_level(const char *s)
 
 enum { OPT_DAX_GROUP = 256, OPT_ADMIN_GROUP, OPT_TABLE_ENTRIES, OPT_DETACH,
        OPT_LEASE_TIMEOUT, OPT_LEASE_MAX_TIMEOUT, OPT_ADVISORY_LEASES,
-       OPT_RECORDS_PER_PROCESS, OPT_DIRTY_MAX, OPT_DIRTY_EXPIRE };
+       OPT_RECORDS_PER_PROCESS, OPT_DIRTY_MAX, OPT_DIRTY_EXPIRE,
+       OPT_LIMIT /* the limits' options follow, one each (limits.h) */ };
 
-static const struct option long_opts[] = {
+static const struct option fixed_opts[] = {
 	{ "image", required_argument, NULL, 'i' },
 	{ "namespace", required_argument, NULL, 'n' },
 	{ "socket", required_argument, NULL, 's' },
@@ -169,8 +174,26 @@ static const struct option long_opts[] = {
 	{ "dirty-expire", required_argument, NULL, OPT_DIRTY_EXPIRE },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
-	{ NULL, 0, NULL, 0 },
 };
+
+#define NFIXED (sizeof(fixed_opts) / sizeof(fixed_opts[0]))
+
+/* The fixed options, then the limits', then the terminator: malloc'ed. */
+static struct option *all_opts(void)
+{
+	unsigned n = dl_limits_nopts();
+	struct option *o = calloc(NFIXED + n + 1, sizeof(*o));
+
+	if (!o)
+		return NULL;
+	memcpy(o, fixed_opts, sizeof(fixed_opts));
+	for (unsigned i = 0; i < n; i++)
+		o[NFIXED + i] = (struct option){
+			dl_limits_opt_name(i), required_argument, NULL,
+			OPT_LIMIT + (int)i,
+		};
+	return o;
+}
 
 /* 0: run; 1: exit 0 (help, version); -1: usage error. */
 static int parse_one(int opt, struct dl_options *o)
@@ -219,6 +242,10 @@ static int parse_one(int opt, struct dl_options *o)
 		printf("daxleased %s\n", DAXLEASE_VERSION_STRING);
 		return 1;
 	default:
+		if (opt >= OPT_LIMIT && opt < OPT_LIMIT + (int)dl_limits_nopts())
+			return dl_limits_parse(&o->limits,
+					       (unsigned)(opt - OPT_LIMIT),
+					       optarg) ? -1 : 0;
 		usage(stderr);
 		return -1;
 	}
@@ -226,14 +253,17 @@ static int parse_one(int opt, struct dl_options *o)
 
 static int parse_args(int argc, char **argv, struct dl_options *o)
 {
-	int opt, rc;
+	struct option *opts = all_opts();
+	int opt, rc = 0;
 
-	while ((opt = getopt_long(argc, argv, "i:n:s:l:hV", long_opts,
-				  NULL)) != -1) {
+	if (!opts)
+		return -1;
+	while (!rc && (opt = getopt_long(argc, argv, "i:n:s:l:hV", opts,
+					 NULL)) != -1)
 		rc = parse_one(opt, o);
-		if (rc)
-			return rc;
-	}
+	free(opts);
+	if (rc)
+		return rc;
 	if (optind < argc || !o->image == !o->namespace) {
 		fprintf(stderr, "daxleased: give exactly one of --image IMAGE and --namespace NAME\n");
 		usage(stderr);
@@ -267,6 +297,7 @@ int main(int argc, char **argv)
 	srv.opt.records_per_process = DEFAULT_RECORDS_PER_PROCESS;
 	srv.opt.dirty_max = DEFAULT_DIRTY_MAX;
 	srv.opt.dirty_expire_ms = DEFAULT_DIRTY_EXPIRE;
+	dl_limits_default(&srv.opt.limits);
 	rc = parse_args(argc, argv, &srv.opt);
 	if (rc)
 		return rc > 0 ? 0 : 2;

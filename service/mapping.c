@@ -56,6 +56,7 @@ void dl_mappings_free_client(struct dl_client *c)
 		struct dl_mapping *m = c->maps;
 
 		c->maps = m->next;
+		dl_limits_map_gone(c, m);
 		dl_maptable_release(c->table, m->first, m->nentries);
 		dl_dirty_map_gone(c->srv, m);
 		dl_mapping_free(m);

@@ -13,6 +13,7 @@
  * the pin's, wherever in the file a collapse or an insert has put them.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +26,24 @@ bool dl_range_overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 	uint64_t bend = blen > UINT64_MAX - b ? UINT64_MAX : b + blen;
 
 	return a < bend && b < aend;
+}
+
+#define pin_of(n) \
+	((struct dl_pin *)((char *)(n) - offsetof(struct dl_pin, by_id)))
+
+static int cmp_pin_id(const struct dl_tree_node *n, const void *key)
+{
+	uint64_t id = pin_of(n)->id, k = *(const uint64_t *)key;
+
+	return id < k ? -1 : id > k;
+}
+
+const struct dl_pin *dl_pin_after(const struct dl_server *srv, uint64_t id)
+{
+	struct dl_tree_node *n = dl_tree_above(srv->pins_by_id, &id,
+					       cmp_pin_id);
+
+	return n ? pin_of(n) : NULL;
 }
 
 struct dl_pin *dl_pin_add(struct dl_client *c, uint32_t ino, uint32_t gen,
@@ -50,8 +69,18 @@ struct dl_pin *dl_pin_add(struct dl_client *c, uint32_t ino, uint32_t gen,
 	p->since_ns = dl_server_now_ns();
 	p->next = srv->pins;
 	srv->pins = p;
+	dl_tree_insert(&srv->pins_by_id, &p->by_id, &p->id, cmp_pin_id);
 	srv->npins++;
+	c->npins++;
 	return p;
+}
+
+void dl_pin_renumber(struct dl_server *srv, struct dl_pin *p, uint64_t id)
+{
+	/* its place in the tree goes with its id */
+	dl_tree_remove(&srv->pins_by_id, &p->id, cmp_pin_id);
+	p->id = id;
+	dl_tree_insert(&srv->pins_by_id, &p->by_id, &p->id, cmp_pin_id);
 }
 
 static void pin_free(struct dl_server *srv, struct dl_pin **link)
@@ -64,7 +93,9 @@ static void pin_free(struct dl_server *srv, struct dl_pin **link)
 	if (p->write && p->ino)
 		dl_dirty_add(srv, p->ino, p->offset, p->length);
 	dl_quarantine_unpin(srv, p->id);
+	dl_tree_remove(&srv->pins_by_id, &p->id, cmp_pin_id);
 	srv->npins--;
+	p->client->npins--;
 	srv->kick = true;	/* a waiting layout change may go now */
 	dl_rangeset_free(&p->blocks);
 	free(p);

@@ -199,6 +199,7 @@ static int import_map(struct dl_client *o, const struct dl_reattach_map *d,
 	memset(t->used + m->first, 1, m->nentries);
 	m->next = o->maps;
 	o->maps = m;
+	dl_limits_map_added(o, m);
 	return 0;
 }
 
@@ -320,7 +321,8 @@ static int reattach_pin(struct dl_client *c, const struct dl_request *rq)
 	dl_rangeset_free(&blocks);
 	if (rc || !p)
 		return rc ? rc : -ENOMEM;
-	p->id = d->pin_id;	/* the id it holds (ids never meet, server.c) */
+	/* the id it holds (ids never meet, server.c) */
+	dl_pin_renumber(c->srv, p, d->pin_id);
 	p->reader = !p->write && dl_hostage_ino_reader(c, p->ino);
 	return 0;
 }

@@ -170,6 +170,11 @@ int dl_records_cover(struct dl_client *c, const struct dl_rangeset *more)
 	o = owner_find(srv, &key, true);
 	if (!o)
 		return -ENOMEM;
+	/* the records always cover what is reachable (the rule above), so
+	 * when they cover more too, nothing is to be written - and nothing
+	 * to be looked up: reach_of() walks every pin */
+	if (dl_rangeset_covers_all(&o->recorded, more))
+		return 0;
 	rc = reach_of(srv, &key, &want);
 	if (!rc)
 		rc = dl_rangeset_add_all(&want, more);

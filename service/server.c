@@ -135,7 +135,7 @@ static int setup_listen(struct dl_server *srv)
 	if (fd >= 0) {
 		log_info("using the socket passed by systemd");
 		return dl_server_add_source(srv, &srv->listen, fd,
-					    dl_conn_accept);
+					    dl_accept_ready);
 	}
 	if (fd != -1)
 		return fd;
@@ -147,7 +147,7 @@ static int setup_listen(struct dl_server *srv)
 	if (fd < 0)
 		return fd;
 	srv->unlink_socket = true;
-	return dl_server_add_source(srv, &srv->listen, fd, dl_conn_accept);
+	return dl_server_add_source(srv, &srv->listen, fd, dl_accept_ready);
 }
 
 static int alloc_buffers(struct dl_server *srv)
@@ -165,6 +165,7 @@ int dl_server_open(struct dl_server *srv)
 	srv->listen.fd = srv->signals.fd = srv->timer.fd = -1;
 	srv->trim_timer.fd = -1;
 	srv->image_watch.fd = srv->image_timer.fd = -1;
+	srv->acceptor.timer.fd = -1;
 	/* ids clients hold across a restart (pins, mappings) never meet the
 	 * ids a later daemon hands out: start where the clock is */
 	srv->next_pin_id = srv->next_map_id = (uint64_t)realtime_ns();
@@ -187,7 +188,11 @@ int dl_server_open(struct dl_server *srv)
 							 TFD_NONBLOCK | TFD_CLOEXEC),
 					  on_timer);
 	if (!rc)
+		rc = dl_accept_open(srv);
+	if (!rc) {
+		dl_limits_fit_nofile(&srv->opt.limits);
 		rc = setup_listen(srv);
+	}
 	return rc;
 }
 
@@ -221,6 +226,7 @@ unsigned dl_server_close(struct dl_server *srv)
 		dl_dirty_free_all(srv);
 		dl_quarantine_free(srv);
 		dl_leases_free_all(srv);
+		dl_accept_close(srv);
 		close_source(srv, &srv->listen);
 		close_source(srv, &srv->signals);
 		close_source(srv, &srv->timer);

@@ -16,18 +16,20 @@
 
 #include <daxlease/proto.h>
 
+#include "accept.h"
 #include "access.h"
 #include "decode.h"
 #include "dirty.h"
 #include "fh.h"
 #include "fs.h"
+#include "limits.h"
 #include "loop.h"
 #include "maptable.h"
 #include "namespace.h"
 #include "rangeset.h"
+#include "tree.h"
 
 #define DL_OUTBOX_MAX (1u << 20)	/* queued reply bytes per client */
-#define DL_WAIT_MAX 256			/* waiting requests per client */
 
 struct dl_server;
 
@@ -45,6 +47,7 @@ struct dl_options {
 	uint32_t records_per_process;	/* pin records, at most */
 	uint64_t dirty_max;		/* dirty records in total */
 	uint32_t dirty_expire_ms;	/* written back this long after */
+	struct dl_limits limits;	/* limits.h */
 };
 
 /* The layout change that breaks a lease, and who asked for it. */
@@ -59,6 +62,8 @@ struct dl_lease_break {
 /* One layout lease (lease.c); state is DL_LEASE_HELD/BREAKING/REVOKED. */
 struct dl_lease {
 	struct dl_lease *next;
+	struct dl_tree_node by_id;	/* srv->leases_by_id */
+	struct dl_tree_node by_client;	/* its client's leases_by_id */
 	struct dl_client *client;
 	uint64_t id;
 	uint32_t ino;
@@ -93,6 +98,7 @@ struct dl_chold {
  * in the file, and offset/length only say where they were when pinned. */
 struct dl_pin {
 	struct dl_pin *next;
+	struct dl_tree_node by_id;	/* srv->pins_by_id (the BUSY view) */
 	struct dl_client *client;
 	uint64_t id;
 	uint32_t ino;
@@ -180,6 +186,9 @@ struct dl_client {
 	struct dl_mapping *maps;
 	uint32_t nwaiting;		/* its requests in the wait queue */
 	uint32_t nleases;
+	struct dl_tree_node *leases_by_id;	/* LEASE_QUERY pages */
+	uint32_t npins;			/* socket pins */
+	uint32_t nmaps;
 	struct dl_outmsg *out_head, *out_tail;
 	size_t out_bytes;
 	uint64_t start_time;		/* the process's, /proc/PID/stat field
@@ -217,6 +226,7 @@ struct dl_server {
 	struct dl_source image_timer;	/* and a full look now and then */
 	unsigned image_health_logged;	/* DL_NS_HEALTH_* said already */
 	struct dl_source listen;
+	struct dl_acceptor acceptor;	/* accept.c */
 	struct dl_source signals;
 	struct dl_source timer;
 	char *socket_path;		/* NULL with socket activation */
@@ -233,8 +243,12 @@ struct dl_server {
 	uint64_t next_client_id;
 	uint64_t next_map_id;
 	struct dl_pin *pins;
+	struct dl_tree_node *pins_by_id;
 	uint64_t next_pin_id;
 	uint64_t npins;
+	uint64_t nmaps;			/* all clients' (limits.c) */
+	uint64_t entries_used;		/* their table entries */
+	uint64_t queued_bytes;		/* waiters' and outboxes' */
 	struct dl_dirty_records dirty;	/* dirty.c */
 	struct dl_waiter *wait_head, *wait_tail;
 	struct dl_waiter *replaying;	/* the waiter being run again */
@@ -242,6 +256,8 @@ struct dl_server {
 	uint64_t wait_pass;
 	bool kick;			/* pins or waiters changed: retry */
 	struct dl_lease *leases;	/* newest first */
+	struct dl_tree_node *leases_by_id;	/* the LEASES view */
+	uint64_t nleases;
 	uint64_t next_lease_id;
 	struct dl_hold *holds;
 	struct dl_chold *cholds;
@@ -286,7 +302,9 @@ int dl_image_watch_start(struct dl_server *srv);
 void dl_image_watch_stop(struct dl_server *srv);
 
 /* ---- conn.c --------------------------------------------------------------- */
-void dl_conn_accept(struct dl_source *src, uint32_t events);
+/* A new connection on fd (accept.c): 0, or -errno with nothing left of
+ * it but fd, which is the caller's again (and nothing logged). */
+int dl_conn_open(struct dl_server *srv, int fd);
 /* Queue (or send at once) one message; may drop the client. */
 void dl_conn_send(struct dl_client *c, const void *msg, size_t len,
 		  const int *fds, int nfds);
@@ -362,6 +380,8 @@ int64_t dl_leases_first_deadline(struct dl_server *srv);
 void dl_leases_expire(struct dl_server *srv);
 void dl_lease_to_wire(const struct dl_lease *l, int64_t now,
 		      struct dl_wire_lease *w);
+/* The lease with the smallest id above cursor, of c (NULL: anyone's,
+ * gone clients' left out): O(log n), for paging. */
 const struct dl_lease *dl_lease_after(const struct dl_server *srv,
 				      const struct dl_client *c,
 				      uint64_t cursor);
@@ -376,6 +396,10 @@ struct dl_pin *dl_pin_add(struct dl_client *c, uint32_t ino, uint32_t gen,
 /* Drop one pin of c (-EINVAL if c has no such pin); wakes waiters. */
 int dl_pin_drop(struct dl_client *c, uint64_t pin_id);
 void dl_pins_drop_client(struct dl_client *c);
+/* p is known by id from now on (REATTACH: the id the client holds). */
+void dl_pin_renumber(struct dl_server *srv, struct dl_pin *p, uint64_t id);
+/* The pin with the smallest id above id: O(log n), for paging. */
+const struct dl_pin *dl_pin_after(const struct dl_server *srv, uint64_t id);
 /*
  * The blocks a layout change of [offset, offset+length) of ino may free or
  * move: the namespace ranges of its extents (written or not), normalized.
@@ -447,7 +471,8 @@ void dl_counters_to_busy(struct dl_server *srv, const struct dl_client *c,
 bool dl_wait_gated(struct dl_server *srv, uint32_t ino, uint64_t offset,
 		   uint64_t length);
 /* Suspend rq (or, when it is the waiter being replayed, keep it waiting):
- * returns DL_SUSPENDED, or -ENOMEM. */
+ * returns DL_SUSPENDED, -ENOMEM, or a limit's -EAGAIN or -ENOBUFS
+ * (limits.h). */
 int dl_wait_suspend(struct dl_client *c, const struct dl_request *rq,
 		    uint32_t ino, uint64_t offset, uint64_t length,
 		    bool on_pins, uint32_t deadline_ms);

@@ -94,6 +94,7 @@ static void waiter_free(struct dl_server *srv, struct dl_waiter *w)
 	else
 		srv->wait_tail = w->prev;
 	w->client->nwaiting--;
+	srv->queued_bytes -= sizeof(*w) + w->len;
 	free(w->msg);
 	free(w);
 	srv->kick = true;	/* whatever queued behind it may go */
@@ -129,6 +130,7 @@ int dl_wait_suspend(struct dl_client *c, const struct dl_request *rq,
 	struct dl_server *srv = c->srv;
 	size_t len = sizeof(*rq->hdr) + rq->hdr->length;
 	struct dl_waiter *w = srv->replaying;
+	int rc;
 
 	/* its connection is gone: no one to answer (conn.c's rule) */
 	if (c->dead)
@@ -140,8 +142,9 @@ int dl_wait_suspend(struct dl_client *c, const struct dl_request *rq,
 		return DL_SUSPENDED;
 	}
 	/* every buffer is bounded: a waiting request keeps its message */
-	if (c->nwaiting >= DL_WAIT_MAX)
-		return -EAGAIN;
+	rc = dl_limit_wait(c, rq->hdr->opcode, sizeof(*w) + len);
+	if (rc)
+		return rc;
 	w = calloc(1, sizeof(*w));
 	if (w)
 		w->msg = malloc(len);
@@ -151,6 +154,7 @@ int dl_wait_suspend(struct dl_client *c, const struct dl_request *rq,
 	}
 	memcpy(w->msg, rq->hdr, len);
 	w->len = len;
+	srv->queued_bytes += sizeof(*w) + len;
 	w->client = c;
 	c->nwaiting++;
 	w->id = ++srv->next_wait_id;

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -399,6 +400,18 @@ int dlh_run_expect_exit(const char *const *args, const char *errlog)
 	return -1;
 }
 
+bool dlh_usage_error(const char *image, const char *opt, const char *val)
+{
+	const char *args[] = { "--image", image, opt, val, NULL };
+	int st = dlh_run_expect_exit(args, dl_test_path("usage.stderr"));
+
+	if (st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 2)
+		return true;
+	fprintf(stderr, "harness: daxleased %s %s: status %#x, not a usage "
+		"error\n", opt, val, st);
+	return false;
+}
+
 int dlh_stop(struct dlh_daemon *d)
 {
 	return dlh_stop_with(d, SIGTERM);
@@ -460,6 +473,80 @@ int dlh_count_fds(pid_t pid)
 			n++;
 	closedir(dir);
 	return n;
+}
+
+long dlh_proc_status_kib(pid_t pid, const char *key)
+{
+	char path[64], line[256];
+	size_t klen = strlen(key);
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, klen) && line[klen] == ':')
+			v = strtol(line + klen + 1, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+long dlh_cpu_ticks(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long utime, stime;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	/* the command may hold spaces and parentheses: fields after the
+	 * last ')' are "state ppid ..."; utime and stime are 14 and 15 */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u "
+			 "%*u %lu %lu", &utime, &stime) != 2)
+		return -1;
+	return (long)(utime + stime);
+}
+
+int dlh_log_lines_with(const struct dlh_daemon *d, const char *s)
+{
+	FILE *f = fopen(d->errlog, "r");
+	char line[4096];
+	int n = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		n += strstr(line, s) != NULL;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+int dlh_drop_to_nobody(void)
+{
+	if (getuid())
+		return 0;
+	return setgroups(0, NULL) || setgid(65534) || setuid(65534) ? -1 : 0;
+}
+
+const char *dlh_own_group(void)
+{
+	static char name[64];
+	struct group *g = getgrgid(getgid());
+
+	if (!g)
+		return NULL;
+	snprintf(name, sizeof(name), "%s", g->gr_name);
+	return name;
 }
 
 /* ---- raw client ------------------------------------------------------------ */
@@ -664,4 +751,13 @@ int dlh_prepare(void)
 		return DL_TEST_SKIP;
 	}
 	return 0;
+}
+
+int dlh_main_in_memory(CU_SuiteInfo *suites)
+{
+	if (!getenv("TMPDIR") && !access("/dev/shm", W_OK))
+		setenv("TMPDIR", "/dev/shm", 0);
+	if (dlh_prepare())
+		return DL_TEST_SKIP;
+	return dl_cunit_main(suites);
 }

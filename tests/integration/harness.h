@@ -30,6 +30,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <CUnit/CUnit.h>
+
 #include "daxlease/proto.h"
 
 #define DLH_MAX_ARGS 16
@@ -71,6 +73,9 @@ int dlh_stop_with(struct dlh_daemon *d, int sig);
  * errlog, and wait up to 10 s for it to exit: its wait status, or -1 if
  * it was still running (then it is killed). */
 int dlh_run_expect_exit(const char *const *args, const char *errlog);
+/* Does daxleased --image image opt val exit with status 2, a usage
+ * error (the status printed if not)? */
+bool dlh_usage_error(const char *image, const char *opt, const char *val);
 /* Kill without checks (cleanup after a failed test). */
 void dlh_kill(struct dlh_daemon *d);
 /* Is the daemon still running (not exited, not a zombie)? */
@@ -80,6 +85,20 @@ void dlh_dump_stderr(const struct dlh_daemon *d);
 
 /* Number of open fds of a process (/proc/PID/fd), or -1. */
 int dlh_count_fds(pid_t pid);
+/* A "Key:   N kB" line of /proc/PID/status (VmRSS, RssAnon...), in KiB;
+ * -1 if there is none. */
+long dlh_proc_status_kib(pid_t pid, const char *key);
+/* The CPU time a process has used (user + system), in clock ticks
+ * (sysconf(_SC_CLK_TCK) a second), from /proc/PID/stat; -1 on error. */
+long dlh_cpu_ticks(pid_t pid);
+/* How many lines of the daemon's stderr so far hold s. */
+int dlh_log_lines_with(const struct dlh_daemon *d, const char *s);
+/* Become uid and gid 65534, no supplementary groups (a hostile local
+ * user), when running as root; nothing otherwise.  0 or -1. */
+int dlh_drop_to_nobody(void);
+/* The name of the caller's own group (for --admin-group: admin views
+ * for whoever runs the test, root or not), or NULL. */
+const char *dlh_own_group(void);
 
 /* Connect a SOCK_SEQPACKET socket to path, retrying up to ~10 s while
  * the socket is not there yet; -1 on failure. */
@@ -136,5 +155,9 @@ char dlh_ev_next(int ev);
  * the reason printed.
  */
 int dlh_prepare(void);
+/* main() of a suite whose images belong in memory (they are about the
+ * daemon, not the disk): TMPDIR=/dev/shm unless it is set or there is
+ * none, dlh_prepare(), then the suites: the exit status. */
+int dlh_main_in_memory(CU_SuiteInfo *suites);
 
 #endif

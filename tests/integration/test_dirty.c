@@ -45,7 +45,6 @@
 #define KiB 1024ULL
 #define MiB (1024 * KiB)
 #define PAGE 4096ULL
-#define NOBODY 65534
 #define RW (DAXLEASE_O_READ | DAXLEASE_O_WRITE)
 
 /* The daemon's anonymous memory may grow by at most this much. */
@@ -73,29 +72,11 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* A "Key:   N kB" line of /proc/PID/status, in KiB; -1 if absent. */
-static long proc_status_kib(pid_t pid, const char *key)
-{
-	char path[64], line[256];
-	size_t klen = strlen(key);
-	long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, klen) && line[klen] == ':')
-			v = strtol(line + klen + 1, NULL, 10);
-	fclose(f);
-	return v;
-}
-
 static void print_rss(const char *when, pid_t pid)
 {
 	printf("\n    daemon %s: VmRSS %ld KiB, RssAnon %ld KiB", when,
-	       proc_status_kib(pid, "VmRSS"), proc_status_kib(pid, "RssAnon"));
+	       dlh_proc_status_kib(pid, "VmRSS"),
+	       dlh_proc_status_kib(pid, "RssAnon"));
 }
 
 static int start_daemon(struct dlh_daemon *d, const char *opt,
@@ -137,14 +118,6 @@ static int suite_clean(void)
 
 /* ---- the attacking client ---------------------------------------------- */
 
-/* Become uid/gid 65534 if we are root (a hostile local user). */
-static int drop_to_nobody(void)
-{
-	if (getuid())
-		return 0;
-	return setgroups(0, NULL) || setgid(NOBODY) || setuid(NOBODY) ? -1 : 0;
-}
-
 /* Fill f with size bytes, 1 MiB per WRITE. */
 static int fill(struct daxlease_file *f, uint64_t size)
 {
@@ -180,7 +153,7 @@ static void attacker_main(const char *sock, const char *name, uint64_t n,
 	struct daxlease_ctx *c;
 	double t0, t;
 
-	if (drop_to_nobody() || daxlease_new(&c, sock) ||
+	if (dlh_drop_to_nobody() || daxlease_new(&c, sock) ||
 	    daxlease_open(c, name, RW | DAXLEASE_O_CREATE | DAXLEASE_O_TRUNC,
 			  0600, &f))
 		_exit(2);
@@ -237,7 +210,7 @@ static int attack(const struct dlh_daemon *d, const char *name, uint64_t n,
 	close(filled[1]);
 	close(go[0]);
 	if (read(filled[0], &b, 1) == 1) {
-		anon_filled = proc_status_kib(d->pid, "RssAnon");
+		anon_filled = dlh_proc_status_kib(d->pid, "RssAnon");
 		print_rss("with the file written", d->pid);
 	}
 	if (b && write(go[1], "g", 1) != 1)
@@ -251,7 +224,7 @@ static int attack(const struct dlh_daemon *d, const char *name, uint64_t n,
  * the attacker's file was written. */
 static bool rss_bounded(pid_t pid)
 {
-	long now = proc_status_kib(pid, "RssAnon");
+	long now = dlh_proc_status_kib(pid, "RssAnon");
 
 	print_rss("after", pid);
 	return anon_filled > 0 && now > 0 && now - anon_filled < RSS_BOUND_KIB;
@@ -392,20 +365,6 @@ static bool all_pinned_covered(const struct daxlease_dirty *v, size_t k,
 	return true;
 }
 
-/* How many lines of the daemon's log hold s. */
-static int log_lines_with(const struct dlh_daemon *d, const char *s)
-{
-	FILE *f = fopen(d->errlog, "r");
-	char line[1024];
-	int n = 0;
-
-	while (f && fgets(line, sizeof(line), f))
-		n += strstr(line, s) != NULL;
-	if (f)
-		fclose(f);
-	return n;
-}
-
 /* ---- tests ------------------------------------------------------------- */
 
 /* Row 5: N adjacent 4 KiB write pins, scattered, leave one record. */
@@ -457,7 +416,7 @@ static void test_distinct_pins_bounded(void)
 	/* merging over-approximates: no pinned page is left out */
 	CU_ASSERT_TRUE(all_pinned_covered(l.v, k, n, 2));
 	/* said once, not once per merge (one a minute at most) */
-	CU_ASSERT_EQUAL(log_lines_with(&d, "dirty records at the limit"), 1);
+	CU_ASSERT_EQUAL(dlh_log_lines_with(&d, "dirty records at the limit"), 1);
 	CU_ASSERT_TRUE(rss_bounded(d.pid));
 	list_free(&l);
 	daxlease_unref(c);
@@ -594,16 +553,9 @@ static void test_bad_options(void)
 		{ "--dirty-max", "-1" }, { "--dirty-max", "" },
 		{ "--dirty-expire", "3600001" }, { "--dirty-expire", "1s" },
 	};
-	const char *log = dl_test_path("bad-options.stderr");
-
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		const char *args[] = { "--image", dmn.image, bad[i][0],
-				       bad[i][1], NULL };
-		int st = dlh_run_expect_exit(args, log);
-
-		CU_ASSERT_TRUE(st >= 0 && WIFEXITED(st) &&
-			       WEXITSTATUS(st) == 2);
-	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CU_ASSERT_TRUE(dlh_usage_error(dmn.image, bad[i][0],
+					       bad[i][1]));
 }
 
 static void test_clean_stop(void)
@@ -632,11 +584,7 @@ static CU_SuiteInfo suites[] = {
 
 int main(void)
 {
-	/* the image on tmpfs where there is one: the attack writes 400 MiB,
-	 * and this test is about the records, not about the disk */
-	if (!getenv("TMPDIR") && !access("/dev/shm", W_OK))
-		setenv("TMPDIR", "/dev/shm", 0);
-	if (dlh_prepare())
-		return DL_TEST_SKIP;
-	return dl_cunit_main(suites);
+	/* the attack writes 400 MiB, and this test is about the records,
+	 * not about the disk */
+	return dlh_main_in_memory(suites);
 }
