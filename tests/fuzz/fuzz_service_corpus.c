@@ -175,6 +175,22 @@ static void seed_restart(struct prog *p)
 	OP(p, FZS_OP_VIEW, 2, FZS_VIEW_QUARANTINE, 0xff, 64);
 }
 
+/* After a restart, a lost table that claims 2^34 entries (sparse
+ * memfds, sealed as the daemon asks) and a mapping of all of them. */
+static void seed_huge_table(struct prog *p)
+{
+	p->b[p->n++] = FZS_CFG_ADVISORY;
+	map_and_pin(p, 0, 1);
+	OP0(p, FZS_OP_RESTART, 0);
+	OP(p, FZS_OP_CONNECT, 0, FZS_CONN_HELLO);
+	OP(p, FZS_OP_REATTACH, 0, 0, 0, 0);
+	OP(p, FZS_OP_REATTACH, 0, 2, 0, 3, FZS_FD_FAKE_TABLE + 15 * FZS_NFD,
+	   FZS_FD_FAKE_COUNTERS + 15 * FZS_NFD, FZS_FD_EVENTFD, 1, 0x82,
+	   0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x03);
+	OP(p, FZS_OP_VIEW, 0, FZS_VIEW_BUSY, 0xff, 64);
+	OP(p, FZS_OP_REATTACH, 0, 4, 0);
+}
+
 static void seed_fds_and_raw(struct prog *p)
 {
 	p->b[p->n++] = 0;
@@ -277,7 +293,7 @@ int main(int argc, char **argv)
 		{ "lockless", seed_lockless }, { "reattach", seed_reattach },
 		{ "restart", seed_restart }, { "fds-raw", seed_fds_and_raw },
 		{ "detach", seed_detach }, { "nobody", seed_nobody },
-		{ "batch", seed_batch },
+		{ "batch", seed_batch }, { "huge-table", seed_huge_table },
 	};
 	int rc = 0;
 
