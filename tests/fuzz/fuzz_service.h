@@ -60,6 +60,9 @@
  *               running the daemon in between (one epoll batch)
  *   NO_READ     -: the slot stops (or starts again) reading its replies
  *   JUNK_FDS    u8 n, n fd kinds: fds sent with the slot's next request
+ *   REPEAT      u8 n, then an operation (opcode, client, arguments): run
+ *               n + 1 times with the same bytes (queues fill up: the wait
+ *               queue, a client's outbox)
  *
  * Values: fh, map, pin and lease bytes below 0xf0 name the i-th most
  * recent one the slot learned (0 the latest); 0xf0..0xf7 another slot's
@@ -115,7 +118,7 @@ enum fzs_op {
 	FZS_OP_LEASE_RELEASE, FZS_OP_VIEW, FZS_OP_REATTACH, FZS_OP_RAW,
 	FZS_OP_SHUTDOWN, FZS_OP_DISCONNECT, FZS_OP_COUNTER, FZS_OP_NS_WRITE,
 	FZS_OP_SLEEP, FZS_OP_RESTART, FZS_OP_BATCH, FZS_OP_NO_READ,
-	FZS_OP_JUNK_FDS,
+	FZS_OP_JUNK_FDS, FZS_OP_REPEAT,
 	FZS_NOPS
 };
 

@@ -263,6 +263,65 @@ static void seed_batch(struct prog *p)
 	OP(p, FZS_OP_SLEEP, 2, 3);
 }
 
+/* REPEAT(p, n, op, client, args...): the operation n + 1 times */
+#define REPEAT(p, n, ...) OP(p, FZS_OP_REPEAT, n, __VA_ARGS__)
+
+/* A client that stops reading while its 64 KiB READs pile up: the
+ * daemon's outbox for it grows, then it is dropped; another one reads
+ * again after a few, and its outbox drains. */
+static void seed_outbox(struct prog *p)
+{
+	p->b[p->n++] = 0;
+	client_with_file(p, 0, 0, 3);
+	write64k(p, 0, 0);
+	client_with_file(p, 1, 0, 3);
+	OP(p, FZS_OP_NO_READ, 1);
+	REPEAT(p, 5, FZS_OP_READ, 1, 0, 1, 0, 0xff);
+	OP(p, FZS_OP_NO_READ, 1);
+	OP(p, FZS_OP_STAT, 1, 0, 0);
+	OP(p, FZS_OP_NO_READ, 0);
+	REPEAT(p, 40, FZS_OP_READ, 0, 0, 1, 0, 0xff);
+	OP(p, FZS_OP_VIEW, 1, FZS_VIEW_STATUS, 0, 0);
+}
+
+/* Hundreds of truncates wait for one pin: the wait queue's limit, the
+ * BLOCKED view's pages, and all of them going when the pin does. */
+static void seed_wait_queue(struct prog *p)
+{
+	p->b[p->n++] = FZS_CFG_ADVISORY;
+	client_with_file(p, 0, 0, 4);
+	write64k(p, 0, 0);
+	client_with_file(p, 1, 0, 4);
+	OP(p, FZS_OP_PIN, 1, 0, 0, 1, 0);
+	REPEAT(p, 255, FZS_OP_TRUNCATE, 0, 0, 0, 0, 0);
+	REPEAT(p, 10, FZS_OP_TRUNCATE, 0, 0, 0, 2, 3);
+	OP(p, FZS_OP_VIEW, 1, FZS_VIEW_BLOCKED, 0xff, 64);
+	OP(p, FZS_OP_VIEW, 1, FZS_VIEW_BLOCKED, 0, 64);
+	OP(p, FZS_OP_SLEEP, 1, 3);
+	OP(p, FZS_OP_UNPIN, 1, 0);
+	OP(p, FZS_OP_VIEW, 1, FZS_VIEW_BLOCKED, 0xff, 64);
+}
+
+/* Leases of several clients in the views, paged. */
+static void seed_lease_views(struct prog *p)
+{
+	p->b[p->n++] = 0;
+	two_holders(p, 5);
+	OP(p, FZS_OP_CONNECT, 2, FZS_CONN_HELLO | FZS_CONN_POLITE);
+	OP(p, FZS_OP_OPEN, 2, 5, RW, 0);
+	OP(p, FZS_OP_LEASE, 2, 0, 0, 16, 0x80, 0, 3);
+	OP(p, FZS_OP_LEASE, 2, 0, 16, 16, 0, 0x80, 3);
+	OP(p, FZS_OP_VIEW, 2, FZS_VIEW_LEASES, 0xff, 1);
+	OP(p, FZS_OP_VIEW, 2, FZS_VIEW_LEASES, 0, 1);
+	OP(p, FZS_OP_VIEW, 0, FZS_VIEW_LEASE_QUERY, 0xff, 64);
+	OP(p, FZS_OP_FALLOCATE, 2, 0, 2, 0, 1, 0, 0);
+	OP(p, FZS_OP_VIEW, 2, FZS_VIEW_LEASES, 0xff, 64);
+	OP(p, FZS_OP_SLEEP, 2, 3);
+	OP(p, FZS_OP_VIEW, 1, FZS_VIEW_LEASES, 0xff, 64);
+	OP(p, FZS_OP_LIST, 1, 0xff, 1);
+	OP(p, FZS_OP_LIST, 1, 0, 1);
+}
+
 static int write_seed(const char *dir, const char *name,
 		      void (*make)(struct prog *))
 {
@@ -294,6 +353,8 @@ int main(int argc, char **argv)
 		{ "restart", seed_restart }, { "fds-raw", seed_fds_and_raw },
 		{ "detach", seed_detach }, { "nobody", seed_nobody },
 		{ "batch", seed_batch }, { "huge-table", seed_huge_table },
+		{ "outbox", seed_outbox }, { "wait-queue", seed_wait_queue },
+		{ "lease-views", seed_lease_views },
 	};
 	int rc = 0;
 

@@ -903,8 +903,10 @@ void fzs_op(struct fzs_runner *r, struct fzs_in *in, uint8_t op,
 		c->no_read = !c->no_read;
 		c->may_drop = true;
 		break;
-	default:
+	case FZS_OP_JUNK_FDS:
 		op_junk_fds(r, in, c);
+		break;
+	default:
 		break;
 	}
 }

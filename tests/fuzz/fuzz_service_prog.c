@@ -681,6 +681,18 @@ static void runner_end(struct fzs_runner *r)
 	r->d->drain = NULL;
 }
 
+static void run_op(struct fzs_runner *r, struct fzs_in *in, uint8_t op)
+{
+	/* a REPEAT of a REPEAT is just its operation */
+	if (op != FZS_OP_REPEAT)
+		fzs_op(r, in, op, &r->c[fzs_u8(in) % FZS_CLIENTS]);
+	r->stats->ops++;
+	if (r->batch)
+		r->batch--;
+	else
+		fzs_pump(r, 0);
+}
+
 void fzs_run(struct fzs_daemon *d, const uint8_t *prog, size_t len,
 	     struct fzs_stats *st)
 {
@@ -692,13 +704,18 @@ void fzs_run(struct fzs_daemon *d, const uint8_t *prog, size_t len,
 	runner_init(r, d, st);
 	for (unsigned i = 0; i < FZS_MAX_OPS && in.at < in.len; i++) {
 		uint8_t op = fzs_u8(&in) % FZS_NOPS;
+		unsigned times = 1;
+		size_t args;
 
-		fzs_op(r, &in, op, &r->c[fzs_u8(&in) % FZS_CLIENTS]);
-		st->ops++;
-		if (r->batch)
-			r->batch--;
-		else
-			fzs_pump(r, 0);
+		if (op == FZS_OP_REPEAT) {
+			times += fzs_u8(&in);
+			op = fzs_u8(&in) % FZS_NOPS;
+		}
+		args = in.at;
+		for (unsigned k = 0; k < times; k++) {
+			in.at = args;	/* the same bytes each time */
+			run_op(r, &in, op);
+		}
 	}
 	runner_end(r);
 	free(r);
