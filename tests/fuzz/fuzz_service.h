@@ -23,7 +23,8 @@
  *               (the slot's old one is closed first)
  *   HELLO       u8 variant: 0 valid, others refused or odd (versions,
  *               flags, a raw client name)
- *   OPEN        name, u8 flags (DL_O_* bits as given), u8 mode (index)
+ *   OPEN        name, u8 flags (below 0x20 or from 0xf0 the DL_O_* bits
+ *               as given, else a usual open), u8 mode (index)
  *   CLOSE FSYNC fh
  *   STAT        u8 (bit 0: by name, then name; else fh)
  *   LIST        cursor, u8 max
@@ -34,7 +35,8 @@
  *   TRUNCATE    fh, offset (the size), policy
  *   FALLOCATE   fh, u8 mode (index), offset, length, policy
  *   SETATTR     fh, u8 valid, u8 mode (index), u8 uid, u8 gid
- *   MAP         fh, offset, length, u8 prot
+ *   MAP         fh, offset, length, u8 prot (below 8 as given, else
+ *               read or read-write)
  *   UNMAP       map
  *   PIN         fh, offset, length, u8 flags
  *   UNPIN       pin
@@ -109,6 +111,11 @@
 #define FZS_CONN_NOBODY 0x1	/* as uid/gid 65534 (when we are root) */
 #define FZS_CONN_POLITE 0x2	/* releases a lease when it is broken */
 #define FZS_CONN_HELLO 0x4	/* a valid HELLO at once */
+/* bits 3..5: n, and after 2n replies the client stops reading
+ * (shutdown(SHUT_RD)): a careless client, whose next event or reply
+ * fails to go out wherever the daemon is */
+#define FZS_CONN_DEAF_SHIFT 3
+#define FZS_CONN_DEAF_MASK 0x38
 
 enum fzs_op {
 	FZS_OP_CONNECT, FZS_OP_HELLO, FZS_OP_OPEN, FZS_OP_CLOSE, FZS_OP_STAT,

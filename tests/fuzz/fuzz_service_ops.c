@@ -179,8 +179,18 @@ static void op_open(struct fzs_runner *r, struct fzs_in *in,
 	struct dl_open_req o = { 0 };
 	struct fzs_pending p = { 0 };
 
+	static const uint32_t usual[] = {
+		DL_O_READ | DL_O_WRITE | DL_O_CREATE, DL_O_READ,
+		DL_O_READ | DL_O_WRITE, DL_O_WRITE | DL_O_CREATE,
+		DL_O_READ | DL_O_WRITE | DL_O_CREATE | DL_O_TRUNC,
+		DL_O_READ | DL_O_WRITE | DL_O_CREATE | DL_O_EXCL,
+	};
+	uint8_t flags;
+
 	pick_name(in, o.name);
-	o.flags = fzs_u8(in);
+	flags = fzs_u8(in);
+	/* small: the DL_O_* bits as given; else mostly a usual open */
+	o.flags = flags < 0x20 || flags >= 0xf0 ? flags : usual[flags % 6];
 	o.mode = pick_mode(in);
 	p.flags = o.flags;
 	fzs_send(r, c, DL_OP_OPEN, &o, sizeof(o), NULL, 0, &p);
@@ -326,10 +336,20 @@ static void op_map(struct fzs_runner *r, struct fzs_in *in,
 		   struct fzs_client *c)
 {
 	struct dl_map_req m = { .fh = PICK(r, in, c, fhs) };
+	uint8_t prot;
 
 	m.offset = pick_off(in);
 	m.length = pick_len(in);
-	m.prot = fzs_u8(in) % 5;
+	prot = fzs_u8(in);
+	/* small: as given (0 and 4.. are refused); from 0xf0 write only;
+	 * else read or read-write */
+	if (prot < 8)
+		m.prot = prot;
+	else if (prot >= 0xf0)
+		m.prot = DL_MAP_PROT_WRITE;
+	else
+		m.prot = prot & 1 ? DL_MAP_PROT_READ | DL_MAP_PROT_WRITE :
+			 DL_MAP_PROT_READ;
 	send_req(r, c, DL_OP_MAP, &m, sizeof(m));
 }
 

@@ -151,6 +151,7 @@ static void conn_lost(struct fzs_runner *r, struct fzs_client *c)
 	close(c->sock);
 	c->sock = -1;
 	c->hello = c->no_read = c->may_drop = c->shut_rd = false;
+	c->deaf_after = 0;
 	for (int i = 0; i < c->njunk; i++)
 		close(c->junk[i]);
 	c->njunk = 0;
@@ -207,6 +208,8 @@ void fzs_connect(struct fzs_runner *r, struct fzs_client *c, uint8_t flags)
 		return;
 	r->stats->connections++;
 	c->polite = flags & FZS_CONN_POLITE;
+	c->deaf_after = 2 * ((flags & FZS_CONN_DEAF_MASK) >>
+			     FZS_CONN_DEAF_SHIFT);
 	if (flags & FZS_CONN_HELLO) {
 		struct dl_hello_req h = { .min_version = 1, .max_version = 1 };
 		struct fzs_pending p = { 0 };
@@ -447,6 +450,10 @@ static void on_message(struct fzs_runner *r, struct fzs_client *c, size_t n,
 	p = &c->pending[h->request_id % FZS_PENDING];
 	if (!h->status && p->id == h->request_id && p->opcode == h->opcode)
 		learn(c, p, pl, len, fds, nfds);
+	if (c->deaf_after && !--c->deaf_after) {
+		shutdown(c->sock, SHUT_RD);
+		c->shut_rd = c->may_drop = true;
+	}
 	/* the table's four, when it adopted them */
 	close_fds(fds, nfds, before < 0 && c->st.tab.fd[0] >= 0 ?
 		  c->st.tab.fd : NULL);

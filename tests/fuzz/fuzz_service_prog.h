@@ -79,6 +79,7 @@ struct fzs_client {
 	bool hello, polite, no_read;
 	bool may_drop;		/* did what a daemon drops a client for */
 	bool shut_rd;
+	unsigned deaf_after;	/* replies until it shuts down reading */
 	uint64_t next_id;
 	struct fzs_pending pending[FZS_PENDING];
 	int junk[8];		/* fds for its next request */
