@@ -11,6 +11,13 @@
  * after a restart, fds of every kind, raw bytes, a batch that drops a
  * client in the middle).  The fuzzer starts from these; what it finds
  * is kept beside them as regress-* inputs.
+ *
+ *   fuzz_service_make_corpus DIR DICT
+ *
+ * also writes DICT, a libFuzzer dictionary (-dict=DICT) of well-formed
+ * operations for the first three slots: a mutation that inserts one
+ * makes a program do one more meaningful thing, where random bytes
+ * mostly make requests the decoder refuses.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -342,6 +349,99 @@ static int write_seed(const char *dir, const char *name,
 	return fclose(f) ? 1 : 0;
 }
 
+/* One operation per line, as a libFuzzer dictionary entry. */
+static void dict_entry(FILE *f, struct prog *p)
+{
+	static unsigned n;
+
+	fprintf(f, "op%u=\"", n++);
+	for (size_t i = 0; i < p->n; i++)
+		fprintf(f, "\\x%02x", p->b[i]);
+	fprintf(f, "\"\n");
+	p->n = 0;
+}
+
+#define DICT(f, p, ...) do { OP(p, __VA_ARGS__); dict_entry(f, p); } while (0)
+#define DICT0(f, p, op, c) do { OP0(p, op, c); dict_entry(f, p); } while (0)
+
+static void dict_slot(FILE *f, uint8_t c)
+{
+	struct prog p = { .n = 0 };
+
+	DICT(f, &p, FZS_OP_CONNECT, c, FZS_CONN_HELLO);
+	DICT(f, &p, FZS_OP_CONNECT, c, HELLO_AT_ONCE);
+	DICT(f, &p, FZS_OP_CONNECT, c, FZS_CONN_HELLO | FZS_CONN_NOBODY);
+	DICT(f, &p, FZS_OP_HELLO, c, 0);
+	DICT(f, &p, FZS_OP_OPEN, c, 0, RWC, 0);
+	DICT(f, &p, FZS_OP_OPEN, c, 1, RWC, 0);
+	DICT(f, &p, FZS_OP_OPEN, c, 0, 1, 0);
+	DICT(f, &p, FZS_OP_CLOSE, c, 0);
+	DICT(f, &p, FZS_OP_STAT, c, 0, 0);
+	DICT(f, &p, FZS_OP_LIST, c, 0xff, 64);
+	DICT(f, &p, FZS_OP_UNLINK, c, 0);
+	DICT(f, &p, FZS_OP_RENAME, c, 0, 1, 0);
+	DICT(f, &p, FZS_OP_READ, c, 0, 1, 0, 16);
+	DICT(f, &p, FZS_OP_WRITE, c, 0, 1, 0, 0xff, 0x5a);
+	DICT(f, &p, FZS_OP_FSYNC, c, 0);
+	DICT(f, &p, FZS_OP_TRUNCATE, c, 0, 0, 0, 0);
+	DICT(f, &p, FZS_OP_TRUNCATE, c, 0, 1, 1, 0);
+	DICT(f, &p, FZS_OP_TRUNCATE, c, 0, 0, 2, 2);
+	DICT(f, &p, FZS_OP_FALLOCATE, c, 0, 0, 0, 0x80, 0, 0);
+	DICT(f, &p, FZS_OP_FALLOCATE, c, 0, 2, 0, 4, 0, 0);
+	DICT(f, &p, FZS_OP_FALLOCATE, c, 0, 3, 0, 16, 0, 0);
+	DICT(f, &p, FZS_OP_FALLOCATE, c, 0, 4, 0, 16, 0, 0);
+	DICT(f, &p, FZS_OP_SETATTR, c, 0, 1, 0, 0x80, 0x80);
+	DICT(f, &p, FZS_OP_MAP, c, 0, 0, 16, 3);
+	DICT(f, &p, FZS_OP_MAP, c, 0, 0, 0x80, 1);
+	DICT(f, &p, FZS_OP_UNMAP, c, 0);
+	DICT(f, &p, FZS_OP_PIN, c, 0, 0, 1, 1);
+	DICT(f, &p, FZS_OP_PIN, c, 0, 0, 16, 0);
+	DICT(f, &p, FZS_OP_UNPIN, c, 0);
+	DICT(f, &p, FZS_OP_LEASE, c, 0, 0, 0, 0, 0, 3);
+	DICT(f, &p, FZS_OP_LEASE, c, 0, 0, 0, 0x80, 0, 3);
+	DICT(f, &p, FZS_OP_LEASE, c, 0, 0, 0, 0, 0x80, 3);
+	DICT(f, &p, FZS_OP_LEASE_RELEASE, c, 0);
+	for (uint8_t v = 0; v < FZS_NVIEWS; v++)
+		DICT(f, &p, FZS_OP_VIEW, c, v, 0xff, 64);
+	DICT(f, &p, FZS_OP_REATTACH, c, 0, 0, 0);
+	DICT(f, &p, FZS_OP_REATTACH, c, 1, 0, 2, 0);
+	DICT(f, &p, FZS_OP_REATTACH, c, 2, 0, 3, FZS_FD_TABLE,
+	     FZS_FD_COUNTERS, FZS_FD_WAKE, 1, 0);
+	DICT(f, &p, FZS_OP_REATTACH, c, 3, 0, 0, 0);
+	DICT(f, &p, FZS_OP_REATTACH, c, 4, 0);
+	for (uint8_t how = 0; how < 3; how++)
+		DICT(f, &p, FZS_OP_SHUTDOWN, c, how);
+	DICT0(f, &p, FZS_OP_DISCONNECT, c);
+	DICT(f, &p, FZS_OP_COUNTER, c, 0, FZS_CNT_PIN_MAP, 0);
+	DICT(f, &p, FZS_OP_COUNTER, c, 0, FZS_CNT_PIN, 1);
+	DICT(f, &p, FZS_OP_COUNTER, c, 0, FZS_CNT_UNPIN, 1);
+	DICT(f, &p, FZS_OP_COUNTER, c, 0x80, FZS_CNT_UNPIN, 1);
+	DICT(f, &p, FZS_OP_COUNTER, c, 0, FZS_CNT_LIE, 1, 0);
+	DICT(f, &p, FZS_OP_NS_WRITE, c, 0, 0, 16, 0x77);
+	DICT(f, &p, FZS_OP_SLEEP, c, 3);
+	DICT0(f, &p, FZS_OP_RESTART, c);
+	DICT(f, &p, FZS_OP_BATCH, c, 7);
+	DICT0(f, &p, FZS_OP_NO_READ, c);
+	DICT(f, &p, FZS_OP_JUNK_FDS, c, 3, FZS_FD_NS, FZS_FD_EVENTFD,
+	     FZS_FD_MEMFD);
+}
+
+static int write_dict(const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f) {
+		fprintf(stderr, "fuzz_service_make_corpus: %s: %s\n", path,
+			strerror(errno));
+		return 1;
+	}
+	fprintf(f, "# fuzz_service: well-formed operations (made by "
+		"fuzz_service_make_corpus)\n");
+	for (uint8_t c = 0; c < 3; c++)
+		dict_slot(f, c);
+	return fclose(f) ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -358,11 +458,13 @@ int main(int argc, char **argv)
 	};
 	int rc = 0;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: fuzz_service_make_corpus DIR\n");
+	if (argc != 2 && argc != 3) {
+		fprintf(stderr, "usage: fuzz_service_make_corpus DIR [DICT]\n");
 		return 2;
 	}
 	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++)
 		rc |= write_seed(argv[1], seeds[i].name, seeds[i].make);
+	if (argc == 3)
+		rc |= write_dict(argv[2]);
 	return rc;
 }
