@@ -565,6 +565,9 @@ static void client_unlink(struct dl_server *srv, struct dl_client *c)
  * and counters keep holding their blocks for every scan; the teardown
  * then decides whether it goes, or stays as an orphan because its process
  * lives and still holds pins (orphan.c).
+ *
+ * test_dropped_client (issue 10, row 1) and the service fuzzer
+ * (tests/fuzz/fuzz_service.h) drop clients in all these places.
  */
 void dl_conn_drop(struct dl_client *c, const char *why)
 {

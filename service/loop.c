@@ -78,26 +78,31 @@ void dl_loop_quit(struct dl_loop *loop)
 	loop->quit = true;
 }
 
-int dl_loop_run(struct dl_loop *loop)
+int dl_loop_run_once(struct dl_loop *loop, int timeout_ms)
 {
 	struct epoll_event ev[LOOP_BATCH];
+	int n = epoll_wait(loop->epfd, ev, LOOP_BATCH, timeout_ms);
 
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	for (int i = 0; i < n; i++) {
+		struct dl_source *src = ev[i].data.ptr;
+
+		if (!src->dead)
+			src->fn(src, ev[i].events);
+	}
+	if (loop->after)
+		loop->after(loop->after_arg);
+	return n;
+}
+
+int dl_loop_run(struct dl_loop *loop)
+{
 	while (!loop->quit) {
-		int n = epoll_wait(loop->epfd, ev, LOOP_BATCH, -1);
+		int rc = dl_loop_run_once(loop, -1);
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		for (int i = 0; i < n; i++) {
-			struct dl_source *src = ev[i].data.ptr;
-
-			if (!src->dead)
-				src->fn(src, ev[i].events);
-		}
-		if (loop->after)
-			loop->after(loop->after_arg);
+		if (rc < 0)
+			return rc;
 	}
 	return 0;
 }

@@ -37,6 +37,10 @@ void dl_loop_del(struct dl_loop *loop, struct dl_source *src);
 void dl_loop_set_after(struct dl_loop *loop, void (*fn)(void *), void *arg);
 /* Run until dl_loop_quit; returns 0 or -errno from epoll_wait. */
 int dl_loop_run(struct dl_loop *loop);
+/* One batch: wait up to timeout_ms (-1: for ever) for events, run them,
+ * then the after-batch hook.  The events run (0: none came), or -errno.
+ * For a caller that drives the loop itself (the service fuzz target). */
+int dl_loop_run_once(struct dl_loop *loop, int timeout_ms);
 void dl_loop_quit(struct dl_loop *loop);
 
 #endif

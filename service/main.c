@@ -18,7 +18,7 @@
 #define MAX_RECORDS_PER_PROCESS 1024
 #define DEFAULT_LEASE_TIMEOUT 10000u	/* ms */
 #define DEFAULT_LEASE_MAX_TIMEOUT 60000u
-#define MAX_TABLE_ENTRIES (1ULL << 24)
+#define MAX_TABLE_ENTRIES DL_TABLE_ENTRIES_MAX
 #define DEFAULT_DIRTY_MAX 65536		/* about 6 MiB of records */
 #define MAX_DIRTY_MAX (1ULL << 24)
 #define DEFAULT_DIRTY_EXPIRE 30000u	/* ms, as vm.dirty_expire_centisecs */

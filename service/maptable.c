@@ -174,6 +174,13 @@ static int import_table(struct dl_maptable *t, int fd, struct dl_err *err)
 	    !t->cap || t->cap > (t->map_len - DL_TABLE_HDR_SIZE) /
 				sizeof(struct dl_table_entry))
 		return dl_err_set(err, EINVAL, "not a daxlease table");
+	/* a sparse memfd can claim any size for free; what we allocate and
+	 * walk per entry must stay what a table of ours could need */
+	if (t->cap > DL_TABLE_ENTRIES_MAX)
+		return dl_err_set(err, EINVAL, "a table of %llu entries: no "
+				  "daxleased makes more than %llu",
+				  (unsigned long long)t->cap,
+				  (unsigned long long)DL_TABLE_ENTRIES_MAX);
 	return 0;
 }
 

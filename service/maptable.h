@@ -45,6 +45,10 @@ struct dl_maptable {
 	bool imported;
 };
 
+/* The most entries a table has (daxleased --table-entries): a lost table
+ * handed back that claims more was not made by a daxleased. */
+#define DL_TABLE_ENTRIES_MAX (1ULL << 24)
+
 /* A counter value no correct client reaches: reported as corrupt. */
 #define DL_REFS_SANE (1LL << 32)
 

@@ -11,6 +11,8 @@
  * insertions and random lengths.  The same DAXLEASE_FUZZ_SEED (default 1)
  * gives the same inputs; set DAXLEASE_FUZZ_SAVE=FILE to have each input
  * written there before it runs, so a crash leaves its input behind.
+ * DAXLEASE_FUZZ_SECONDS=N stops making mutants after N seconds (a soak
+ * with a huge DAXLEASE_FUZZ_ITERS).
  *
  * Exit: 0 when every input ran, 77 (skip) when the corpus is missing; a
  * bug crashes the process, which is the failure ctest reports.
@@ -299,6 +301,7 @@ int main(int argc, char **argv)
 	const char *dir = argc > 1 ? argv[1] : DAXLEASE_FUZZ_CORPUS;
 	uint64_t iters = env_u64("DAXLEASE_FUZZ_ITERS", 20000);
 	uint64_t seed = env_u64("DAXLEASE_FUZZ_SEED", 1);
+	uint64_t seconds = env_u64("DAXLEASE_FUZZ_SECONDS", 0);
 	const char *save = getenv("DAXLEASE_FUZZ_SAVE");
 	struct corpus c = { 0 };
 	uint8_t *buf;
@@ -320,8 +323,13 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < c.n; i++)
 		run_one(save, c.v[i].data, c.v[i].size);
 	rng_state = seed ? seed : 0x9E3779B97F4A7C15ULL;
-	for (uint64_t i = 0; i < iters; i++)
+	for (uint64_t i = 0; i < iters; i++) {
+		if (seconds && now_s() - t0 >= (double)seconds) {
+			iters = i;
+			break;
+		}
 		run_one(save, buf, mutate(&c, buf));
+	}
 	printf("fuzz_smoke: %zu corpus files and %llu mutants (seed %llu) "
 	       "ran in %.1f s\n", c.n, (unsigned long long)iters,
 	       (unsigned long long)seed, now_s() - t0);
