@@ -251,6 +251,17 @@ static void options_from(uint8_t cfg, struct dl_options *o)
 	o->dax_gid = cfg & FZS_CFG_DAX_NOBODY ? 65534 : (gid_t)-1;
 	o->admin_gid = (gid_t)-1;
 	o->table_entries = cfg & FZS_CFG_SMALL_TABLE ? 64 : 4096;
+	dl_limits_default(&o->limits);
+	if (cfg & FZS_CFG_SMALL_TABLE) {
+		/* and small per-client limits, so programs reach them; the
+		 * connection and byte limits stay, whose refusals would look
+		 * like a well-behaved client dropped */
+		o->limits.waiting_per_client = 4;
+		o->limits.pins_per_client = 8;
+		o->limits.pins_max = 16;
+		o->limits.leases_per_client = 2;
+		o->limits.mappings_per_client = 8;
+	}
 	o->detach = cfg & FZS_CFG_DETACH;
 	/* breaks resolve within the few ms a SLEEP waits */
 	o->lease_timeout_ms = 1;

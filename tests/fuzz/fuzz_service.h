@@ -101,7 +101,7 @@
 #define FZS_CFG_DETACH 0x01	/* --detach */
 #define FZS_CFG_ADVISORY 0x02	/* --advisory-leases */
 #define FZS_CFG_ALIGN_4K 0x04	/* a 4 KiB-align namespace (else 2 MiB) */
-#define FZS_CFG_SMALL_TABLE 0x08	/* --table-entries 64 */
+#define FZS_CFG_SMALL_TABLE 0x08	/* --table-entries 64, small limits */
 #define FZS_CFG_DAX_NOBODY 0x10	/* --dax-group nogroup */
 #define FZS_CFG_FEW_RECORDS 0x20	/* --pin-records-per-process 1 */
 #define FZS_CFG_FEW_DIRTY 0x40	/* --dirty-max 4 */
