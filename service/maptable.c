@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "maptable.h"
@@ -99,7 +100,10 @@ int dl_maptable_new(uint64_t cap, struct dl_maptable **out, struct dl_err *err)
 	struct dl_maptable *t = calloc(1, sizeof(*t));
 	int rc;
 
-	if (!t || !(t->used = calloc(cap, 1))) {
+	if (!t || !(t->used = calloc(cap, 1)) ||
+	    !(t->quiet_ns = calloc(cap, sizeof(*t->quiet_ns)))) {
+		if (t)
+			free(t->used);
 		free(t);
 		return dl_err_set(err, ENOMEM, "out of memory");
 	}
@@ -134,6 +138,7 @@ err_close:
 	close(t->fd);
 err_free:
 	free(t->used);
+	free(t->quiet_ns);
 	free(t);
 	return rc;
 }
@@ -225,7 +230,8 @@ int dl_maptable_import(int table_fd, int cnt_fd, struct dl_maptable **out,
 	rc = import_table(t, table_fd, err);
 	if (!rc)
 		rc = import_counters(t, cnt_fd, err);
-	if (!rc && !(t->used = calloc(t->cap, 1)))
+	if (!rc && (!(t->used = calloc(t->cap, 1)) ||
+		    !(t->quiet_ns = calloc(t->cap, sizeof(*t->quiet_ns)))))
 		rc = dl_err_set(err, ENOMEM, "out of memory");
 	if (rc) {
 		dl_maptable_free(t);
@@ -246,6 +252,7 @@ void dl_maptable_free(struct dl_maptable *t)
 		munmap(t->chdr, t->cnt_len);
 	close(t->cnt_fd);
 	free(t->used);
+	free(t->quiet_ns);
 	free(t);
 }
 
@@ -276,6 +283,18 @@ static int64_t search(struct dl_maptable *t, uint64_t from, uint64_t to,
 	return -ENOSPC;
 }
 
+/* Entries [first, first+n) are known unpinned now. */
+static void set_quiet(struct dl_maptable *t, uint64_t first, uint64_t n)
+{
+	struct timespec ts;
+	int64_t now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	for (uint64_t k = 0; k < n; k++)
+		t->quiet_ns[first + k] = now;
+}
+
 int64_t dl_maptable_alloc(struct dl_maptable *t, uint64_t n)
 {
 	int64_t i;
@@ -289,6 +308,7 @@ int64_t dl_maptable_alloc(struct dl_maptable *t, uint64_t n)
 	if (i < 0)
 		return i;
 	memset(t->used + i, 1, n);
+	set_quiet(t, (uint64_t)i, n);	/* no pin through them yet */
 	t->hint = (uint64_t)i + n;
 	return i;
 }

@@ -459,12 +459,9 @@ const struct dl_mapping *dl_counters_mapping_of(const struct dl_client *c,
 						uint64_t idx);
 /* BUSY view cursors above this are (client id, entry) of counters. */
 #define DL_BUSY_COUNTERS (1ULL << 63)
-/* The next non-zero counter after cursor (any client, any entry). */
-bool dl_counters_next(struct dl_server *srv, uint64_t cursor,
-		      struct dl_client **c, uint64_t *idx);
-uint64_t dl_counters_cursor(const struct dl_client *c, uint64_t idx);
-void dl_counters_to_busy(struct dl_server *srv, const struct dl_client *c,
-			 uint64_t idx, struct dl_wire_busy *b);
+/* Entry idx of c's table as a blocker (a counter pin of refs). */
+void dl_counter_to_wire(const struct dl_client *c, uint64_t idx,
+			int64_t refs, struct dl_wire_blocker *w);
 
 /* ---- wait.c: requests that wait for pins or behind a layout change ------------ */
 /* Must a request on this file range queue behind an earlier waiter? */
