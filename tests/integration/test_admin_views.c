@@ -39,22 +39,6 @@ static struct dlh_daemon dmn;
 static struct daxlease_ctx *ctx;	/* the admin */
 static struct daxlease_ctx *other;	/* served between pages */
 
-static unsigned env_count(const char *name, unsigned dflt)
-{
-	const char *s = getenv(name);
-	unsigned long v = s ? strtoul(s, NULL, 10) : 0;
-
-	return v ? (unsigned)v : dflt;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int suite_init(void)
 {
 	struct dlh_opts o = { .extra = { "--admin-group", dlh_own_group() } };
@@ -199,10 +183,10 @@ static int page_done(struct paging *p, double ms)
 		 sizeof(*p->page_ms)))
 		return -1;
 	p->page_ms[p->pages++] = ms;
-	t = now_s();
+	t = dlc_now_s();
 	p->answered += daxlease_status(other, &st) == 0;
-	if ((now_s() - t) * 1e3 > p->slowest_status_ms)
-		p->slowest_status_ms = (now_s() - t) * 1e3;
+	if ((dlc_now_s() - t) * 1e3 > p->slowest_status_ms)
+		p->slowest_status_ms = (dlc_now_s() - t) * 1e3;
 	return 0;
 }
 
@@ -286,17 +270,17 @@ static void page_through(enum hold what, unsigned n, unsigned per_conn)
 	struct holder h;
 	double t0, t;
 
-	t = now_s();
+	t = dlc_now_s();
 	CU_ASSERT_EQUAL_FATAL(holder_start(&h, what, n, per_conn), 0);
 	printf("\n    %u %s taken in %.2f s", n,
-	       what == HOLD_PINS ? "socket pins" : "leases", now_s() - t);
-	t0 = now_s();
+	       what == HOLD_PINS ? "socket pins" : "leases", dlc_now_s() - t);
+	t0 = dlc_now_s();
 	do {
-		t = now_s();
+		t = dlc_now_s();
 		CU_ASSERT_EQUAL_FATAL(view_page(what, &cursor, &p), 0);
-		CU_ASSERT_EQUAL_FATAL(page_done(&p, (now_s() - t) * 1e3), 0);
+		CU_ASSERT_EQUAL_FATAL(page_done(&p, (dlc_now_s() - t) * 1e3), 0);
 	} while (cursor);
-	report(view, n, &p, now_s() - t0);
+	report(view, n, &p, dlc_now_s() - t0);
 	CU_ASSERT_EQUAL(p.n, n);
 	CU_ASSERT_TRUE(all_distinct(&p));
 	CU_ASSERT_EQUAL(p.answered, p.pages);
@@ -306,13 +290,13 @@ static void page_through(enum hold what, unsigned n, unsigned per_conn)
 
 static void test_busy_pages(void)
 {
-	page_through(HOLD_PINS, env_count("DAXLEASE_VIEW_PINS", 100000),
+	page_through(HOLD_PINS, dlc_env_count("DAXLEASE_VIEW_PINS", 100000),
 		     PINS_PER_CONN);
 }
 
 static void test_leases_pages(void)
 {
-	page_through(HOLD_LEASES, env_count("DAXLEASE_VIEW_LEASES", 20000),
+	page_through(HOLD_LEASES, dlc_env_count("DAXLEASE_VIEW_LEASES", 20000),
 		     LEASES_PER_CONN);
 }
 
