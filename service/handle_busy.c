@@ -2,7 +2,8 @@
 /*
  * handle_busy.c - the admin BUSY view: every socket pin, then every
  * lockless pin (a non-zero counter of a table entry in use), a page at a
- * time.  Admin only (access.c).
+ * time; and BUSY_SUMMARY, the same pins added up per run of one client
+ * and one file.  Admin only.
  *
  * A page must cost O(page), whatever the position and however many
  * clients and pins there are, so that a report over a million pins never
@@ -26,6 +27,7 @@
  * -> 1 between two reads is reported from the first.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "server.h"
@@ -33,10 +35,14 @@
 _Static_assert(sizeof(struct dl_view_rep) + DL_PROTO_VIEW_MAX *
 	       sizeof(struct dl_wire_busy) + sizeof(struct dl_msg_hdr) <=
 	       DL_PROTO_MAX_MSG, "a full BUSY page fits a message");
+_Static_assert(sizeof(struct dl_view_rep) + DL_PROTO_BUSY_SUM_MAX *
+	       sizeof(struct dl_wire_busy_sum) + sizeof(struct dl_msg_hdr) <=
+	       DL_PROTO_MAX_MSG, "a full BUSY_SUMMARY page fits a message");
 
-/* Entries one page may look at: ~0.3 ms at worst (a used[] byte, and a
- * counter of an entry in use). */
-#define SCAN_BUDGET (1u << 18)
+/* Entries one page may look at: a free one costs a byte, a pinned one
+ * ~50 ns (its wire entry), so a page holds the loop 3-4 ms at worst
+ * (BUSY_SUMMARY's, whose pins all go into a few rows). */
+#define SCAN_BUDGET (1u << 16)
 
 /* The cursor of a lockless page: (client id, the next entry to look
  * at); dl_counters_cursor's encoding with from = idx + 1. */
@@ -89,17 +95,19 @@ static void busy_where(struct dl_server *srv, const struct dl_pin *p,
 		b->level = DL_LEAF_PMD;
 }
 
+/* A pin's wire entry but for its name, which only a page that takes it
+ * needs (take_pin; a summary row takes one a run). */
+#define WIRE_BUSY_HEAD offsetof(struct dl_wire_busy, name)
+
 static void socket_pin_fill(struct dl_server *srv, const struct dl_pin *p,
-			    int64_t now, struct name_cache *nc,
-			    struct dl_wire_busy *b)
+			    int64_t now, struct dl_wire_busy *b)
 {
-	memset(b, 0, sizeof(*b));
+	memset(b, 0, WIRE_BUSY_HEAD);
 	dl_pin_to_wire(p, &b->pin);
 	b->refs = 1;
 	b->ino = p->ino;
 	b->age_ns = (uint64_t)(now - p->since_ns);
 	b->orphan_ms = dl_orphan_ms(p->client, now);
-	copy_name(srv, nc, p->ino, b->name);
 	busy_where(srv, p, b);
 }
 
@@ -117,13 +125,12 @@ static const struct dl_mapping *mapping_of(const struct dl_client *c,
 
 static void counter_fill(struct dl_server *srv, const struct dl_client *c,
 			 uint64_t idx, int64_t refs, int64_t now,
-			 const struct dl_mapping *m, struct name_cache *nc,
-			 struct dl_wire_busy *b)
+			 const struct dl_mapping *m, struct dl_wire_busy *b)
 {
 	const struct dl_table_entry *e = &c->table->ent[idx];
 	int64_t quiet = c->table->quiet_ns[idx];
 
-	memset(b, 0, sizeof(*b));
+	memset(b, 0, WIRE_BUSY_HEAD);
 	dl_counter_to_wire(c, idx, refs, &b->pin);
 	b->refs = refs;
 	b->ns_offset = dl_pte_ns_offset(e->pte);
@@ -139,22 +146,9 @@ static void counter_fill(struct dl_server *srv, const struct dl_client *c,
 		return;
 	}
 	b->ino = m->ino;
-	copy_name(srv, nc, m->ino, b->name);
 }
 
-/* The client with the smallest id >= id that has a table, or NULL: the
- * list is in descending id order. */
-static struct dl_client *client_from(struct dl_server *srv, uint64_t id)
-{
-	struct dl_client *best = NULL;
-
-	for (struct dl_client *c = srv->clients; c && c->id >= id; c = c->next)
-		best = c;
-	while (best && !best->table)
-		best = best->prev;
-	return best;
-}
-
+/* The next client by id that has a table. */
 static struct dl_client *next_with_table(struct dl_client *c)
 {
 	do
@@ -163,43 +157,79 @@ static struct dl_client *next_with_table(struct dl_client *c)
 	return c;
 }
 
-struct counters_page {
-	struct dl_wire_busy *b;
-	uint32_t max, n;
-	uint64_t cursor;	/* where the next page starts */
-	bool more;		/* something may come after it */
-};
+/* The client with the smallest id >= id that has a table, or NULL: the
+ * list is in descending id order.  The client the last page ended in
+ * saves the walk (a report's pages come one after the other). */
+static struct dl_client *client_from(struct dl_server *srv, uint64_t id)
+{
+	struct dl_client *best = srv->busy_resume;
+
+	if (best && best->id == id)
+		return best->table ? best : next_with_table(best);
+	best = NULL;
+	for (struct dl_client *c = srv->clients; c && c->id >= id; c = c->next)
+		best = c;
+	while (best && !best->table)
+		best = best->prev;
+	return best;
+}
 
 /*
- * Lockless pins from *cursor into pg.  Stops when the page is full (after
- * making sure another pin follows, so the last page says so), at the end,
- * or when the budget is spent (more: the next page goes on from there).
+ * One walk of the pins from a cursor, for either view: take() is given
+ * each pin in order and says false when the page cannot take it (the
+ * walk stops there, and the next page starts with it).
  */
-static void counters_page(struct dl_server *srv, uint64_t cursor,
-			  int64_t now, struct name_cache *nc,
-			  struct counters_page *pg)
+struct busy_walk {
+	struct dl_server *srv;
+	int64_t now;
+	struct name_cache nc;
+	bool (*take)(struct busy_walk *w, const struct dl_wire_busy *b);
+	void *page;
+	uint64_t cursor;	/* where the next page starts */
+	bool more;		/* something may come after this page */
+};
+
+/* Socket pins after cursor, in id order; false when the page is done. */
+static bool walk_socket_pins(struct busy_walk *w, uint64_t cursor,
+			     uint32_t *budget)
+{
+	struct dl_wire_busy b;
+	const struct dl_pin *p;
+
+	for (; (p = dl_pin_after(w->srv, cursor)); cursor = p->id) {
+		socket_pin_fill(w->srv, p, w->now, &b);
+		if (!(*budget)-- || !w->take(w, &b)) {
+			w->cursor = cursor;
+			w->more = true;
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Lockless pins from cursor, by (client, entry). */
+static void walk_counters(struct busy_walk *w, uint64_t cursor,
+			  uint32_t budget)
 {
 	uint64_t cid = (cursor >> 32) & 0x7fffffffULL;
 	uint64_t from = cursor & 0xffffffffULL;
-	uint32_t budget = SCAN_BUDGET;
+	struct dl_wire_busy b;
 	struct dl_client *c;
 
 	if (!(cursor & DL_BUSY_COUNTERS))
 		cid = 0, from = 0;
-	/* a full page before the first pin found here resumes from here */
-	pg->cursor = counters_cursor(cid, from);
-	pg->more = false;
-	for (c = client_from(srv, cid); c; c = next_with_table(c), from = 0) {
+	w->cursor = counters_cursor(cid, from);
+	for (c = client_from(w->srv, cid); c; c = next_with_table(c)) {
 		struct dl_maptable *t = c->table;
 		const struct dl_mapping *last = NULL;
-		uint64_t i = c->id == cid ? from : 0;
 
-		for (; i < t->cap; i++) {
+		for (uint64_t i = c->id == cid ? from : 0; i < t->cap; i++) {
 			int64_t refs;
 
 			if (!budget--) {
-				pg->cursor = counters_cursor(c->id, i);
-				pg->more = true;
+				w->cursor = counters_cursor(c->id, i);
+				w->more = true;
+				w->srv->busy_resume = c;
 				return;
 			}
 			/* entries in use only: a counter of a free entry
@@ -209,24 +239,58 @@ static void counters_page(struct dl_server *srv, uint64_t cursor,
 				continue;
 			refs = dl_maptable_refs(t, i);
 			if (!refs) {
-				t->quiet_ns[i] = now;
+				t->quiet_ns[i] = w->now;
 				continue;
 			}
-			if (pg->n == pg->max) {
-				pg->more = true;	/* the cursor is set */
+			counter_fill(w->srv, c, i, refs, w->now,
+				     mapping_of(c, i, &last), &b);
+			if (!w->take(w, &b)) {
+				w->more = true;	/* the cursor is set */
+				w->srv->busy_resume = c;
 				return;
 			}
-			counter_fill(srv, c, i, refs, now,
-				     mapping_of(c, i, &last), nc,
-				     &pg->b[pg->n++]);
-			pg->cursor = counters_cursor(c->id, i + 1);
+			w->cursor = counters_cursor(c->id, i + 1);
 		}
 	}
 }
 
-static uint32_t view_max(const struct dl_view_req *r)
+/*
+ * From the cursor until take() refuses a pin, the pins end, or the page
+ * has looked at SCAN_BUDGET entries: socket pins in id order, then
+ * lockless ones by (client, entry).
+ */
+static void walk(struct busy_walk *w, uint64_t cursor)
 {
-	return r->max < DL_PROTO_VIEW_MAX ? r->max : DL_PROTO_VIEW_MAX;
+	uint32_t budget = SCAN_BUDGET;
+
+	w->now = dl_server_now_ns();
+	w->more = false;
+	if (cursor & DL_BUSY_COUNTERS || walk_socket_pins(w, cursor, &budget))
+		walk_counters(w, cursor & DL_BUSY_COUNTERS ? cursor : 0,
+			      budget);
+}
+
+/* ---- BUSY ------------------------------------------------------------------------ */
+
+struct busy_page {
+	struct dl_wire_busy *b;
+	uint32_t max, n;
+};
+
+static bool take_pin(struct busy_walk *w, const struct dl_wire_busy *b)
+{
+	struct busy_page *pg = w->page;
+
+	if (pg->n == pg->max)
+		return false;
+	memcpy(&pg->b[pg->n], b, WIRE_BUSY_HEAD);
+	copy_name(w->srv, &w->nc, (uint32_t)b->ino, pg->b[pg->n++].name);
+	return true;
+}
+
+static uint32_t view_max(const struct dl_view_req *r, uint32_t most)
+{
+	return r->max < most ? r->max : most;
 }
 
 int dl_handle_busy(struct dl_client *c, const struct dl_request *rq,
@@ -234,32 +298,82 @@ int dl_handle_busy(struct dl_client *c, const struct dl_request *rq,
 {
 	const struct dl_view_req *r = rq->payload;
 	struct dl_view_rep *v = rp->payload;
-	struct dl_wire_busy *b = (struct dl_wire_busy *)(v + 1);
-	struct counters_page pg = { .b = b, .max = view_max(r) };
-	int64_t now = dl_server_now_ns();
-	uint64_t cursor = r->cursor;
-	struct name_cache nc = { 0 };
-	const struct dl_pin *p;
+	struct busy_page pg = {
+		.b = (struct dl_wire_busy *)(v + 1),
+		.max = view_max(r, DL_PROTO_VIEW_MAX),
+	};
+	struct busy_walk w = { .srv = c->srv, .take = take_pin, .page = &pg };
 
 	if (!(c->server_flags & DL_SRV_ADMIN))
 		return -EPERM;
-	/* socket pins in id order, then lockless ones by (client, entry) */
-	while (!(cursor & DL_BUSY_COUNTERS) &&
-	       (p = dl_pin_after(c->srv, cursor))) {
-		if (pg.n == pg.max) {
-			pg.cursor = cursor;
-			pg.more = true;
-			break;
-		}
-		socket_pin_fill(c->srv, p, now, &nc, &b[pg.n++]);
-		cursor = p->id;
-	}
-	if (!pg.more)
-		counters_page(c->srv, cursor & DL_BUSY_COUNTERS ? cursor : 0,
-			      now, &nc, &pg);
+	walk(&w, r->cursor);
 	memset(v, 0, sizeof(*v));
 	v->count = pg.n;
-	v->next_cursor = pg.more ? pg.cursor : 0;
-	rp->len = sizeof(*v) + pg.n * sizeof(*b);
+	v->next_cursor = w.more ? w.cursor : 0;
+	rp->len = sizeof(*v) + pg.n * sizeof(*pg.b);
+	return 0;
+}
+
+/* ---- BUSY_SUMMARY ------------------------------------------------------------------ */
+
+struct sum_page {
+	struct dl_wire_busy_sum *rows;
+	uint32_t max, n;
+};
+
+static bool same_run(const struct dl_wire_busy_sum *row,
+		     const struct dl_wire_busy *b)
+{
+	return row->pid == b->pin.pid && row->uid == b->pin.uid &&
+	       row->ino == b->ino && !memcmp(row->comm, b->pin.comm,
+					     sizeof(row->comm));
+}
+
+static bool take_into_row(struct busy_walk *w, const struct dl_wire_busy *b)
+{
+	struct sum_page *pg = w->page;
+	struct dl_wire_busy_sum *row = pg->n ? &pg->rows[pg->n - 1] : NULL;
+
+	if (!row || !same_run(row, b)) {
+		if (pg->n == pg->max)
+			return false;
+		row = &pg->rows[pg->n++];
+		memset(row, 0, sizeof(*row));
+		row->pid = b->pin.pid;
+		row->uid = b->pin.uid;
+		memcpy(row->comm, b->pin.comm, sizeof(row->comm));
+		row->ino = b->ino;
+		if (b->ino)
+			copy_name(w->srv, &w->nc, (uint32_t)b->ino,
+				  row->name);
+	}
+	row->pins++;
+	row->lockless += (b->pin.flags & DL_BLOCKER_COUNTER) != 0;
+	row->bytes += b->pin.length;
+	if (b->age_ns > row->oldest_ns)
+		row->oldest_ns = b->age_ns;
+	return true;
+}
+
+int dl_handle_busy_summary(struct dl_client *c, const struct dl_request *rq,
+			   struct dl_reply *rp)
+{
+	const struct dl_view_req *r = rq->payload;
+	struct dl_view_rep *v = rp->payload;
+	struct sum_page pg = {
+		.rows = (struct dl_wire_busy_sum *)(v + 1),
+		.max = view_max(r, DL_PROTO_BUSY_SUM_MAX),
+	};
+	struct busy_walk w = {
+		.srv = c->srv, .take = take_into_row, .page = &pg,
+	};
+
+	if (!(c->server_flags & DL_SRV_ADMIN))
+		return -EPERM;
+	walk(&w, r->cursor);
+	memset(v, 0, sizeof(*v));
+	v->count = pg.n;
+	v->next_cursor = w.more ? w.cursor : 0;
+	rp->len = sizeof(*v) + pg.n * sizeof(*pg.rows);
 	return 0;
 }

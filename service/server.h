@@ -232,6 +232,9 @@ struct dl_server {
 	char *socket_path;		/* NULL with socket activation */
 	bool unlink_socket;
 	struct dl_client *clients;	/* connected, dead and orphans */
+	struct dl_client *busy_resume;	/* where the last BUSY page ended
+					 * (handle_busy.c); forgotten when
+					 * it is unlinked (conn.c) */
 	struct dl_client *dead;		/* torn down after the epoll batch */
 	uint32_t nclients;		/* connections */
 	uint32_t norphans;
@@ -343,7 +346,8 @@ dl_handler_fn dl_handle_read, dl_handle_write, dl_handle_fsync,
 	dl_handle_truncate, dl_handle_fallocate;
 dl_handler_fn dl_handle_map, dl_handle_unmap;
 dl_handler_fn dl_handle_pin, dl_handle_unpin;
-dl_handler_fn dl_handle_busy, dl_handle_blocked, dl_handle_dirty;
+dl_handler_fn dl_handle_busy, dl_handle_busy_summary, dl_handle_blocked,
+	dl_handle_dirty;
 dl_handler_fn dl_handle_lease_acquire, dl_handle_lease_release,
 	dl_handle_lease_query, dl_handle_leases;
 

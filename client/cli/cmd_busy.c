@@ -7,7 +7,8 @@
  * A busy machine may hold millions of pins, so nothing here grows with
  * them: pages of the BUSY view are written out as they come, through the
  * streaming writer (json_stream.c), and the summary keeps one row per
- * process and per file.
+ * process and per file - added up by the daemon (BUSY_SUMMARY), or here
+ * from the pins when a filter picks some.
  */
 #ifdef DAXLEASE_HAVE_CLIENT
 #include <errno.h>
@@ -24,6 +25,7 @@
 #include "json_stream.h"
 
 #define VIEW_PAGE 64		/* DL_PROTO_VIEW_MAX */
+#define SUM_PAGE 256		/* DL_PROTO_BUSY_SUM_MAX */
 
 static const char busy_usage[] =
 	"usage: daxlease [--socket PATH] busy [--summary] [--pid PID]\n"
@@ -222,26 +224,38 @@ static void put_busy(struct json_stream *js, const struct daxlease_busy *b,
 
 /* ---- the summary ------------------------------------------------------------ */
 
-struct busy_sum {
-	uint64_t pins, lockless, bytes, oldest_ns;
-};
-
-static void sum_add(struct busy_sum *s, const struct daxlease_busy *b)
+/* A pin as a summary row of one. */
+static void row_of_pin(const struct daxlease_busy *b,
+		       struct daxlease_busy_sum *r)
 {
-	s->pins++;
-	s->lockless += b->pin.lockless;
-	s->bytes += b->pin.length;
-	if (b->age_ns > s->oldest_ns)
-		s->oldest_ns = b->age_ns;
+	memset(r, 0, sizeof(*r));
+	r->pid = b->pin.pid;
+	r->uid = b->pin.uid;
+	memcpy(r->comm, b->pin.comm, sizeof(r->comm));
+	r->ino = b->ino;
+	memcpy(r->name, b->name, sizeof(r->name));
+	r->pins = 1;
+	r->lockless = b->pin.lockless;
+	r->bytes = b->pin.length;
+	r->oldest_ns = b->age_ns;
+}
+
+static void sum_add(struct daxlease_busy_sum *s,
+		    const struct daxlease_busy_sum *r)
+{
+	s->pins += r->pins;
+	s->lockless += r->lockless;
+	s->bytes += r->bytes;
+	if (r->oldest_ns > s->oldest_ns)
+		s->oldest_ns = r->oldest_ns;
 }
 
 /* A row per process (key: pid) or per file (key: ino), in a hash table
- * that doubles when half full. */
+ * that doubles when half full.  Its first row says who or what it is. */
 struct sum_row {
 	uint64_t key;
 	bool used;
-	struct daxlease_busy first;	/* who or what it is */
-	struct busy_sum sum;
+	struct daxlease_busy_sum sum;
 };
 
 struct sum_table {
@@ -275,33 +289,34 @@ static int table_grow(struct sum_table *t)
 }
 
 static int table_add(struct sum_table *t, uint64_t key,
-		     const struct daxlease_busy *b)
+		     const struct daxlease_busy_sum *r)
 {
-	struct sum_row *r;
+	struct sum_row *row;
 
 	if (2 * (t->n + 1) > t->cap && table_grow(t))
 		return -ENOMEM;
-	r = row_find(t, key);
-	if (!r->used) {
-		r->used = true;
-		r->key = key;
-		r->first = *b;
+	row = row_find(t, key);
+	if (!row->used) {
+		row->used = true;
+		row->key = key;
+		row->sum = *r;
 		t->n++;
+		return 0;
 	}
-	sum_add(&r->sum, b);
+	sum_add(&row->sum, r);
 	return 0;
 }
 
 struct summary {
-	struct busy_sum all;
+	struct daxlease_busy_sum all;
 	struct sum_table procs, files;
 };
 
-static int summary_add(struct summary *s, const struct daxlease_busy *b)
+static int summary_add(struct summary *s, const struct daxlease_busy_sum *r)
 {
-	sum_add(&s->all, b);
-	return table_add(&s->procs, (uint32_t)b->pin.pid, b) ||
-	       table_add(&s->files, b->ino, b) ? -ENOMEM : 0;
+	sum_add(&s->all, r);
+	return table_add(&s->procs, (uint32_t)r->pid, r) ||
+	       table_add(&s->files, r->ino, r) ? -ENOMEM : 0;
 }
 
 /* Most pins first. */
@@ -314,8 +329,8 @@ static int cmp_rows(const void *x, const void *y)
 	return a->key < b->key ? -1 : a->key > b->key;
 }
 
-static void put_sum(struct json_stream *js, const struct busy_sum *s,
-		    unsigned flags)
+static void put_sum(struct json_stream *js,
+		    const struct daxlease_busy_sum *s, unsigned flags)
 {
 	js_u64(js, "pins", s->pins);
 	js_u64(js, "lockless", s->lockless);
@@ -336,17 +351,17 @@ static void put_rows(struct json_stream *js, const char *key,
 		qsort(t->rows, n, sizeof(*t->rows), cmp_rows);
 	js_begin_array(js, key);
 	for (size_t i = 0; i < n; i++) {
-		const struct daxlease_busy *b = &t->rows[i].first;
+		const struct daxlease_busy_sum *r = &t->rows[i].sum;
 
 		js_begin_object(js, NULL);
 		if (procs) {
-			js_u64(js, "pid", (uint32_t)b->pin.pid);
-			js_u64(js, "uid", b->pin.uid);
-			js_string(js, "comm", b->pin.comm);
+			js_u64(js, "pid", (uint32_t)r->pid);
+			js_u64(js, "uid", r->uid);
+			js_string(js, "comm", r->comm);
 			js_bool(js, "comm_claimed", true);
 		} else {
-			js_string(js, "file", b->name);
-			js_u64(js, "ino", b->ino);
+			js_string(js, "file", r->name);
+			js_u64(js, "ino", r->ino);
 		}
 		put_sum(js, &t->rows[i].sum, flags);
 		js_end_object(js);
@@ -379,11 +394,16 @@ static int busy_pages(struct daxlease_ctx *dl, const struct busy_args *a,
 	do {
 		n = daxlease_busy(dl, &cursor, b, VIEW_PAGE);
 		for (int i = 0; i < n; i++) {
+			struct daxlease_busy_sum r;
+
 			if (!wanted(a, &b[i]))
 				continue;
-			if (!s)
+			if (!s) {
 				put_busy(js, &b[i], a->flags);
-			else if (summary_add(s, &b[i]))
+				continue;
+			}
+			row_of_pin(&b[i], &r);
+			if (summary_add(s, &r))
 				n = -ENOMEM;
 		}
 	} while (n >= 0 && cursor);
@@ -391,13 +411,32 @@ static int busy_pages(struct daxlease_ctx *dl, const struct busy_args *a,
 	return n < 0 ? n : 0;
 }
 
+/* Without filters the daemon adds the pins up (BUSY_SUMMARY): a few
+ * pages of rows instead of every pin. */
+static int summary_pages(struct daxlease_ctx *dl, struct summary *s)
+{
+	struct daxlease_busy_sum *r = calloc(SUM_PAGE, sizeof(*r));
+	uint64_t cursor = 0;
+	int n = 0;
+
+	if (!r)
+		return -ENOMEM;
+	do {
+		n = daxlease_busy_summary(dl, &cursor, r, SUM_PAGE);
+		for (int i = 0; i < n; i++)
+			if (summary_add(s, &r[i]))
+				n = -ENOMEM;
+	} while (n >= 0 && cursor);
+	free(r);
+	return n < 0 ? n : 0;
+}
+
 int cmd_busy(int argc, char **argv, struct cli_ctx *ctx)
 {
 	struct busy_args a = { 0 };
 	struct summary s = { 0 };
-	static char buf[1 << 20];
+	static struct json_stream js;	/* its buffer: not on the stack */
 	struct daxlease_ctx *dl;
-	struct json_stream js;
 	int rc;
 
 	rc = busy_opts(argc, argv, ctx, &a);
@@ -406,22 +445,23 @@ int cmd_busy(int argc, char **argv, struct cli_ctx *ctx)
 	dl = cli_connect(ctx);
 	if (!dl)
 		return CLI_EXIT_FAIL;
-	/* a report of millions of lines: written in large blocks */
-	setvbuf(stdout, buf, _IOFBF, sizeof(buf));
 	js_init(&js, stdout);
 	if (!a.summary)
 		js_begin_array(&js, NULL);
-	rc = busy_pages(dl, &a, &js, a.summary ? &s : NULL);
+	if (a.summary && !a.by_pid && !a.by_file && !a.by_range)
+		rc = summary_pages(dl, &s);
+	else
+		rc = busy_pages(dl, &a, &js, a.summary ? &s : NULL);
 	if (!rc && a.summary)
 		put_summary(&js, &s, a.flags);
 	else if (!a.summary)
 		js_end_array(&js);	/* what was printed stays JSON */
-	if (rc)
+	if (rc) {
 		rc = cli_fail(ctx, "query", rc);
-	else
+		js_finish(&js);		/* what was printed, out */
+	} else {
 		rc = js_finish(&js) ? CLI_EXIT_FAIL : CLI_EXIT_OK;
-	if (rc != CLI_EXIT_OK)
-		fflush(stdout);
+	}
 	free(s.procs.rows);
 	free(s.files.rows);
 	daxlease_unref(dl);

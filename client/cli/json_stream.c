@@ -2,8 +2,8 @@
 /*
  * json_stream.c - JSON written as it is produced (json_stream.h).
  *
- * Numbers are formatted here and plain strings copied as they are, since
- * a report writes millions of them; anything else (a string that needs
+ * Numbers are formatted here and plain strings copied as they are, into
+ * a buffer of our own, since a report writes millions of them; anything else (a string that needs
  * escaping or UTF-8 repair, a value json-c built) goes through json_out.c,
  * so the output is byte for byte what cli_json_print would print.
  */
@@ -17,9 +17,40 @@
 
 void js_init(struct json_stream *js, FILE *f)
 {
-	memset(js, 0, sizeof(*js));
 	js->f = f;
+	js->len = 0;
 	js->depth = -1;		/* no container open yet */
+	js->overflow = false;
+}
+
+static void flush(struct json_stream *js)
+{
+	if (js->len)
+		fwrite(js->buf, 1, js->len, js->f);
+	js->len = 0;
+}
+
+static void put(struct json_stream *js, const char *s, size_t n)
+{
+	if (js->len + n > sizeof(js->buf)) {
+		flush(js);
+		if (n > sizeof(js->buf)) {
+			fwrite(s, 1, n, js->f);
+			return;
+		}
+	}
+	memcpy(js->buf + js->len, s, n);
+	js->len += n;
+}
+
+static void put_str(struct json_stream *js, const char *s)
+{
+	put(js, s, strlen(s));
+}
+
+static void put_char(struct json_stream *js, char c)
+{
+	put(js, &c, 1);
 }
 
 static void indent(struct json_stream *js, int depth)
@@ -27,8 +58,8 @@ static void indent(struct json_stream *js, int depth)
 	static const char spaces[] = "                                ";
 
 	for (int n = 2 * depth; n > 0; n -= (int)sizeof(spaces) - 1)
-		fwrite(spaces, 1, n < (int)sizeof(spaces) - 1 ? (size_t)n :
-		       sizeof(spaces) - 1, js->f);
+		put(js, spaces, n < (int)sizeof(spaces) - 1 ? (size_t)n :
+		    sizeof(spaces) - 1);
 }
 
 /* Does s need nothing but its quotes (printable ASCII, no '"' or '\')? */
@@ -43,12 +74,13 @@ static bool plain(const char *s)
 static void quoted(struct json_stream *js, const char *s)
 {
 	if (!plain(s)) {
+		flush(js);
 		cli_json_fputs(js->f, s);
 		return;
 	}
-	fputc('"', js->f);
-	fputs(s, js->f);
-	fputc('"', js->f);
+	put_char(js, '"');
+	put_str(js, s);
+	put_char(js, '"');
 }
 
 /* Before an item: the separator, the indent and the key. */
@@ -56,19 +88,19 @@ static void item(struct json_stream *js, const char *key)
 {
 	if (js->depth < 0)
 		return;		/* the document itself */
-	fputs(js->has_items[js->depth] ? ",\n" : "\n", js->f);
+	put_str(js, js->has_items[js->depth] ? ",\n" : "\n");
 	js->has_items[js->depth] = true;
 	indent(js, js->depth + 1);
 	if (key) {
 		quoted(js, key);
-		fputc(':', js->f);
+		put_char(js, ':');
 	}
 }
 
 static void begin(struct json_stream *js, const char *key, char open)
 {
 	item(js, key);
-	fputc(open, js->f);
+	put_char(js, open);
 	if (js->depth + 1 >= JS_MAX_DEPTH) {
 		js->overflow = true;
 		return;
@@ -81,10 +113,10 @@ static void end(struct json_stream *js, char close)
 	if (js->depth < 0)
 		return;
 	if (js->has_items[js->depth]) {
-		fputc('\n', js->f);
+		put_char(js, '\n');
 		indent(js, js->depth);
 	}
-	fputc(close, js->f);
+	put_char(js, close);
 	js->depth--;
 }
 
@@ -108,43 +140,43 @@ void js_end_object(struct json_stream *js)
 	end(js, '}');
 }
 
-static void put_u64(FILE *f, uint64_t v)
+static void put_u64(struct json_stream *js, uint64_t v)
 {
 	char buf[24], *p = buf + sizeof(buf);
 
 	do
 		*--p = (char)('0' + v % 10);
 	while (v /= 10);
-	fwrite(p, 1, (size_t)(buf + sizeof(buf) - p), f);
+	put(js, p, (size_t)(buf + sizeof(buf) - p));
 }
 
 void js_u64(struct json_stream *js, const char *key, uint64_t v)
 {
 	item(js, key);
-	put_u64(js->f, v);
+	put_u64(js, v);
 }
 
 void js_i64(struct json_stream *js, const char *key, int64_t v)
 {
 	item(js, key);
 	if (v < 0) {
-		fputc('-', js->f);
-		put_u64(js->f, (uint64_t)0 - (uint64_t)v);
+		put_char(js, '-');
+		put_u64(js, (uint64_t)0 - (uint64_t)v);
 	} else {
-		put_u64(js->f, (uint64_t)v);
+		put_u64(js, (uint64_t)v);
 	}
 }
 
 void js_bool(struct json_stream *js, const char *key, bool v)
 {
 	item(js, key);
-	fputs(v ? "true" : "false", js->f);
+	put_str(js, v ? "true" : "false");
 }
 
 void js_null(struct json_stream *js, const char *key)
 {
 	item(js, key);
-	fputs("null", js->f);
+	put_str(js, "null");
 }
 
 void js_string(struct json_stream *js, const char *key, const char *s)
@@ -160,15 +192,15 @@ void js_value(struct json_stream *js, const char *key, struct json_object *v)
 		return;
 	}
 	item(js, key);
-	fputs(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
-					     JSON_C_TO_STRING_NOSLASHESCAPE),
-	      js->f);
+	put_str(js, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
+					     JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(v);
 }
 
 int js_finish(struct json_stream *js)
 {
-	fputc('\n', js->f);
+	put_char(js, '\n');
+	flush(js);
 	if (fflush(js->f) || ferror(js->f))
 		return -EIO;
 	return js->overflow ? -ENOMEM : 0;

@@ -19,9 +19,14 @@
 struct json_object;
 
 #define JS_MAX_DEPTH 16
+#define JS_BUF_SIZE (256u * 1024)
 
 struct json_stream {
 	FILE *f;
+	/* our own buffer: stdio's locks and calls per field cost more
+	 * than the formatting */
+	char buf[JS_BUF_SIZE];
+	size_t len;
 	int depth;
 	bool has_items[JS_MAX_DEPTH];	/* the open container has an item */
 	bool overflow;
@@ -40,7 +45,8 @@ void js_string(struct json_stream *js, const char *key, const char *s);
 /* A scalar json-c built (cli_json_size with -u, say); takes the reference;
  * NULL is an error. */
 void js_value(struct json_stream *js, const char *key, struct json_object *v);
-/* The final newline; 0, or -EIO (a write failed) or -ENOMEM. */
+/* The final newline, and everything written out; 0, or -EIO (a write
+ * failed) or -ENOMEM. */
 int js_finish(struct json_stream *js);
 
 #endif
