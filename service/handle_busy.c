@@ -39,10 +39,13 @@ _Static_assert(sizeof(struct dl_view_rep) + DL_PROTO_BUSY_SUM_MAX *
 	       sizeof(struct dl_wire_busy_sum) + sizeof(struct dl_msg_hdr) <=
 	       DL_PROTO_MAX_MSG, "a full BUSY_SUMMARY page fits a message");
 
-/* Entries one page may look at: a free one costs a byte, a pinned one
- * ~50 ns (its wire entry), so a page holds the loop 3-4 ms at worst
- * (BUSY_SUMMARY's, whose pins all go into a few rows). */
+/* Entries in use one page may look at: ~50 ns each (its wire entry), so
+ * a page holds the loop 3-4 ms at worst (BUSY_SUMMARY's, whose pins all
+ * go into a few rows).  A free entry is a byte to read: 64 of them count
+ * as one, so a page gets past a few sparse tables of the default 65,536
+ * entries. */
 #define SCAN_BUDGET (1u << 16)
+#define FREE_PER_UNIT 64
 
 /* The cursor of a lockless page: (client id, the next entry to look
  * at); dl_counters_cursor's encoding with from = idx + 1. */
@@ -211,6 +214,7 @@ static bool walk_socket_pins(struct busy_walk *w, uint64_t cursor,
 static void walk_counters(struct busy_walk *w, uint64_t cursor,
 			  uint32_t budget)
 {
+	uint32_t free_seen = 0;
 	uint64_t cid = (cursor >> 32) & 0x7fffffffULL;
 	uint64_t from = cursor & 0xffffffffULL;
 	struct dl_wire_busy b;
@@ -226,7 +230,7 @@ static void walk_counters(struct busy_walk *w, uint64_t cursor,
 		for (uint64_t i = c->id == cid ? from : 0; i < t->cap; i++) {
 			int64_t refs;
 
-			if (!budget--) {
+			if (!budget) {
 				w->cursor = counters_cursor(c->id, i);
 				w->more = true;
 				w->srv->busy_resume = c;
@@ -235,8 +239,12 @@ static void walk_counters(struct busy_walk *w, uint64_t cursor,
 			/* entries in use only: a counter of a free entry
 			 * pins nothing (and reading it would fault in
 			 * memfd pages) */
-			if (!t->used[i])
+			if (!t->used[i]) {
+				if (!(++free_seen % FREE_PER_UNIT))
+					budget--;
 				continue;
+			}
+			budget--;
 			refs = dl_maptable_refs(t, i);
 			if (!refs) {
 				t->quiet_ns[i] = w->now;

@@ -140,7 +140,12 @@ static int view_fetch(struct daxlease_ctx *ctx, const struct view *v,
 	wire = malloc(page * v->wire_size);
 	if (!wire)
 		return -ENOMEM;
-	n = view_page(ctx, v->opcode, cursor, page, wire, v->wire_size);
+	/* a page that looked at its share of the daemon's entries without
+	 * finding one comes back empty with a cursor: ask again, so a
+	 * caller sees 0 entries only at the end */
+	do
+		n = view_page(ctx, v->opcode, cursor, page, wire, v->wire_size);
+	while (n == 0 && *cursor);
 	for (int i = 0; i < n; i++)
 		v->convert((uint8_t *)out + i * v->out_size,
 			   wire + i * v->wire_size);

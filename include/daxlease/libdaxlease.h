@@ -419,7 +419,7 @@ int daxlease_blocked(struct daxlease_ctx *ctx, uint64_t *cursor,
  * busy machine: one row per run of pins of one client and one file, in
  * BUSY's order (so a client's pins of a file are one row or a few; add
  * rows up by pid or by ino).  Pages as daxlease_busy() does, up to 256
- * rows a page; a page may hold none and still carry a cursor.
+ * rows a page.
  */
 struct daxlease_busy_sum {
 	int pid;
