@@ -248,7 +248,7 @@ static int holders_stop(void)
 struct prober {
 	pthread_t thread;
 	struct daxlease_ctx *c;
-	volatile int stop;
+	int stop;		/* atomic: set by the test, read by the loop */
 	double *ms;
 	size_t n, cap;
 	unsigned failed;
@@ -259,7 +259,8 @@ static void *probe_loop(void *arg)
 	struct prober *p = arg;
 	struct daxlease_status st;
 
-	while (!p->stop && p->n < p->cap) {
+	while (!__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE) &&
+	       p->n < p->cap) {
 		double t = dlc_now_s();
 
 		p->failed += daxlease_status(p->c, &st) != 0;
@@ -288,7 +289,7 @@ static int cmp_double(const void *a, const void *b)
 
 static void probe_stop(struct prober *p, const char *during)
 {
-	p->stop = 1;
+	__atomic_store_n(&p->stop, 1, __ATOMIC_RELEASE);
 	pthread_join(p->thread, NULL);
 	qsort(p->ms, p->n, sizeof(*p->ms), cmp_double);
 	printf("\n    STATUS of another client during %s: %zu answered, median %.3f ms, p99 %.3f ms, slowest %.3f ms",
@@ -385,7 +386,10 @@ static void test_take(void)
 	       nclients, nprocs, (unsigned long long)nclients * nleaves,
 	       (unsigned long long)socket_pins(), dlc_now_s() - t);
 	print_daemon("loaded");
-	CU_ASSERT(dlh_proc_status_kib(dmn.pid, "VmRSS") < 256 * 1024);
+	/* the issue's bound: 256 MB for a million pins (and as much per
+	 * million more: the tables cost 32 bytes an entry) */
+	CU_ASSERT(dlh_proc_status_kib(dmn.pid, "VmRSS") <
+		  256 * 1024 * (long)(all_pins() / 1000000 + 1));
 }
 
 static void test_truncate_nonblock(void)
