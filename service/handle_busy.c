@@ -278,7 +278,7 @@ static void walk(struct busy_walk *w, uint64_t cursor)
 			      budget);
 }
 
-/* ---- BUSY ------------------------------------------------------------------------ */
+/* ---- BUSY ---------------------------------------------------------------- */
 
 struct busy_page {
 	struct dl_wire_busy *b;
@@ -322,7 +322,7 @@ int dl_handle_busy(struct dl_client *c, const struct dl_request *rq,
 	return 0;
 }
 
-/* ---- BUSY_SUMMARY ------------------------------------------------------------------ */
+/* ---- BUSY_SUMMARY -------------------------------------------------------- */
 
 struct sum_page {
 	struct dl_wire_busy_sum *rows;

@@ -147,7 +147,7 @@ static bool wanted(const struct busy_args *a, const struct daxlease_busy *b)
 	return true;
 }
 
-/* ---- one pin -------------------------------------------------------------- */
+/* ---- one pin ------------------------------------------------------------- */
 
 static const char *const leaf_names[] = { "pte", "pmd", "pud" };
 
@@ -222,7 +222,7 @@ static void put_busy(struct json_stream *js, const struct daxlease_busy *b,
 	js_end_object(js);
 }
 
-/* ---- the summary ------------------------------------------------------------ */
+/* ---- the summary --------------------------------------------------------- */
 
 /* A pin as a summary row of one. */
 static void row_of_pin(const struct daxlease_busy *b,
@@ -379,7 +379,7 @@ static void put_summary(struct json_stream *js, struct summary *s,
 	js_end_object(js);
 }
 
-/* ---- the verb ------------------------------------------------------------------- */
+/* ---- the verb ------------------------------------------------------------ */
 
 /* Every page of BUSY: each wanted pin printed, or added to s. */
 static int busy_pages(struct daxlease_ctx *dl, const struct busy_args *a,

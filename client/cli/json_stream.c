@@ -3,9 +3,10 @@
  * json_stream.c - JSON written as it is produced (json_stream.h).
  *
  * Numbers are formatted here and plain strings copied as they are, into
- * a buffer of our own, since a report writes millions of them; anything else (a string that needs
- * escaping or UTF-8 repair, a value json-c built) goes through json_out.c,
- * so the output is byte for byte what cli_json_print would print.
+ * a buffer of our own, since a report writes millions of them; anything
+ * else (a string that needs escaping or UTF-8 repair, a value json-c
+ * built) goes through json_out.c, so the output is byte for byte what
+ * cli_json_print would print.
  */
 #include <errno.h>
 #include <string.h>

@@ -137,7 +137,7 @@ static int suite_clean(void)
 	return 0;
 }
 
-/* ---- the holders ------------------------------------------------------------ */
+/* ---- the holders --------------------------------------------------------- */
 
 struct holder_client {
 	struct daxlease_ctx *c;
@@ -243,7 +243,7 @@ static int holders_stop(void)
 	return bad ? -1 : 0;
 }
 
-/* ---- a concurrent client's STATUS latency -------------------------------------- */
+/* ---- a concurrent client's STATUS latency -------------------------------- */
 
 struct prober {
 	pthread_t thread;
@@ -301,7 +301,7 @@ static void probe_stop(struct prober *p, const char *during)
 	free(p->ms);
 }
 
-/* ---- running the CLI ------------------------------------------------------------- */
+/* ---- running the CLI ----------------------------------------------------- */
 
 struct cli_run {
 	int status;
@@ -375,7 +375,7 @@ static uint64_t count_lines_with(const char *path, const char *key)
 
 static char out_path[PATH_MAX];
 
-/* ---- tests -------------------------------------------------------------------- */
+/* ---- tests --------------------------------------------------------------- */
 
 static void test_take(void)
 {
