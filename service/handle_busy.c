@@ -40,11 +40,11 @@ _Static_assert(sizeof(struct dl_view_rep) + DL_PROTO_BUSY_SUM_MAX *
 	       DL_PROTO_MAX_MSG, "a full BUSY_SUMMARY page fits a message");
 
 /* Entries in use one page may look at: ~50 ns each (its wire entry), so
- * a page holds the loop 3-4 ms at worst (BUSY_SUMMARY's, whose pins all
+ * a page holds the loop ~2 ms at worst (BUSY_SUMMARY's, whose pins all
  * go into a few rows).  A free entry is a byte to read: 64 of them count
  * as one, so a page gets past a few sparse tables of the default 65,536
  * entries. */
-#define SCAN_BUDGET (1u << 16)
+#define SCAN_BUDGET (1u << 15)
 #define FREE_PER_UNIT 64
 
 /* The cursor of a lockless page: (client id, the next entry to look
