@@ -546,6 +546,8 @@ static void client_unlink(struct dl_server *srv, struct dl_client *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	c->prev = c->next = NULL;
+	if (srv->busy_resume == c)
+		srv->busy_resume = NULL;
 }
 
 /*

@@ -25,7 +25,7 @@ static uint64_t entry_size(const struct dl_table_entry *e)
 	return dl_leaf_size(dl_pte_level(e->pte));
 }
 
-static void counter_to_wire(const struct dl_client *c, uint64_t idx,
+void dl_counter_to_wire(const struct dl_client *c, uint64_t idx,
 			    int64_t refs, struct dl_wire_blocker *w)
 {
 	const struct dl_table_entry *e = &c->table->ent[idx];
@@ -88,7 +88,7 @@ static void scan_one(struct dl_client *c, uint64_t idx, int64_t refs,
 	struct scan_out *s = arg;
 
 	if (s->out && s->n < s->max)
-		counter_to_wire(c, idx, refs, &s->out[s->n]);
+		dl_counter_to_wire(c, idx, refs, &s->out[s->n]);
 	s->n++;
 }
 
@@ -142,73 +142,4 @@ const struct dl_mapping *dl_counters_mapping_of(const struct dl_client *c,
 		if (idx >= m->first && idx < m->first + m->nentries)
 			return m;
 	return NULL;
-}
-
-/* The client with the smallest id >= id, or NULL. */
-static struct dl_client *client_from(struct dl_server *srv, uint64_t id)
-{
-	struct dl_client *best = NULL;
-
-	for (struct dl_client *c = srv->clients; c; c = c->next)
-		if (c->table && c->id >= id && (!best || c->id < best->id))
-			best = c;
-	return best;
-}
-
-bool dl_counters_next(struct dl_server *srv, uint64_t cursor,
-		      struct dl_client **cp, uint64_t *idxp)
-{
-	uint64_t cid = (cursor >> 32) & 0x7fffffffULL;
-	uint64_t from = cursor & 0xffffffffULL;	/* entry index + 1 */
-	struct dl_client *c;
-
-	if (!(cursor & DL_BUSY_COUNTERS))
-		cid = 0, from = 0;
-	for (c = client_from(srv, cid); c; c = client_from(srv, c->id + 1)) {
-		uint64_t i = c->id == cid ? from : 0;
-
-		/* entries in use only: a counter of a free entry pins
-		 * nothing (and reading it would fault in memfd pages) */
-		for (; i < c->table->cap; i++) {
-			if (c->table->used[i] && dl_maptable_refs(c->table, i)) {
-				*cp = c;
-				*idxp = i;
-				return true;
-			}
-		}
-	}
-	return false;
-}
-
-uint64_t dl_counters_cursor(const struct dl_client *c, uint64_t idx)
-{
-	return DL_BUSY_COUNTERS | (c->id & 0x7fffffffULL) << 32 | (idx + 1);
-}
-
-void dl_counters_to_busy(struct dl_server *srv, const struct dl_client *c,
-			 uint64_t idx, struct dl_wire_busy *b)
-{
-	const struct dl_mapping *m = dl_counters_mapping_of(c, idx);
-	const struct dl_table_entry *e = &c->table->ent[idx];
-	int64_t refs = dl_maptable_refs(c->table, idx);
-	struct dl_stat st;
-
-	memset(b, 0, sizeof(*b));
-	counter_to_wire(c, idx, refs, &b->pin);
-	b->refs = refs;
-	b->ns_offset = dl_pte_ns_offset(e->pte);
-	b->level = dl_pte_level(e->pte);
-	b->orphan_ms = dl_orphan_ms(c, dl_server_now_ns());
-	if (!m) {
-		/* no mapping owns the entry: the count is made up */
-		b->pin.flags |= DL_BLOCKER_CORRUPT;
-		b->pin.offset = b->pin.length = 0;
-		b->ns_offset = UINT64_MAX;
-		return;
-	}
-	b->ino = m->ino;
-	if (!dl_fs_stat(srv->fs, m->ino, &st))
-		memcpy(b->name, st.name, sizeof(st.name) < sizeof(b->name) ?
-		       sizeof(st.name) : sizeof(b->name));
-	b->name[sizeof(b->name) - 1] = 0;
 }

@@ -70,6 +70,7 @@ static long fixed_size(uint16_t opcode)
 	case DL_OP_UNPIN:
 		return sizeof(struct dl_unpin_req);
 	case DL_OP_BUSY:
+	case DL_OP_BUSY_SUMMARY:
 	case DL_OP_BLOCKED:
 	case DL_OP_QUARANTINE:
 	case DL_OP_DIRTY:
@@ -310,6 +311,7 @@ static int check_payload(const struct dl_request *rq)
 	case DL_OP_LEASE_QUERY:
 	case DL_OP_LEASES:
 	case DL_OP_BUSY:
+	case DL_OP_BUSY_SUMMARY:
 	case DL_OP_BLOCKED:
 	case DL_OP_QUARANTINE:
 	case DL_OP_DIRTY: {

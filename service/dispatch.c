@@ -31,6 +31,7 @@ static dl_handler_fn *const handlers[] = {
 	[DL_OP_PIN] = dl_handle_pin,
 	[DL_OP_UNPIN] = dl_handle_unpin,
 	[DL_OP_BUSY] = dl_handle_busy,
+	[DL_OP_BUSY_SUMMARY] = dl_handle_busy_summary,
 	[DL_OP_BLOCKED] = dl_handle_blocked,
 	[DL_OP_QUARANTINE] = dl_handle_quarantine,
 	[DL_OP_DIRTY] = dl_handle_dirty,

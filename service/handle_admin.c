@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /*
- * handle_admin.c - the admin views: BUSY (every pin), BLOCKED (every
- * waiting request and what it waits on) and DIRTY (ranges written through
- * write pins).  Admin only (access.c).
+ * handle_admin.c - the admin views BLOCKED (every waiting request and
+ * what it waits on) and DIRTY (ranges written through write pins); BUSY
+ * has its own file (handle_busy.c).  Admin only (access.c).
  *
  * All are paged like LIST: the cursor is the last id returned and a page
  * holds what comes after it in id order, so a report of any size is built
@@ -18,84 +18,12 @@
 #include "server.h"
 
 _Static_assert(sizeof(struct dl_view_rep) + DL_PROTO_VIEW_MAX *
-	       sizeof(struct dl_wire_busy) + sizeof(struct dl_msg_hdr) <=
-	       DL_PROTO_MAX_MSG, "a full BUSY page fits a message");
-_Static_assert(sizeof(struct dl_view_rep) + DL_PROTO_VIEW_MAX *
 	       sizeof(struct dl_wire_blocked) + sizeof(struct dl_msg_hdr) <=
 	       DL_PROTO_MAX_MSG, "a full BLOCKED page fits a message");
 
 static uint32_t view_max(const struct dl_view_req *r)
 {
 	return r->max < DL_PROTO_VIEW_MAX ? r->max : DL_PROTO_VIEW_MAX;
-}
-
-/* Where the pin's first block is, and the leaf a mapping would use. */
-static void busy_where(struct dl_server *srv, const struct dl_pin *p,
-		       struct dl_wire_busy *b)
-{
-	b->ns_offset = UINT64_MAX;
-	b->level = DL_LEAF_PTE;
-	if (p->first_ns == UINT64_MAX)
-		return;		/* a read pin of holes */
-	b->ns_offset = p->first_ns;
-	if (srv->nsinfo.align >= (1ULL << 30) && !(b->ns_offset % (1ULL << 30)))
-		b->level = DL_LEAF_PUD;
-	else if (srv->nsinfo.align >= (2ULL << 20) &&
-		 !(b->ns_offset % (2ULL << 20)))
-		b->level = DL_LEAF_PMD;
-}
-
-static void busy_fill(struct dl_server *srv, const struct dl_pin *p,
-		      int64_t now, struct dl_wire_busy *b)
-{
-	struct dl_stat st;
-
-	memset(b, 0, sizeof(*b));
-	dl_pin_to_wire(p, &b->pin);
-	b->refs = 1;
-	b->ino = p->ino;
-	b->age_ns = (uint64_t)(now - p->since_ns);
-	b->orphan_ms = dl_orphan_ms(p->client, now);
-	if (!dl_fs_stat(srv->fs, p->ino, &st))
-		memcpy(b->name, st.name, sizeof(st.name) < sizeof(b->name) ?
-		       sizeof(st.name) : sizeof(b->name));
-	b->name[sizeof(b->name) - 1] = 0;
-	busy_where(srv, p, b);
-}
-
-int dl_handle_busy(struct dl_client *c, const struct dl_request *rq,
-		   struct dl_reply *rp)
-{
-	const struct dl_view_req *r = rq->payload;
-	struct dl_view_rep *v = rp->payload;
-	struct dl_wire_busy *b = (struct dl_wire_busy *)(v + 1);
-	uint32_t max = view_max(r), n = 0;
-	int64_t now = dl_server_now_ns();
-	uint64_t cursor = r->cursor;
-	const struct dl_pin *p;
-	struct dl_client *pc;
-	uint64_t idx;
-
-	if (!(c->server_flags & DL_SRV_ADMIN))
-		return -EPERM;
-	/* socket pins in id order, then lockless ones by (client, entry) */
-	while (n < max && !(cursor & DL_BUSY_COUNTERS) &&
-	       (p = dl_pin_after(c->srv, cursor))) {
-		busy_fill(c->srv, p, now, &b[n++]);
-		cursor = p->id;
-	}
-	while (n < max && dl_counters_next(c->srv, cursor, &pc, &idx)) {
-		dl_counters_to_busy(c->srv, pc, idx, &b[n++]);
-		cursor = dl_counters_cursor(pc, idx);
-	}
-	memset(v, 0, sizeof(*v));
-	v->count = n;
-	v->next_cursor = n == max && ((!(cursor & DL_BUSY_COUNTERS) &&
-				       dl_pin_after(c->srv, cursor)) ||
-				      dl_counters_next(c->srv, cursor, &pc,
-						       &idx)) ? cursor : 0;
-	rp->len = sizeof(*v) + n * sizeof(*b);
-	return 0;
 }
 
 static void blocked_fill(struct dl_server *srv, const struct dl_waiter *w,

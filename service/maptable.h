@@ -30,6 +30,15 @@ struct dl_maptable {
 	struct dl_table_entry *ent;
 	uint64_t cap;
 	uint8_t *used;			/* one byte per entry */
+	/*
+	 * Per entry, the last time (CLOCK_MONOTONIC ns) the service knew
+	 * its counter to be 0: when the entry was handed out, and each
+	 * time the BUSY view read it as 0 (handle_busy.c).  A lockless pin
+	 * went from 0 to 1 at some time after it - the service never sees
+	 * the increment itself - so now minus this is its age at most.
+	 * 0 in an imported table: unknown before the restart.
+	 */
+	int64_t *quiet_ns;
 	uint64_t hint;			/* where the next search starts */
 	int cnt_fd;			/* the counter memfd */
 	size_t cnt_len;

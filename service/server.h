@@ -232,6 +232,9 @@ struct dl_server {
 	char *socket_path;		/* NULL with socket activation */
 	bool unlink_socket;
 	struct dl_client *clients;	/* connected, dead and orphans */
+	struct dl_client *busy_resume;	/* where the last BUSY page ended
+					 * (handle_busy.c); forgotten when
+					 * it is unlinked (conn.c) */
 	struct dl_client *dead;		/* torn down after the epoll batch */
 	uint32_t nclients;		/* connections */
 	uint32_t norphans;
@@ -343,7 +346,8 @@ dl_handler_fn dl_handle_read, dl_handle_write, dl_handle_fsync,
 	dl_handle_truncate, dl_handle_fallocate;
 dl_handler_fn dl_handle_map, dl_handle_unmap;
 dl_handler_fn dl_handle_pin, dl_handle_unpin;
-dl_handler_fn dl_handle_busy, dl_handle_blocked, dl_handle_dirty;
+dl_handler_fn dl_handle_busy, dl_handle_busy_summary, dl_handle_blocked,
+	dl_handle_dirty;
 dl_handler_fn dl_handle_lease_acquire, dl_handle_lease_release,
 	dl_handle_lease_query, dl_handle_leases;
 
@@ -459,12 +463,9 @@ const struct dl_mapping *dl_counters_mapping_of(const struct dl_client *c,
 						uint64_t idx);
 /* BUSY view cursors above this are (client id, entry) of counters. */
 #define DL_BUSY_COUNTERS (1ULL << 63)
-/* The next non-zero counter after cursor (any client, any entry). */
-bool dl_counters_next(struct dl_server *srv, uint64_t cursor,
-		      struct dl_client **c, uint64_t *idx);
-uint64_t dl_counters_cursor(const struct dl_client *c, uint64_t idx);
-void dl_counters_to_busy(struct dl_server *srv, const struct dl_client *c,
-			 uint64_t idx, struct dl_wire_busy *b);
+/* Entry idx of c's table as a blocker (a counter pin of refs). */
+void dl_counter_to_wire(const struct dl_client *c, uint64_t idx,
+			int64_t refs, struct dl_wire_blocker *w);
 
 /* ---- wait.c: requests that wait for pins or behind a layout change ------------ */
 /* Must a request on this file range queue behind an earlier waiter? */

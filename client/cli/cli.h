@@ -175,12 +175,9 @@ struct json_object *cli_json_status(const struct daxlease_status *st,
 /* ---- json_pin.c: pins and waiting requests (fields in daxlease(1)) -------- */
 
 struct daxlease_blocker;
-struct daxlease_busy;
 struct daxlease_blocked;
 struct json_object *cli_json_blocker(const struct daxlease_blocker *b,
 				     unsigned flags);
-struct json_object *cli_json_busy(const struct daxlease_busy *b,
-				  unsigned flags);
 struct json_object *cli_json_blocked(const struct daxlease_blocked *b,
 				     unsigned flags);
 struct daxlease_lease;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * cmd_pins.c - `daxlease pin` (a command-line pinning client) and the
- * admin views `daxlease busy`, `daxlease blocked`, `daxlease quarantine`.
+ * admin views `daxlease blocked`, `daxlease quarantine`, `daxlease dirty`
+ * and `daxlease leases` (`daxlease busy` is cmd_busy.c).
  */
 #ifdef DAXLEASE_HAVE_CLIENT
 #include <errno.h>
@@ -231,20 +232,7 @@ int cmd_pin(int argc, char **argv, struct cli_ctx *ctx)
 	return rc;
 }
 
-/* ---- busy, blocked ------------------------------------------------------------ */
-
-static const char busy_usage[] =
-	"usage: daxlease [--socket PATH] busy [-u]\n"
-	"\n"
-	"Every pinned range as a JSON array: file, range, namespace offset,\n"
-	"leaf, and the client holding it (pid, uid, comm, read or write, age).\n"
-	"Lockless pins (a client's counter of a table entry) come after the\n"
-	"socket pins, one per entry, with \"lockless\": true, the counter in\n"
-	"\"refs\", and \"corrupt\": true when it is negative or huge.\n"
-	"Needs root or daxleased's --admin-group.\n"
-	"\n"
-	"  -u, --human        sizes with units, offsets in hex\n"
-	"  -h, --help         this text\n";
+/* ---- blocked ------------------------------------------------------------ */
 
 static const char blocked_usage[] =
 	"usage: daxlease [--socket PATH] blocked [-u]\n"
@@ -256,26 +244,6 @@ static const char blocked_usage[] =
 	"\n"
 	"  -u, --human        sizes with units, offsets in hex\n"
 	"  -h, --help         this text\n";
-
-/* Append every page of BUSY to arr. */
-static int busy_pages(struct daxlease_ctx *dl, struct json_object *arr,
-		      unsigned flags)
-{
-	struct daxlease_busy *b = calloc(VIEW_PAGE, sizeof(*b));
-	uint64_t cursor = 0;
-	int n = 0;
-
-	if (!b)
-		return -ENOMEM;
-	do {
-		n = daxlease_busy(dl, &cursor, b, VIEW_PAGE);
-		for (int i = 0; i < n; i++)
-			if (cli_json_add(arr, NULL, cli_json_busy(&b[i], flags)))
-				n = -ENOMEM;
-	} while (n >= 0 && cursor);
-	free(b);
-	return n < 0 ? n : 0;
-}
 
 static int blocked_pages(struct daxlease_ctx *dl, struct json_object *arr,
 			 unsigned flags)
@@ -432,11 +400,6 @@ static int leases_pages(struct daxlease_ctx *dl, struct json_object *arr,
 int cmd_leases(int argc, char **argv, struct cli_ctx *ctx)
 {
 	return view(argc, argv, ctx, leases_usage, leases_pages);
-}
-
-int cmd_busy(int argc, char **argv, struct cli_ctx *ctx)
-{
-	return view(argc, argv, ctx, busy_usage, busy_pages);
 }
 
 int cmd_blocked(int argc, char **argv, struct cli_ctx *ctx)

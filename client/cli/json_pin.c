@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * json_pin.c - JSON objects for pins (pin, busy, a refused --nonblock
- * layout change) and waiting requests (blocked).  Field names are listed
- * in daxlease(1) and do not change; -u changes values only.
+ * json_pin.c - JSON objects for pins (pin, a refused --nonblock layout
+ * change) and waiting requests (blocked); busy streams its own
+ * (cmd_busy.c).  Field names are listed in daxlease(1) and do not
+ * change; -u changes values only.
  */
 #ifdef DAXLEASE_HAVE_CLIENT
 #include <stdio.h>
@@ -15,8 +16,6 @@
 #include <time.h>
 
 #include "cli.h"
-
-static const char *const leaf_names[] = { "pte", "pmd", "pud" };
 
 /* Nanoseconds, or with -u seconds with a unit. */
 static struct json_object *json_age(uint64_t ns, unsigned flags)
@@ -120,39 +119,6 @@ struct json_object *cli_json_blocker(const struct daxlease_blocker *b,
 		o = NULL;
 	}
 	return o;
-}
-
-struct json_object *cli_json_busy(const struct daxlease_busy *b,
-				  unsigned flags)
-{
-	struct json_object *o = json_object_new_object();
-
-	if (!o)
-		return NULL;
-	/* a pinned hole has no block yet: null */
-	if (cli_json_add(o, "file", cli_json_string(b->name)) ||
-	    cli_json_add(o, "ino", cli_json_count(b->ino)) ||
-	    add_blocker(o, &b->pin, flags) ||
-	    (b->ns_offset == UINT64_MAX ?
-	     json_object_object_add(o, "ns_offset", NULL) :
-	     cli_json_add(o, "ns_offset", cli_json_offset(b->ns_offset,
-							  flags))) ||
-	    cli_json_add(o, "leaf", cli_json_string(b->level < 3 ?
-						    leaf_names[b->level] :
-						    "?")) ||
-	    cli_json_add(o, "age", json_age(b->age_ns, flags)) ||
-	    /* since its connection went; null while it has one */
-	    (b->pin.orphaned ?
-	     cli_json_add(o, "orphaned_for",
-			  json_age((uint64_t)b->orphan_ms * 1000000, flags)) :
-	     json_object_object_add(o, "orphaned_for", NULL)) ||
-	    /* 1 for a socket pin; a lockless pin's counter, as it is */
-	    cli_json_add(o, "refs", json_object_new_int64(b->refs)))
-		goto err;
-	return o;
-err:
-	json_object_put(o);
-	return NULL;
 }
 
 static struct json_object *pin_ids(const struct daxlease_blocked *b)

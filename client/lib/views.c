@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /*
- * views.c - the admin views BUSY, BLOCKED, QUARANTINE and DIRTY, a page
- * at a time.
+ * views.c - the admin views BUSY (and its summary), BLOCKED, QUARANTINE
+ * and DIRTY, a page at a time.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -49,6 +49,23 @@ static void busy_from_wire(void *out, const void *wire)
 	o->orphan_ms = w->orphan_ms;
 	o->age_ns = w->age_ns;
 	o->refs = w->refs;
+}
+
+static void busy_sum_from_wire(void *out, const void *wire)
+{
+	struct daxlease_busy_sum *o = out;
+	const struct dl_wire_busy_sum *w = wire;
+
+	memset(o, 0, sizeof(*o));
+	o->pid = (int)w->pid;
+	o->uid = w->uid;
+	memcpy(o->comm, w->comm, sizeof(o->comm) - 1);
+	o->ino = w->ino;
+	memcpy(o->name, w->name, sizeof(o->name) - 1);
+	o->pins = w->pins;
+	o->lockless = w->lockless;
+	o->bytes = w->bytes;
+	o->oldest_ns = w->oldest_ns;
 }
 
 static void blocked_from_wire(void *out, const void *wire)
@@ -100,6 +117,7 @@ static void dirty_from_wire(void *out, const void *wire)
 /* How one view's wire entries become the caller's structs. */
 struct view {
 	uint16_t opcode;
+	uint32_t page_max;		/* entries a page may hold */
 	size_t wire_size;
 	size_t out_size;
 	void (*convert)(void *out, const void *wire);
@@ -113,8 +131,7 @@ struct view {
 static int view_fetch(struct daxlease_ctx *ctx, const struct view *v,
 		      uint64_t *cursor, void *out, size_t max)
 {
-	uint32_t page = max > DL_PROTO_VIEW_MAX ? DL_PROTO_VIEW_MAX
-						: (uint32_t)max;
+	uint32_t page = max > v->page_max ? v->page_max : (uint32_t)max;
 	uint8_t *wire;
 	int n;
 
@@ -123,7 +140,12 @@ static int view_fetch(struct daxlease_ctx *ctx, const struct view *v,
 	wire = malloc(page * v->wire_size);
 	if (!wire)
 		return -ENOMEM;
-	n = view_page(ctx, v->opcode, cursor, page, wire, v->wire_size);
+	/* a page that looked at its share of the daemon's entries without
+	 * finding one comes back empty with a cursor: ask again, so a
+	 * caller sees 0 entries only at the end */
+	do
+		n = view_page(ctx, v->opcode, cursor, page, wire, v->wire_size);
+	while (n == 0 && *cursor);
 	for (int i = 0; i < n; i++)
 		v->convert((uint8_t *)out + i * v->out_size,
 			   wire + i * v->wire_size);
@@ -132,7 +154,8 @@ static int view_fetch(struct daxlease_ctx *ctx, const struct view *v,
 }
 
 #define VIEW(op, wire_t, out_t, fn) {					\
-	.opcode = (op), .wire_size = sizeof(wire_t),			\
+	.opcode = (op), .page_max = DL_PROTO_VIEW_MAX,			\
+	.wire_size = sizeof(wire_t),					\
 	.out_size = sizeof(out_t),					\
 	.convert = (fn),						\
 }
@@ -140,6 +163,12 @@ static int view_fetch(struct daxlease_ctx *ctx, const struct view *v,
 static const struct view busy_view =
 	VIEW(DL_OP_BUSY, struct dl_wire_busy, struct daxlease_busy,
 	     busy_from_wire);
+static const struct view busy_sum_view = {
+	.opcode = DL_OP_BUSY_SUMMARY, .page_max = DL_PROTO_BUSY_SUM_MAX,
+	.wire_size = sizeof(struct dl_wire_busy_sum),
+	.out_size = sizeof(struct daxlease_busy_sum),
+	.convert = busy_sum_from_wire,
+};
 static const struct view blocked_view =
 	VIEW(DL_OP_BLOCKED, struct dl_wire_blocked, struct daxlease_blocked,
 	     blocked_from_wire);
@@ -154,6 +183,14 @@ DAXLEASE_EXPORT int daxlease_busy(struct daxlease_ctx *ctx, uint64_t *cursor,
 				  struct daxlease_busy *out, size_t max)
 {
 	return view_fetch(ctx, &busy_view, cursor, out, max);
+}
+
+DAXLEASE_EXPORT int daxlease_busy_summary(struct daxlease_ctx *ctx,
+					  uint64_t *cursor,
+					  struct daxlease_busy_sum *out,
+					  size_t max)
+{
+	return view_fetch(ctx, &busy_sum_view, cursor, out, max);
 }
 
 DAXLEASE_EXPORT int daxlease_blocked(struct daxlease_ctx *ctx,

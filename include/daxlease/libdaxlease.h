@@ -414,6 +414,27 @@ int daxlease_busy(struct daxlease_ctx *ctx, uint64_t *cursor,
 int daxlease_blocked(struct daxlease_ctx *ctx, uint64_t *cursor,
 		     struct daxlease_blocked *out, size_t max);
 
+/*
+ * The pins of daxlease_busy() added up, for an admin's first look at a
+ * busy machine: one row per run of pins of one client and one file, in
+ * BUSY's order (so a client's pins of a file are one row or a few; add
+ * rows up by pid or by ino).  Pages as daxlease_busy() does, up to 256
+ * rows a page.
+ */
+struct daxlease_busy_sum {
+	int pid;
+	unsigned uid;
+	char comm[16];
+	uint64_t ino;		/* 0: counters no mapping owns */
+	char name[256];		/* the file's */
+	uint64_t pins;
+	uint64_t lockless;	/* of them */
+	uint64_t bytes;		/* their lengths, added */
+	uint64_t oldest_ns;	/* the largest age */
+};
+int daxlease_busy_summary(struct daxlease_ctx *ctx, uint64_t *cursor,
+			  struct daxlease_busy_sum *out, size_t max);
+
 /* Blocks a layout change detached while pins held them (--detach). */
 struct daxlease_quarantine {
 	uint64_t ns_offset, length;

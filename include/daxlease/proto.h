@@ -63,6 +63,7 @@ enum dl_opcode {
 	DL_OP_BLOCKED = 41,		/* admin */
 	DL_OP_QUARANTINE = 42,		/* admin */
 	DL_OP_DIRTY = 43,		/* admin */
+	DL_OP_BUSY_SUMMARY = 44,	/* admin: BUSY's totals */
 	DL_OP_LEASE_ACQUIRE = 50,
 	DL_OP_LEASE_RELEASE = 51,
 	DL_OP_LEASE_QUERY = 52,		/* the caller's own leases */
@@ -488,6 +489,27 @@ struct dl_wire_busy {
 				 * went (saturates) */
 	uint64_t age_ns;	/* lockless pins: since the service saw it */
 	int64_t refs;		/* 1 for a socket pin; the counter's value */
+	char name[DL_PROTO_NAME_SIZE];
+};
+
+/*
+ * BUSY_SUMMARY (a dl_view_req with BUSY's cursor; max up to
+ * DL_PROTO_BUSY_SUM_MAX): the pins of BUSY in the same order, added up
+ * while they share a client and a file - one row per run, so a client's
+ * pins of one file are a row or a few, and the reader adds rows up per
+ * process and per file.  A page may hold fewer rows than asked (a page
+ * looks at a bounded number of entries), even none, with a cursor.
+ */
+#define DL_PROTO_BUSY_SUM_MAX 256
+struct dl_wire_busy_sum {
+	uint32_t pid;
+	uint32_t uid;
+	char comm[16];
+	uint64_t ino;		/* 0: counters no mapping owns */
+	uint64_t pins;
+	uint64_t lockless;	/* of them */
+	uint64_t bytes;		/* their ranges' lengths, added */
+	uint64_t oldest_ns;	/* the largest age_ns */
 	char name[DL_PROTO_NAME_SIZE];
 };
 

@@ -199,6 +199,20 @@ last_cmd="pin --write rand 0 8K"
 expect_json 'd["access"] == "write" and d["length"] == 8192 and d["file"] == "rand"' "pin prints the pin"
 run busy
 expect_json "len(d) == 1 and d[0]['pid'] == $pin_pid and d[0]['file'] == 'rand' and d[0]['ns_offset'] is not None" "busy names the pinner"
+run busy --summary
+expect_json "d['pins'] == 1 and d['bytes'] == 8192 and d['processes'][0]['pid'] == $pin_pid and d['processes'][0]['pins'] == 1 and d['files'][0]['file'] == 'rand' and d['files'][0]['pins'] == 1" "busy --summary adds the pins up per process and per file"
+run busy --pid "$pin_pid" --file rand --range 4K:4K
+expect_json "len(d) == 1 and d[0]['pid'] == $pin_pid" "busy --pid --file --range: the pin meets them"
+run busy --range 8K:4K
+expect_json 'd == []' "busy --range: a range beside the pin shows nothing"
+run busy --file other
+expect_json 'd == []' "busy --file: another file's pins only"
+run busy --summary --pid 1
+expect_json "d['pins'] == 0 and d['processes'] == [] and d['files'] == []" "busy --summary --pid: the filtered totals"
+run busy --range 4K
+expect_rc 2 "busy --range without a length is a usage error"
+run busy --pid zero
+expect_rc 2 "busy --pid that is not a number is a usage error"
 run leases
 expect_json "len(d) == 1 and d[0]['pid'] == $pin_pid and d[0]['file'] == 'rand' and d[0]['state'] == 'held'" "leases names the pinner's lease and its file"
 run truncate --nonblock rand 0

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * client_util.h - what the libdaxlease integration suites all need: a
- * file's size, a child's exit status, and waiting until the service's
- * BLOCKED view shows requests waiting.
+ * size from the environment, a clock, a file's size, a child's exit
+ * status, and waiting until the service's BLOCKED view shows requests
+ * waiting.
  *
  * Waiting on the BLOCKED view is the one poll the suites allow: a request
  * that waits inside daxleased sends nothing, so there is no line or byte
@@ -14,12 +15,32 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <CUnit/CUnit.h>
 
 #include "daxlease/libdaxlease.h"
+
+/* A count from the environment (a test's size), or dflt. */
+static inline unsigned dlc_env_count(const char *name, unsigned dflt)
+{
+	const char *s = getenv(name);
+	unsigned long v = s ? strtoul(s, NULL, 10) : 0;
+
+	return v ? (unsigned)v : dflt;
+}
+
+/* CLOCK_MONOTONIC in seconds (for times a test prints). */
+static inline double dlc_now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static inline uint64_t dlc_file_size(struct daxlease_file *f)
 {

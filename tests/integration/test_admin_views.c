@@ -8,7 +8,8 @@
  * there are, and the loop is never held for long: between every two
  * pages another client's STATUS is answered.  Each listing must see
  * every pin or lease exactly once.  The time of each page is printed
- * (median and slowest), never asserted.
+ * (median and slowest), never asserted.  A lockless pin's age is what
+ * the service can know: the time since it last saw the counter at 0.
  *
  * The pins and leases are spread over a few connections of one holder
  * process, each within the default --pins-per-client and
@@ -38,22 +39,6 @@
 static struct dlh_daemon dmn;
 static struct daxlease_ctx *ctx;	/* the admin */
 static struct daxlease_ctx *other;	/* served between pages */
-
-static unsigned env_count(const char *name, unsigned dflt)
-{
-	const char *s = getenv(name);
-	unsigned long v = s ? strtoul(s, NULL, 10) : 0;
-
-	return v ? (unsigned)v : dflt;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int suite_init(void)
 {
@@ -199,10 +184,10 @@ static int page_done(struct paging *p, double ms)
 		 sizeof(*p->page_ms)))
 		return -1;
 	p->page_ms[p->pages++] = ms;
-	t = now_s();
+	t = dlc_now_s();
 	p->answered += daxlease_status(other, &st) == 0;
-	if ((now_s() - t) * 1e3 > p->slowest_status_ms)
-		p->slowest_status_ms = (now_s() - t) * 1e3;
+	if ((dlc_now_s() - t) * 1e3 > p->slowest_status_ms)
+		p->slowest_status_ms = (dlc_now_s() - t) * 1e3;
 	return 0;
 }
 
@@ -286,17 +271,17 @@ static void page_through(enum hold what, unsigned n, unsigned per_conn)
 	struct holder h;
 	double t0, t;
 
-	t = now_s();
+	t = dlc_now_s();
 	CU_ASSERT_EQUAL_FATAL(holder_start(&h, what, n, per_conn), 0);
 	printf("\n    %u %s taken in %.2f s", n,
-	       what == HOLD_PINS ? "socket pins" : "leases", now_s() - t);
-	t0 = now_s();
+	       what == HOLD_PINS ? "socket pins" : "leases", dlc_now_s() - t);
+	t0 = dlc_now_s();
 	do {
-		t = now_s();
+		t = dlc_now_s();
 		CU_ASSERT_EQUAL_FATAL(view_page(what, &cursor, &p), 0);
-		CU_ASSERT_EQUAL_FATAL(page_done(&p, (now_s() - t) * 1e3), 0);
+		CU_ASSERT_EQUAL_FATAL(page_done(&p, (dlc_now_s() - t) * 1e3), 0);
 	} while (cursor);
-	report(view, n, &p, now_s() - t0);
+	report(view, n, &p, dlc_now_s() - t0);
 	CU_ASSERT_EQUAL(p.n, n);
 	CU_ASSERT_TRUE(all_distinct(&p));
 	CU_ASSERT_EQUAL(p.answered, p.pages);
@@ -306,14 +291,78 @@ static void page_through(enum hold what, unsigned n, unsigned per_conn)
 
 static void test_busy_pages(void)
 {
-	page_through(HOLD_PINS, env_count("DAXLEASE_VIEW_PINS", 100000),
+	page_through(HOLD_PINS, dlc_env_count("DAXLEASE_VIEW_PINS", 100000),
 		     PINS_PER_CONN);
 }
 
 static void test_leases_pages(void)
 {
-	page_through(HOLD_LEASES, env_count("DAXLEASE_VIEW_LEASES", 20000),
+	page_through(HOLD_LEASES, dlc_env_count("DAXLEASE_VIEW_LEASES", 20000),
 		     LEASES_PER_CONN);
+}
+
+/* ---- a lockless pin's age -------------------------------------------------- */
+
+/* The age BUSY gives ctx's lockless pin (the one there is); -1: none. */
+static int64_t lockless_age(void)
+{
+	struct daxlease_busy b[PAGE_MAX];
+	uint64_t cursor = 0;
+	int64_t age = -1;
+	int got;
+
+	do {
+		got = daxlease_busy(ctx, &cursor, b, PAGE_MAX);
+		for (int i = 0; i < got; i++)
+			if (b[i].pin.lockless)
+				age = (int64_t)b[i].age_ns;
+	} while (got >= 0 && cursor);
+	return age;
+}
+
+/*
+ * The service never sees a lockless pin taken: its age is the time since
+ * the service last knew the counter to be 0 (the entry handed out, or
+ * read as 0 by BUSY).  So it is not 0, it grows, and a pin taken again
+ * after BUSY saw the counter at 0 is aged from that reading: no older
+ * than the time since the test asked for it.
+ */
+static void test_lockless_age(void)
+{
+	struct daxlease_file *f;
+	struct daxlease_map *m;
+	struct daxlease_pin pin;
+	int64_t first, later, again;
+	uint64_t lease;
+	double seen_zero;
+
+	CU_ASSERT_EQUAL_FATAL(daxlease_open(ctx, "aged", RW | DAXLEASE_O_CREATE,
+					    0644, &f), 0);
+	CU_ASSERT_EQUAL_FATAL(daxlease_fallocate(f, 0, 0, 2 << 20), 0);
+	CU_ASSERT_EQUAL_FATAL(daxlease_lease_acquire(f, 0, 0,
+						     DAXLEASE_LEASE_SHARED, 0,
+						     &lease), 0);
+	CU_ASSERT_EQUAL_FATAL(daxlease_map(f, 0, 2 << 20, DAXLEASE_PROT_READ |
+					   DAXLEASE_PROT_WRITE, &m), 0);
+	CU_ASSERT_EQUAL_FATAL(daxlease_map_pin(m, 0, 4 * KiB, 0, &pin), 0);
+	CU_ASSERT_FATAL(pin.flags & DAXLEASE_PINNED_FAST);
+	first = lockless_age();
+	later = lockless_age();
+	CU_ASSERT(first > 0);
+	CU_ASSERT(later > first);
+	CU_ASSERT_EQUAL(daxlease_map_unpin(&pin), 0);
+	seen_zero = dlc_now_s();
+	CU_ASSERT_EQUAL(lockless_age(), -1);	/* reads the counter: 0 */
+	CU_ASSERT_EQUAL_FATAL(daxlease_map_pin(m, 0, 4 * KiB, 0, &pin), 0);
+	again = lockless_age();
+	CU_ASSERT(again > 0);
+	CU_ASSERT((double)again / 1e9 <= dlc_now_s() - seen_zero);
+	printf("\n    lockless age: %.3f ms, then %.3f ms; pinned again %.3f ms",
+	       (double)first / 1e6, (double)later / 1e6, (double)again / 1e6);
+	CU_ASSERT_EQUAL(daxlease_map_unpin(&pin), 0);
+	CU_ASSERT_EQUAL(daxlease_unmap(m), 0);
+	CU_ASSERT_EQUAL(daxlease_lease_release(ctx, lease), 0);
+	CU_ASSERT_EQUAL(daxlease_close(f), 0);
 }
 
 static void test_clean_stop(void)
@@ -328,6 +377,8 @@ static CU_TestInfo tests[] = {
 	{ "BUSY over 100,000 pins: paged, every pin once", test_busy_pages },
 	{ "LEASES over 20,000 leases: paged, every lease once",
 	  test_leases_pages },
+	{ "a lockless pin's age: since its counter was last seen 0",
+	  test_lockless_age },
 	{ "clean stop", test_clean_stop },
 	CU_TEST_INFO_NULL,
 };

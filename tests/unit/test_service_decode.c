@@ -238,6 +238,10 @@ static void test_pin_and_policies(void)
 	CU_ASSERT_EQUAL(decode(build(1, DL_OP_FALLOCATE, &f, sizeof(f)), 1), 0);
 
 	CU_ASSERT_EQUAL(decode(build(1, DL_OP_BUSY, &v, sizeof(v)), 1), 0);
+	CU_ASSERT_EQUAL(decode(build(1, DL_OP_BUSY_SUMMARY, &v, sizeof(v)), 1),
+			0);
+	CU_ASSERT_EQUAL(decode(build(1, DL_OP_BUSY_SUMMARY, &v, sizeof(v) - 1),
+			       1), -EINVAL);
 	CU_ASSERT_EQUAL(decode(build(1, DL_OP_QUARANTINE, &v, sizeof(v)), 1),
 			0);
 	v.max = 0;
