@@ -61,7 +61,7 @@ static void gen_one(unsigned *s, const struct wl_model *m, struct wl_op *op)
 
 		memset(op, 0, sizeof(*op));
 		op->file = f;
-		switch (next_rand(s) % 13) {
+		switch (next_rand(s) % 14) {
 		case 0:
 		case 1:
 			g = pick_file(s, m, false);
@@ -127,6 +127,10 @@ static void gen_one(unsigned *s, const struct wl_model *m, struct wl_op *op)
 				continue;
 			op->kind = WL_UNLINK;
 			return;
+		case 13:
+			op->kind = WL_FSYNC;
+			op->file = 0;
+			return;
 		case 12:
 			op->kind = WL_PINREC;
 			op->file = (int)(next_rand(s) % WL_OWNERS);
@@ -157,9 +161,13 @@ const char *wl_describe(const struct wl_op *op, char *buf, size_t len)
 {
 	static const char *kinds[] = {
 		"create", "write", "truncate", "punch", "collapse", "insert",
-		"zero", "allocate", "rename", "unlink", "pin-records",
+		"zero", "allocate", "rename", "unlink", "pin-records", "fsync",
 	};
 
+	if (op->kind == WL_FSYNC) {
+		snprintf(buf, len, "fsync");
+		return buf;
+	}
 	if (op->kind == WL_PINREC) {
 		snprintf(buf, len, "pin-records of process %d: %llu range(s)",
 			 op->file, (unsigned long long)op->len);
@@ -271,6 +279,8 @@ void wl_model_apply(struct wl_model *m, const struct wl_op *op, size_t k)
 	case WL_UNLINK:
 		f->exists = false;
 		break;
+	case WL_FSYNC:
+		break;
 	}
 }
 
@@ -288,6 +298,8 @@ int wl_fs_apply(struct dl_fs *fs, const struct wl_op *op, size_t k)
 			r[i] = wl_pin_range(k, i);
 		return dl_fs_pins_set(fs, &o, r, op->len, NULL);
 	}
+	if (op->kind == WL_FSYNC)
+		return dl_fs_sync(fs, NULL);
 	if (op->kind != WL_CREATE && dl_fs_lookup(fs, names[op->file], &ino))
 		return -ENOENT;
 	switch (op->kind) {
@@ -324,9 +336,15 @@ int wl_fs_apply(struct dl_fs *fs, const struct wl_op *op, size_t k)
 	case WL_UNLINK:
 		return dl_fs_unlink(fs, names[op->file], 0, NULL);
 	case WL_PINREC:
+	case WL_FSYNC:
 		break;
 	}
 	return -EINVAL;
+}
+
+bool wl_is_write(const struct wl_op *op)
+{
+	return op->kind == WL_WRITE;
 }
 
 bool wl_data_range(const struct wl_op *op, uint64_t *off, uint64_t *len)
