@@ -206,6 +206,16 @@ int dl_fs_tx_diff(struct dl_fs *fs, const void *src, const void *dst,
 	const uint8_t *s = src, *d = dst;
 	size_t first = len, last = 0;
 
+	/*
+	 * In a batch of writes (group commit) the media is not what the
+	 * records before this one leave: a line an earlier write changed
+	 * may be back at its media value now (an extent merged away), and a
+	 * diff against media would leave the earlier value in place at
+	 * replay.  So every object after the batch's first write is
+	 * journaled whole: the last record of each line is its final value.
+	 */
+	if (fs->batch_ops)
+		return dl_tx_bytes(&fs->j, (uint64_t)(d - fs->base), s, len);
 	for (size_t off = 0; off < len; off += 64) {
 		size_t n = len - off < 64 ? len - off : 64;
 

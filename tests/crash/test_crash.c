@@ -426,9 +426,10 @@ int main(void)
 	int rc;
 
 	nops = s_ops ? strtoul(s_ops, NULL, 0) : 200;
-	group_commit = s_group && !strcmp(s_group, "1");
 	ops = calloc(nops, sizeof(*ops));
-	wl_generate(ops, nops, s_seed ? (unsigned)atoi(s_seed) : 1);
+	group_commit = s_group && !strcmp(s_group, "1");
+	wl_generate(ops, nops, s_seed ? (unsigned)atoi(s_seed) : 1,
+		    group_commit);
 #ifndef DAXLEASE_FAULT_INJECTION
 	fprintf(stderr, "SKIP: built without DAXLEASE_FAULT_INJECTION\n");
 	return DL_TEST_SKIP;

@@ -53,15 +53,19 @@ static int pick_file(unsigned *s, const struct wl_model *m, bool exists)
 }
 
 /* One valid operation for the model's current state. */
-static void gen_one(unsigned *s, const struct wl_model *m, struct wl_op *op)
+static void gen_one(unsigned *s, const struct wl_model *m, struct wl_op *op,
+		    bool write_heavy)
 {
 	for (;;) {
 		int f = pick_file(s, m, true), g;
 		uint64_t size = f >= 0 ? m->f[f].size : 0;
+		unsigned pick = next_rand(s) % 14;
 
+		if (write_heavy && next_rand(s) % 2)
+			pick = 2;	/* a write */
 		memset(op, 0, sizeof(*op));
 		op->file = f;
-		switch (next_rand(s) % 14) {
+		switch (pick) {
 		case 0:
 		case 1:
 			g = pick_file(s, m, false);
@@ -145,13 +149,14 @@ static void gen_one(unsigned *s, const struct wl_model *m, struct wl_op *op)
 	}
 }
 
-void wl_generate(struct wl_op *ops, size_t nops, unsigned seed)
+void wl_generate(struct wl_op *ops, size_t nops, unsigned seed,
+		 bool write_heavy)
 {
 	struct wl_model *m = malloc(sizeof(*m));
 
 	wl_model_reset(m);
 	for (size_t k = 0; k < nops; k++) {
-		gen_one(&seed, m, &ops[k]);
+		gen_one(&seed, m, &ops[k], write_heavy);
 		wl_model_apply(m, &ops[k], k);
 	}
 	free(m);

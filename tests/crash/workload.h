@@ -49,8 +49,11 @@ struct wl_model {
 };
 
 /* Build nops operations from seed; only operations valid in the model's
- * state at that point are generated. */
-void wl_generate(struct wl_op *ops, size_t nops, unsigned seed);
+ * state at that point are generated.  write_heavy: every other one a
+ * write, so that group commit batches many (holes filled, extents
+ * merged inside one batch). */
+void wl_generate(struct wl_op *ops, size_t nops, unsigned seed,
+		 bool write_heavy);
 const char *wl_name(int file);
 const char *wl_describe(const struct wl_op *op, char *buf, size_t len);
 /* The byte a write by operation index k puts at file offset i. */

@@ -110,8 +110,16 @@ static int check_image(const struct dlh_daemon *d)
 	if (pid < 0 || waitpid(pid, &st, 0) != pid)
 		return -1;
 	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+		char line[512];
+		FILE *f = fopen(log, "r");
+
 		fprintf(stderr, "kill: check-namespace found problems (%s)\n",
 			log);
+		/* the directory goes with the test: show what it said */
+		while (f && fgets(line, sizeof(line), f))
+			fprintf(stderr, "kill:   %s", line);
+		if (f)
+			fclose(f);
 		return -1;
 	}
 	return 0;
