@@ -414,7 +414,9 @@ void dl_fs_close(struct dl_fs **fsp)
 
 	if (!fs)
 		return;
-	if (fs->inodes && !dl_fs_writable(fs, NULL))
+	/* the writes a group commit holds commit before a clean close */
+	if (fs->inodes && !dl_fs_writable(fs, NULL) &&
+	    !dl_fs_commit_batch(fs, NULL))
 		dl_journal_clear(&fs->j);
 	for (uint64_t i = 1; fs->inodes && i <= fs->ninodes; i++)
 		inode_destroy(fs->inodes[i]);

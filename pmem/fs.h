@@ -5,7 +5,11 @@
  * A flat directory of regular files; each file is an extent map from file
  * blocks to namespace blocks, written or unwritten.  Every metadata change
  * is one journal transaction, durable when the call returns; file data
- * written through dl_fs_write() is durable when the call returns too.
+ * written through dl_fs_write() is durable when the call returns too -
+ * unless group commit is on (dl_fs_set_group_commit): then a write is
+ * durable at the next dl_fs_sync(), at the next other change (which
+ * commits the writes before it first), when the batch of writes outgrows
+ * its share of the journal, or at dl_fs_close().
  *
  * Freeing is two steps: a layout change *detaches* blocks from the file;
  * they return to free space either in the same transaction (detach_tag 0)
@@ -143,6 +147,22 @@ ssize_t dl_fs_write(struct dl_fs *fs, dl_ino_t ino, uint64_t offset,
 /* Returns bytes read (short at EOF), or -errno (-EIO: a badblock). */
 ssize_t dl_fs_read(const struct dl_fs *fs, dl_ino_t ino, uint64_t offset,
 		   void *buf, size_t len, struct dl_err *err);
+
+/*
+ * Group commit, as journaling filesystems batch their metadata: with it
+ * on, dl_fs_write() stores and queues the data and keeps its metadata
+ * (new blocks, size, times) in a transaction that further writes join;
+ * dl_fs_sync() makes the data durable, then commits that transaction.
+ * Every other change commits the writes before it first, so a crash
+ * leaves the state after some operation at or after the last completed
+ * dl_fs_sync() or non-write change - writes after it may be lost, or
+ * (in blocks the file had before) be there in part.  Off by default.
+ */
+void dl_fs_set_group_commit(struct dl_fs *fs, bool on);
+/* Make every write so far durable: 0 or -errno (EIO: read-only now). */
+int dl_fs_sync(struct dl_fs *fs, struct dl_err *err);
+/* Writes waiting for a commit (0 with group commit off). */
+uint64_t dl_fs_unsynced_writes(const struct dl_fs *fs);
 
 /* ---- layout changes --------------------------------------------------------- */
 

@@ -206,6 +206,16 @@ int dl_fs_tx_diff(struct dl_fs *fs, const void *src, const void *dst,
 	const uint8_t *s = src, *d = dst;
 	size_t first = len, last = 0;
 
+	/*
+	 * In a batch of writes (group commit) the media is not what the
+	 * records before this one leave: a line an earlier write changed
+	 * may be back at its media value now (an extent merged away), and a
+	 * diff against media would leave the earlier value in place at
+	 * replay.  So every object after the batch's first write is
+	 * journaled whole: the last record of each line is its final value.
+	 */
+	if (fs->batch_ops)
+		return dl_tx_bytes(&fs->j, (uint64_t)(d - fs->base), s, len);
 	for (size_t off = 0; off < len; off += 64) {
 		size_t n = len - off < 64 ? len - off : 64;
 
@@ -326,14 +336,23 @@ static void end_op(struct dl_fs *fs)
  * further changes rather than let DRAM and media drift apart; reopening
  * recovers the last committed state.
  */
+static void batch_reset(struct dl_fs *fs)
+{
+	fs->batch_ops = 0;
+	fs->batch_len = 0;
+	fs->batch_nrecords = 0;
+	fs->batch_to_free = 0;
+}
+
 static void commit_fail(struct dl_fs *fs)
 {
 	fs->broken = true;
 	dl_tx_discard(&fs->j);
+	batch_reset(fs);
 	end_op(fs);
 }
 
-int dl_fs_commit(struct dl_fs *fs, struct dl_err *err)
+static int serialize_dirty(struct dl_fs *fs)
 {
 	int rc = 0;
 
@@ -343,24 +362,35 @@ int dl_fs_commit(struct dl_fs *fs, struct dl_err *err)
 		rc = serialize_detached(fs);
 	if (!rc)
 		rc = dl_fs_pins_serialize(fs);
-	if (!rc && !fs->broken && !dl_ns_health(fs->ns))
-		rc = dl_tx_commit(&fs->j);
+	return rc;
+}
+
+/* Why a commit could not be made; the filesystem is read-only now. */
+static int commit_error(struct dl_fs *fs, int rc, struct dl_err *err)
+{
+	commit_fail(fs);
 	/* the image shrank under this operation (its stores went nowhere:
 	 * the guard absorbed a fault) or was found changed: ns_watch.c */
-	if (dl_ns_health(fs->ns)) {
-		commit_fail(fs);
+	if (dl_ns_health(fs->ns))
 		return dl_err_set(err, EIO,
 				  "the namespace image changed under this "
 				  "operation; the filesystem is now read-only");
-	}
 	/* the reservations made up front should make this impossible */
-	if (rc || fs->broken) {
-		commit_fail(fs);
-		return dl_err_set(err, EIO,
-				  "internal error committing a transaction "
-				  "(%d); the filesystem is now read-only", rc);
-	}
+	return dl_err_set(err, EIO,
+			  "internal error committing a transaction "
+			  "(%d); the filesystem is now read-only", rc);
+}
+
+int dl_fs_commit(struct dl_fs *fs, struct dl_err *err)
+{
+	int rc = serialize_dirty(fs);
+
+	if (!rc && !fs->broken && !dl_ns_health(fs->ns))
+		rc = dl_tx_commit(&fs->j);
+	if (rc || fs->broken || dl_ns_health(fs->ns))
+		return commit_error(fs, rc, err);
 	put_runs(fs, &fs->to_free);
+	batch_reset(fs);
 	for (size_t i = 0; i < fs->ndirty; i++) {
 		dl_ino_t ino = fs->dirty_inodes[i];
 
@@ -375,12 +405,83 @@ int dl_fs_commit(struct dl_fs *fs, struct dl_err *err)
 
 void dl_fs_abort(struct dl_fs *fs)
 {
-	dl_tx_discard(&fs->j);
+	/* the batch of writes before this operation stays */
+	dl_tx_rewind(&fs->j, fs->batch_len, fs->batch_nrecords);
 	put_runs(fs, &fs->allocated);
-	fs->to_free.n = 0;
+	fs->to_free.n = fs->batch_to_free;
 	for (uint64_t i = 0; i < fs->sb.ndetached; i++)
 		fs->detached_dirty[i] = false;
 	/* (pin records change only in fs_pins.c, which never aborts
 	 * after changing one) */
 	end_op(fs);
+}
+
+/* ---- group commit ------------------------------------------------------- */
+
+/*
+ * The batch may hold an eighth of the journal: any one operation fits in
+ * the rest (dl_fs_max_extents gives a file a third), so the write that
+ * joins a batch never makes a transaction the journal cannot take.
+ */
+#define BATCH_SHARE 8
+
+void dl_fs_set_group_commit(struct dl_fs *fs, bool on)
+{
+	if (!on)
+		dl_fs_commit_batch(fs, NULL);
+	fs->group_commit = on;
+}
+
+uint64_t dl_fs_unsynced_writes(const struct dl_fs *fs)
+{
+	return fs->batch_ops;
+}
+
+int dl_fs_commit_later(struct dl_fs *fs, struct dl_err *err)
+{
+	int rc = serialize_dirty(fs);
+
+	if (rc || fs->broken || dl_ns_health(fs->ns))
+		return commit_error(fs, rc, err);
+	fs->batch_ops++;
+	fs->batch_len = fs->j.len;
+	fs->batch_nrecords = fs->j.nrecords;
+	fs->batch_to_free = fs->to_free.n;
+	end_op(fs);
+	if (dl_tx_size(&fs->j) > dl_journal_capacity(&fs->j) / BATCH_SHARE)
+		return dl_fs_commit_batch(fs, err);
+	return 0;
+}
+
+int dl_fs_commit_batch(struct dl_fs *fs, struct dl_err *err)
+{
+	if (!fs->batch_ops)
+		return 0;
+#ifndef DAXLEASE_UNSAFE_NO_DATA_DRAIN
+	/* the batch's data durable before the metadata that exposes it */
+	dl_flush_all(&fs->j);
+#endif
+	return dl_fs_commit(fs, err);
+}
+
+int dl_fs_sync(struct dl_fs *fs, struct dl_err *err)
+{
+	int rc = dl_fs_writable(fs, err);
+
+	if (rc)
+		return fs->batch_ops ? rc : 0;
+#ifdef DAXLEASE_UNSAFE_NO_SYNC_COMMIT
+	/* negative control: fsync forces nothing; the crash test must
+	 * find fsync'ed writes lost */
+	return 0;
+#else
+	return dl_fs_commit_batch(fs, err);
+#endif
+}
+
+int dl_fs_begin_change(struct dl_fs *fs, struct dl_err *err)
+{
+	int rc = dl_fs_writable(fs, err);
+
+	return rc ? rc : dl_fs_commit_batch(fs, err);
 }

@@ -4,7 +4,9 @@
  *
  * Data is durable before the metadata that exposes it: a write copies and
  * flushes the data, drains (a persist point), and only then commits the
- * transaction that maps new blocks or moves the size.
+ * transaction that maps new blocks or moves the size.  Under group commit
+ * (fs_commit.c) the flushes and the transaction wait for the batch's
+ * commit, which drains all of the batch's data first.
  */
 #include <errno.h>
 #include <string.h>
@@ -228,7 +230,10 @@ ssize_t dl_fs_write(struct dl_fs *fs, dl_ino_t ino, uint64_t off,
 		data_copy(fs, phys, s, src + (bs + s - off), t - s);
 	}
 #ifndef DAXLEASE_UNSAFE_NO_DATA_DRAIN
-	dl_flush_all(&fs->j);	/* data durable before the metadata */
+	/* data durable before the metadata (a group commit drains the
+	 * batch's data before its transaction: dl_fs_commit_batch) */
+	if (!fs->group_commit)
+		dl_flush_all(&fs->j);
 #endif
 	if (runs.n || mapped_unw) {
 		dl_extmap_set_state(&in->map, b0, b1 - b0, false);
@@ -237,7 +242,8 @@ ssize_t dl_fs_write(struct dl_fs *fs, dl_ino_t ino, uint64_t off,
 	if (end > in->size)
 		in->size = end;
 	in->mtime_ns = in->ctime_ns = dl_now_ns();
-	rc = dl_fs_commit(fs, err);
+	rc = fs->group_commit ? dl_fs_commit_later(fs, err) :
+				dl_fs_commit(fs, err);
 out:
 	dl_prun_free(&runs);
 	return rc ? rc : (ssize_t)len;
@@ -349,7 +355,7 @@ int dl_fs_prepare_write(struct dl_fs *fs, dl_ino_t ino, uint64_t off,
 
 	if (!in)
 		return -ENOENT;
-	rc = dl_fs_writable(fs, err);
+	rc = dl_fs_begin_change(fs, err);
 	if (rc)
 		return rc;
 	if (len == 0)

@@ -68,7 +68,7 @@ int dl_fs_create(struct dl_fs *fs, const char *name, uint32_t mode,
 	dl_ino_t ino, existing;
 	int rc;
 
-	rc = dl_fs_writable(fs, err);
+	rc = dl_fs_begin_change(fs, err);
 	if (!rc)
 		rc = dl_fs_name_check(name, err);
 	if (rc)
@@ -154,7 +154,7 @@ int dl_fs_unlink(struct dl_fs *fs, const char *name, uint64_t tag,
 	dl_ino_t ino;
 	int rc;
 
-	rc = dl_fs_writable(fs, err);
+	rc = dl_fs_begin_change(fs, err);
 	if (rc)
 		return rc;
 	if (dl_fs_lookup(fs, name, &ino))
@@ -177,7 +177,7 @@ int dl_fs_rename(struct dl_fs *fs, const char *from, const char *to,
 	char *newname;
 	int rc;
 
-	rc = dl_fs_writable(fs, err);
+	rc = dl_fs_begin_change(fs, err);
 	if (!rc)
 		rc = dl_fs_name_check(to, err);
 	if (rc)
@@ -221,7 +221,7 @@ int dl_fs_setattr(struct dl_fs *fs, dl_ino_t ino, uint32_t mode, uint32_t uid,
 
 	if (!in)
 		return -ENOENT;
-	rc = dl_fs_writable(fs, err);
+	rc = dl_fs_begin_change(fs, err);
 	if (rc)
 		return rc;
 	if (dl_fs_mark_dirty(fs, ino))

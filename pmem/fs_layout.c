@@ -58,7 +58,7 @@ static int begin(struct dl_fs *fs, dl_ino_t ino, struct dl_inode **in,
 	*in = dl_fs_file(fs, ino, err);
 	if (!*in)
 		return -ENOENT;
-	rc = dl_fs_writable(fs, err);
+	rc = dl_fs_begin_change(fs, err);
 	if (rc)
 		return rc;
 	if (dl_fs_mark_dirty(fs, ino))
@@ -440,7 +440,7 @@ int dl_fs_release(struct dl_fs *fs, uint64_t tag, uint64_t ns_offset,
 	uint64_t per_tx = (dl_journal_capacity(&fs->j) - 4096) / 128;
 	int rc;
 
-	rc = dl_fs_writable(fs, err);
+	rc = dl_fs_begin_change(fs, err);
 	if (rc)
 		return rc;
 	if (tag == 0)

@@ -161,7 +161,7 @@ int dl_fs_pins_set(struct dl_fs *fs, const struct dl_pin_owner *o,
 	struct dl_pin_rec rec;
 	int rc;
 
-	rc = dl_fs_writable(fs, err);
+	rc = dl_fs_begin_change(fs, err);
 	if (rc)
 		return rc;
 	for (size_t k = 0; k < n; k++)
@@ -235,7 +235,7 @@ int dl_fs_pins_retain(struct dl_fs *fs,
 	struct dl_pin_owner o;
 	int rc;
 
-	rc = dl_fs_writable(fs, err);
+	rc = dl_fs_begin_change(fs, err);
 	if (rc)
 		return rc;
 	for (uint64_t i = 0; i < fs->npinrecs; i++) {

@@ -67,6 +67,13 @@ struct dl_fs {
 	struct dl_prun_list reserved;	/* chain blocks held for this op */
 	struct dl_prun_list allocated;	/* data runs this op allocated */
 	bool broken;			/* an internal error: refuse changes */
+	/* group commit (fs_commit.c): the transaction's first batch_len
+	 * bytes are writes that completed and wait for dl_fs_sync() */
+	bool group_commit;
+	uint64_t batch_ops;		/* writes in the batch; 0: none */
+	size_t batch_len;
+	uint32_t batch_nrecords;
+	size_t batch_to_free;		/* to_free entries the batch owns */
 };
 
 static inline uint64_t dl_blocks_of(uint64_t bytes)
@@ -123,6 +130,15 @@ void dl_fs_dispose(struct dl_fs *fs, const struct dl_prun_list *runs,
 /* Detached-table slots free for new entries. */
 uint64_t dl_fs_detached_free_slots(const struct dl_fs *fs);
 int dl_fs_commit(struct dl_fs *fs, struct dl_err *err);
+/* A write's end under group commit: its records join the batch, which
+ * commits only when it outgrows its share of the journal. */
+int dl_fs_commit_later(struct dl_fs *fs, struct dl_err *err);
+/* The start of every change but a write: dl_fs_writable(), then the
+ * batch of writes commits, so the change never shares its transaction
+ * with them (it fits the journal alone, as before). */
+int dl_fs_begin_change(struct dl_fs *fs, struct dl_err *err);
+/* Commit the batch (dl_fs_sync without its test-only switch). */
+int dl_fs_commit_batch(struct dl_fs *fs, struct dl_err *err);
 /* Journal the 64-byte lines of media [dst, dst+len) that differ from
  * src (dst: in the namespace mapping). */
 int dl_fs_tx_diff(struct dl_fs *fs, const void *src, const void *dst,

@@ -114,6 +114,14 @@ void dl_tx_discard(struct dl_journal *j)
 	j->nrecords = 0;
 }
 
+void dl_tx_rewind(struct dl_journal *j, size_t len, uint32_t nrecords)
+{
+	if (len <= j->len) {
+		j->len = len;
+		j->nrecords = nrecords;
+	}
+}
+
 /* ---- flush coalescing ------------------------------------------------- */
 
 int dl_flush_add(struct dl_journal *j, const void *addr, size_t len)

@@ -68,6 +68,9 @@ size_t dl_tx_size(const struct dl_journal *j);
 size_t dl_journal_capacity(const struct dl_journal *j);
 bool dl_tx_empty(const struct dl_journal *j);
 void dl_tx_discard(struct dl_journal *j);
+/* Drop the records added after the transaction was len bytes and
+ * nrecords records long (the group commit's batch of writes stays). */
+void dl_tx_rewind(struct dl_journal *j, size_t len, uint32_t nrecords);
 /* Commit and apply; -EFBIG (nothing written) if it does not fit. */
 int dl_tx_commit(struct dl_journal *j);
 

@@ -100,10 +100,20 @@ int dl_handle_close(struct dl_client *c, const struct dl_request *rq,
 		    struct dl_reply *rp)
 {
 	const struct dl_fh_req *r = rq->payload;
+	struct dl_err err = { 0 };
+	struct dl_fh *h;
+	int rc;
 
 	(void)rp;
+	/* closing a handle one could write through commits the writes
+	 * (close-to-open, as NFS does: commit.c); the handle goes even if
+	 * that fails, as after close(2) */
+	h = dl_fh_get(&c->fhs, r->fh);
+	rc = h && (h->access & DL_ACCESS_W) ? dl_commit_sync(c->srv, &err) : 0;
 	/* mappings made through the handle stay, as after close(2) */
-	return dl_fh_del(&c->fhs, r->fh);
+	if (dl_fh_del(&c->fhs, r->fh))
+		return -EBADF;
+	return rc ? dl_fs_failed(c, "close", rc, &err) : 0;
 }
 
 int dl_handle_stat(struct dl_client *c, const struct dl_request *rq,

@@ -107,6 +107,7 @@ int dl_handle_write(struct dl_client *c, const struct dl_request *rq,
 	}
 	out->bytes = total;
 	rp->len = sizeof(*out);
+	dl_commit_written(c->srv);
 	return 0;
 }
 
@@ -117,13 +118,17 @@ int dl_handle_fsync(struct dl_client *c, const struct dl_request *rq,
 	struct dl_fh *h;
 	int rc;
 
+	struct dl_err err = { 0 };
+
 	(void)rp;
-	/* data and metadata that went through us are durable when each call
-	 * returns already; what clients stored behind our back is not */
+	/* what clients stored behind our back, then the writes that went
+	 * through us (group commit: commit.c) */
 	rc = dl_file_from_fh(c, r->fh, &h, NULL);
-	if (!rc)
-		dl_dirty_write_back_file(c->srv, h->ino);
-	return rc;
+	if (rc)
+		return rc;
+	dl_dirty_write_back_file(c->srv, h->ino);
+	rc = dl_commit_sync(c->srv, &err);
+	return rc ? dl_fs_failed(c, "fsync", rc, &err) : 0;
 }
 
 int dl_handle_truncate(struct dl_client *c, const struct dl_request *rq,

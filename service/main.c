@@ -22,6 +22,7 @@
 #define DEFAULT_DIRTY_MAX 65536		/* about 6 MiB of records */
 #define MAX_DIRTY_MAX (1ULL << 24)
 #define DEFAULT_DIRTY_EXPIRE 30000u	/* ms, as vm.dirty_expire_centisecs */
+#define DEFAULT_COMMIT_INTERVAL 200u	/* ms: writes durable at the latest */
 
 static void usage(FILE *f)
 {
@@ -53,10 +54,15 @@ static void usage(FILE *f)
 		"                           record, or the oldest record is written back\n"
 		"      --dirty-expire MS    write dirty records back this long after they\n"
 		"                           were first dirtied (default %u, 0: at once)\n"
+		"      --commit-interval MS group commit: a WRITE is durable at FSYNC,\n"
+		"                           at CLOSE of a writable handle, at the next\n"
+		"                           other change, or this long after it at the\n"
+		"                           latest (default %u; 0: when WRITE returns)\n"
 		"limits (LIMITS in daxleased(8)):\n",
 		DEFAULT_TABLE_ENTRIES, DEFAULT_LEASE_TIMEOUT,
 		DEFAULT_LEASE_MAX_TIMEOUT, DEFAULT_RECORDS_PER_PROCESS,
-		MAX_RECORDS_PER_PROCESS, DEFAULT_DIRTY_MAX, DEFAULT_DIRTY_EXPIRE);
+		MAX_RECORDS_PER_PROCESS, DEFAULT_DIRTY_MAX, DEFAULT_DIRTY_EXPIRE,
+		DEFAULT_COMMIT_INTERVAL);
 	dl_limits_usage(f);
 	fprintf(f,
 		"  -h, --help               this help\n"
@@ -98,14 +104,20 @@ static int parse_entries(const char *s, uint64_t *out)
 	return parse_count("table-entries", s, 1, MAX_TABLE_ENTRIES, out);
 }
 
-static int parse_dirty_expire(const char *s, uint32_t *out)
+/* 0 .. an hour of milliseconds */
+static int parse_ms_count(const char *opt, const char *s, uint32_t *out)
 {
 	uint64_t v;
 
-	if (parse_count("dirty-expire", s, 0, 3600000, &v))
+	if (parse_count(opt, s, 0, 3600000, &v))
 		return -EINVAL;
 	*out = (uint32_t)v;
 	return 0;
+}
+
+static int parse_dirty_expire(const char *s, uint32_t *out)
+{
+	return parse_ms_count("dirty-expire", s, out);
 }
 
 static int parse_ms(const char *opt, const char *s, uint32_t *out)
@@ -154,6 +166,7 @@ static int parse_level(const char *s)
 enum { OPT_DAX_GROUP = 256, OPT_ADMIN_GROUP, OPT_TABLE_ENTRIES, OPT_DETACH,
        OPT_LEASE_TIMEOUT, OPT_LEASE_MAX_TIMEOUT, OPT_ADVISORY_LEASES,
        OPT_RECORDS_PER_PROCESS, OPT_DIRTY_MAX, OPT_DIRTY_EXPIRE,
+       OPT_COMMIT_INTERVAL,
        OPT_LIMIT /* the limits' options follow, one each (limits.h) */ };
 
 static const struct option fixed_opts[] = {
@@ -172,6 +185,7 @@ static const struct option fixed_opts[] = {
 	  OPT_RECORDS_PER_PROCESS },
 	{ "dirty-max", required_argument, NULL, OPT_DIRTY_MAX },
 	{ "dirty-expire", required_argument, NULL, OPT_DIRTY_EXPIRE },
+	{ "commit-interval", required_argument, NULL, OPT_COMMIT_INTERVAL },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 };
@@ -235,6 +249,9 @@ static int parse_one(int opt, struct dl_options *o)
 				   &o->dirty_max) ? -1 : 0;
 	case OPT_DIRTY_EXPIRE:
 		return parse_dirty_expire(optarg, &o->dirty_expire_ms) ? -1 : 0;
+	case OPT_COMMIT_INTERVAL:
+		return parse_ms_count("commit-interval", optarg,
+				      &o->commit_interval_ms) ? -1 : 0;
 	case 'h':
 		usage(stdout);
 		return 1;
@@ -298,6 +315,7 @@ int main(int argc, char **argv)
 	srv.opt.dirty_max = DEFAULT_DIRTY_MAX;
 	srv.opt.dirty_expire_ms = DEFAULT_DIRTY_EXPIRE;
 	dl_limits_default(&srv.opt.limits);
+	srv.opt.commit_interval_ms = DEFAULT_COMMIT_INTERVAL;
 	rc = parse_args(argc, argv, &srv.opt);
 	if (rc)
 		return rc > 0 ? 0 : 2;

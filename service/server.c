@@ -163,7 +163,7 @@ int dl_server_open(struct dl_server *srv)
 	int rc;
 
 	srv->listen.fd = srv->signals.fd = srv->timer.fd = -1;
-	srv->trim_timer.fd = -1;
+	srv->trim_timer.fd = srv->commit_timer.fd = -1;
 	srv->image_watch.fd = srv->image_timer.fd = -1;
 	srv->acceptor.timer.fd = -1;
 	/* ids clients hold across a restart (pins, mappings) never meet the
@@ -180,6 +180,8 @@ int dl_server_open(struct dl_server *srv)
 	rc = open_storage(srv);
 	if (!rc)
 		rc = dl_dirty_init(srv);
+	if (!rc)
+		rc = dl_commit_init(srv);
 	if (!rc)
 		rc = setup_signals(srv);
 	if (!rc)
@@ -224,6 +226,7 @@ unsigned dl_server_close(struct dl_server *srv)
 		if (srv->fs)
 			dl_dirty_write_back_all(srv);
 		dl_dirty_free_all(srv);
+		dl_commit_fini(srv);
 		dl_quarantine_free(srv);
 		dl_leases_free_all(srv);
 		dl_accept_close(srv);

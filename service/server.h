@@ -48,6 +48,9 @@ struct dl_options {
 	uint64_t dirty_max;		/* dirty records in total */
 	uint32_t dirty_expire_ms;	/* written back this long after */
 	struct dl_limits limits;	/* limits.h */
+	uint32_t commit_interval_ms;	/* group commit: writes durable at
+					 * the latest this long after;
+					 * 0: each write on return */
 };
 
 /* The layout change that breaks a lease, and who asked for it. */
@@ -253,6 +256,8 @@ struct dl_server {
 	uint64_t entries_used;		/* their table entries */
 	uint64_t queued_bytes;		/* waiters' and outboxes' */
 	struct dl_dirty_records dirty;	/* dirty.c */
+	struct dl_source commit_timer;	/* commit.c */
+	bool commit_armed;
 	struct dl_waiter *wait_head, *wait_tail;
 	struct dl_waiter *replaying;	/* the waiter being run again */
 	uint64_t next_wait_id;
@@ -422,6 +427,16 @@ void dl_blocker_of_client(const struct dl_client *c,
 			  struct dl_wire_blocker *w);
 /* How long c has been an orphan (0: it is not), in ms, saturating. */
 uint32_t dl_orphan_ms(const struct dl_client *c, int64_t now);
+
+/* ---- commit.c: group commit of WRITEs ------------------------------------------ */
+/* Group commit on unless --commit-interval 0, and its timer: 0 or -errno. */
+int dl_commit_init(struct dl_server *srv);
+/* A WRITE joined the batch: the timer runs if it did not. */
+void dl_commit_written(struct dl_server *srv);
+/* FSYNC, CLOSE of a writable handle: every write durable. 0 or -errno. */
+int dl_commit_sync(struct dl_server *srv, struct dl_err *err);
+/* Shutdown: commit what is left, stop the timer. */
+void dl_commit_fini(struct dl_server *srv);
 
 /* ---- dirty.c: ranges written behind our back, and their writeback -------------- */
 /* The records (--dirty-max) and their writeback timer: 0 or -errno. */

@@ -99,6 +99,7 @@ DAXLEASE_EXPORT int daxlease_close(struct daxlease_file *f)
 	dl_untrack_file(f);
 	req.fh = f->fh;
 	rc = dl_call_simple(f->ctx, DL_OP_CLOSE, &req, sizeof(req), NULL, 0);
+	rc = dl_sync_result(f, rc);
 	daxlease_unref(f->ctx);
 	free(f);
 	return rc;
@@ -179,7 +180,8 @@ DAXLEASE_EXPORT int daxlease_fsync(struct daxlease_file *f)
 	if (!f)
 		return -EINVAL;
 	req.fh = f->fh;
-	return dl_call_simple(f->ctx, DL_OP_FSYNC, &req, sizeof(req), NULL, 0);
+	return dl_sync_result(f, dl_call_simple(f->ctx, DL_OP_FSYNC, &req,
+						sizeof(req), NULL, 0));
 }
 
 DAXLEASE_EXPORT int daxlease_truncate(struct daxlease_file *f, uint64_t size)

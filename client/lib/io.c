@@ -187,8 +187,13 @@ static ssize_t rw(struct daxlease_file *f, const struct daxlease_iovec *iov,
 	b.io = calloc(3 + (size_t)max_iov, sizeof(*b.io));
 	if (!b.wiov || !b.io)
 		rc = -ENOMEM;
-	else
+	else {
+		uint64_t epoch = write ? dl_epoch(f->ctx) : 0;
+
 		rc = rw_loop(f, &c, &b, write);
+		if (write && rc > 0)
+			dl_sync_wrote(f, epoch);
+	}
 	free(b.wiov);
 	free(b.io);
 	return rc;

@@ -154,8 +154,21 @@ struct daxlease_file {
 	uint64_t ino;			/* what a reconnect re-opens */
 	uint32_t generation;
 	uint32_t flags;			/* DL_O_READ | DL_O_WRITE */
+	/* atomic: 1 + the connection epoch of the first write not fsync'ed
+	 * yet, 0 if none - the daemon commits writes in groups, so writes
+	 * made before a lost connection may be lost with it (sync.c) */
+	uint64_t unsynced;
 	struct daxlease_file *prev, *next;	/* ctx->files */
 };
+
+/* sync.c: what fsync and close must report about writes */
+/* The current connection epoch (ctx->epoch, under map_lock). */
+uint64_t dl_epoch(struct daxlease_ctx *ctx);
+/* n > 0 bytes were written through f during epoch. */
+void dl_sync_wrote(struct daxlease_file *f, uint64_t epoch);
+/* FSYNC or CLOSE answered rc: rc, or -EIO once if writes made on an
+ * earlier connection may have been lost with it. */
+int dl_sync_result(struct daxlease_file *f, int rc);
 
 /* A socket pin, as a reconnect describes it to the new daemon. */
 struct dl_spin {

@@ -63,6 +63,7 @@ struct bench_section {
 extern const struct bench_section bench_fs_section;
 extern const struct bench_section bench_service_section;
 extern const struct bench_section bench_pin_section;
+extern const struct bench_section bench_copy_section;
 
 /* ---- timing and statistics ------------------------------------------------ */
 

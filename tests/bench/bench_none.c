@@ -35,3 +35,8 @@ const struct bench_section bench_pin_section = {
 	.name = "pin", .run = none_run, .print = none_print,
 	.json = none_json, .release = free,
 };
+
+const struct bench_section bench_copy_section = {
+	.name = "copy", .run = none_run, .print = none_print,
+	.json = none_json, .release = free,
+};

@@ -55,6 +55,10 @@
  * fixed-buffer registration of the same sizes, two threads against one,
  * and a summary table against the targets.
  *
+ * Section copy (bench_copy.c): `daxlease put` and `get` of 256 MiB and
+ * 1 GiB on /var/tmp and on /dev/shm, against dd conv=fsync, dd
+ * oflag=dsync and a dd read on the same file system, in the same run.
+ *
  * Images live in a fresh directory under $TMPDIR (default /tmp) and are
  * deleted.  The numbers describe that directory's file system: on an
  * ordinary file every flush is an msync, so a persist point costs what a
@@ -718,6 +722,7 @@ const struct bench_section bench_fs_section = {
 
 static const struct bench_section *const sections[] = {
 	&bench_fs_section, &bench_service_section, &bench_pin_section,
+	&bench_copy_section,
 };
 #define NSECTIONS (sizeof(sections) / sizeof(sections[0]))
 

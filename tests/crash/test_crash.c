@@ -49,6 +49,7 @@ static size_t nsegs;
 static off_t image_size;
 static struct wl_op *ops;
 static size_t nops;
+static bool group_commit;	/* DAXLEASE_CRASH_GROUP=1 */
 
 /* ---- the pristine image, restored before every run ------------------- */
 
@@ -134,6 +135,7 @@ static void child(int fd, uint64_t crash_at, int evict)
 		fprintf(stderr, "child open: %s\n", err.msg);
 		_exit(2);
 	}
+	dl_fs_set_group_commit(fs, group_commit);
 	for (size_t k = 0; k < nops; k++) {
 		uint32_t done = (uint32_t)k + 1;
 		int rc = wl_fs_apply(fs, &ops[k], k);
@@ -251,11 +253,40 @@ static bool pins_match(struct dl_fs *fs, const struct wl_model *m, char *why,
 	return true;
 }
 
-/* Does fs equal model m, allowing file tol_file's bytes in [tol_off,
- * tol_off+tol_len) to hold other's value instead? */
+/*
+ * What else a byte may hold than the model's value: the interrupted
+ * operation's data range may hold the other state's bytes (data is
+ * written in place, not journaled), and under group commit the writes
+ * ops[first_write .. end_write) - complete but not committed yet - may
+ * have reached the blocks the file had already.
+ */
+struct tolerance {
+	const struct wl_model *other;
+	int file;
+	uint64_t off, len;
+	size_t first_write, end_write;
+};
+
+static bool byte_ok(const struct tolerance *t, int file, uint64_t j,
+		    uint8_t got)
+{
+	if (file == t->file && j >= t->off && j - t->off < t->len &&
+	    t->other && t->other->f[file].exists &&
+	    j < t->other->f[file].size && got == t->other->f[file].data[j])
+		return true;
+	for (size_t k = t->first_write; k < t->end_write; k++) {
+		const struct wl_op *op = &ops[k];
+
+		if (wl_is_write(op) && op->file == file && j >= op->off &&
+		    j - op->off < op->len && got == wl_byte(k, j))
+			return true;
+	}
+	return false;
+}
+
+/* Does fs equal model m, allowing what t tolerates? */
 static bool matches(struct dl_fs *fs, const struct wl_model *m,
-		    const struct wl_model *other, int tol_file,
-		    uint64_t tol_off, uint64_t tol_len, char *why, size_t wl)
+		    const struct tolerance *t, char *why, size_t wl)
 {
 	static uint8_t buf[WL_MAX_SIZE * 2];
 
@@ -287,12 +318,7 @@ static bool matches(struct dl_fs *fs, const struct wl_model *m,
 			return false;
 		}
 		for (uint64_t j = 0; j < f->size; j++) {
-			bool tol = i == tol_file && j >= tol_off &&
-				   j - tol_off < tol_len && other &&
-				   other->f[i].exists && j < other->f[i].size &&
-				   buf[j] == other->f[i].data[j];
-
-			if (buf[j] != f->data[j] && !tol) {
+			if (buf[j] != f->data[j] && !byte_ok(t, i, j, buf[j])) {
 				snprintf(why, wl, "%s: byte %llu is %u, "
 					 "model %u", wl_name(i),
 					 (unsigned long long)j, buf[j],
@@ -304,15 +330,53 @@ static bool matches(struct dl_fs *fs, const struct wl_model *m,
 	return true;
 }
 
+/*
+ * The operations a crash after done completed ones cannot undo: every
+ * one without group commit; with it, everything up to the last
+ * completed operation that is not a write (an fsync, or a change that
+ * commits the writes before it and itself).
+ */
+static size_t durable_floor(uint32_t done)
+{
+	if (!group_commit)
+		return done;
+	for (size_t k = done; k > 0; k--)
+		if (!wl_is_write(&ops[k - 1]))
+			return k;
+	return 0;
+}
+
+/* Does fs hold the state after c operations, done of them complete? */
+static bool matches_state(struct dl_fs *fs, size_t c, uint32_t done,
+			  char *why, size_t wl)
+{
+	struct wl_model *m = model_after(c), *other = NULL;
+	struct tolerance t = { .file = -1, .first_write = c,
+			       .end_write = done };
+	bool ok;
+
+	/* the interrupted operation may be half done in its data range */
+	if (done < nops && c >= done && wl_data_range(&ops[done], &t.off,
+						       &t.len)) {
+		other = model_after(c == done ? done + 1 : done);
+		t.other = other;
+		t.file = ops[done].file;
+	}
+	if (done < nops && t.end_write < done + 1)
+		t.end_write = done + 1;
+	ok = matches(fs, m, &t, why, wl);
+	free(m);
+	free(other);
+	return ok;
+}
+
 static bool verify(uint32_t done, char *why, size_t wl)
 {
 	struct dl_check_report rep;
 	struct dl_err err = { 0 };
 	struct dl_ns *ns = NULL;
 	struct dl_fs *fs = NULL;
-	struct wl_model *before = model_after(done), *after = NULL;
-	uint64_t toff = 0, tlen = 0;
-	int tfile = -1;
+	size_t floor = durable_floor(done), last = done < nops ? done + 1 : done;
 	char why2[256] = "";
 	bool ok = false;
 
@@ -330,22 +394,24 @@ static bool verify(uint32_t done, char *why, size_t wl)
 		snprintf(why, wl, "open after check: %s", err.msg);
 		goto out;
 	}
-	if (done < nops) {
-		after = model_after(done + 1);
-		if (wl_data_range(&ops[done], &toff, &tlen))
-			tfile = ops[done].file;
-	}
-	ok = matches(fs, before, after, tfile, toff, tlen, why, wl) ||
-	     (after && matches(fs, after, before, tfile, toff, tlen, why2,
-			       sizeof(why2)));
+	for (size_t c = floor; c <= last && !ok; c++)
+		ok = matches_state(fs, c, done, c == floor ? why : why2,
+				   c == floor ? wl : sizeof(why2));
 	if (!ok && why2[0])
 		snprintf(why + strlen(why), wl - strlen(why),
-			 " (and vs. the next state: %s)", why2);
+			 " (and vs. the last state it may hold: %s)", why2);
+	/* name the worst case: durable state lost */
+	for (size_t c = floor; !ok && c-- > 0;)
+		if (matches_state(fs, c, done, why2, sizeof(why2))) {
+			snprintf(why + strlen(why), wl - strlen(why),
+				 "; it holds the state after %zu operations, "
+				 "so operations up to %zu, durable when they "
+				 "returned (fsync'ed), were lost", c, floor);
+			break;
+		}
 out:
 	dl_fs_close(&fs);
 	dl_ns_close(&ns);
-	free(before);
-	free(after);
 	return ok;
 }
 
@@ -353,6 +419,7 @@ int main(void)
 {
 	const char *s_ops = getenv("DAXLEASE_CRASH_OPS");
 	const char *s_seed = getenv("DAXLEASE_CRASH_WSEED");
+	const char *s_group = getenv("DAXLEASE_CRASH_GROUP");
 	uint64_t points = 0, covered = 0, failures = 0, crashed = 0;
 	uint32_t done;
 	char why[512], desc[128];
@@ -360,7 +427,9 @@ int main(void)
 
 	nops = s_ops ? strtoul(s_ops, NULL, 0) : 200;
 	ops = calloc(nops, sizeof(*ops));
-	wl_generate(ops, nops, s_seed ? (unsigned)atoi(s_seed) : 1);
+	group_commit = s_group && !strcmp(s_group, "1");
+	wl_generate(ops, nops, s_seed ? (unsigned)atoi(s_seed) : 1,
+		    group_commit);
 #ifndef DAXLEASE_FAULT_INJECTION
 	fprintf(stderr, "SKIP: built without DAXLEASE_FAULT_INJECTION\n");
 	return DL_TEST_SKIP;
@@ -377,7 +446,8 @@ int main(void)
 		fprintf(stderr, "dry run result is wrong: %s\n", why);
 		return 1;
 	}
-	printf("workload: %zu operations, %llu persist points per run\n", nops,
+	printf("workload: %zu operations, %s, %llu persist points per run\n",
+	       nops, group_commit ? "group commit" : "every call durable",
 	       (unsigned long long)points);
 	for (uint64_t n = 1; n <= points; n++) {
 		for (int evict = 0; evict <= 1; evict++) {

@@ -53,15 +53,19 @@ static int pick_file(unsigned *s, const struct wl_model *m, bool exists)
 }
 
 /* One valid operation for the model's current state. */
-static void gen_one(unsigned *s, const struct wl_model *m, struct wl_op *op)
+static void gen_one(unsigned *s, const struct wl_model *m, struct wl_op *op,
+		    bool write_heavy)
 {
 	for (;;) {
 		int f = pick_file(s, m, true), g;
 		uint64_t size = f >= 0 ? m->f[f].size : 0;
+		unsigned pick = next_rand(s) % 14;
 
+		if (write_heavy && next_rand(s) % 2)
+			pick = 2;	/* a write */
 		memset(op, 0, sizeof(*op));
 		op->file = f;
-		switch (next_rand(s) % 13) {
+		switch (pick) {
 		case 0:
 		case 1:
 			g = pick_file(s, m, false);
@@ -127,6 +131,10 @@ static void gen_one(unsigned *s, const struct wl_model *m, struct wl_op *op)
 				continue;
 			op->kind = WL_UNLINK;
 			return;
+		case 13:
+			op->kind = WL_FSYNC;
+			op->file = 0;
+			return;
 		case 12:
 			op->kind = WL_PINREC;
 			op->file = (int)(next_rand(s) % WL_OWNERS);
@@ -141,13 +149,14 @@ static void gen_one(unsigned *s, const struct wl_model *m, struct wl_op *op)
 	}
 }
 
-void wl_generate(struct wl_op *ops, size_t nops, unsigned seed)
+void wl_generate(struct wl_op *ops, size_t nops, unsigned seed,
+		 bool write_heavy)
 {
 	struct wl_model *m = malloc(sizeof(*m));
 
 	wl_model_reset(m);
 	for (size_t k = 0; k < nops; k++) {
-		gen_one(&seed, m, &ops[k]);
+		gen_one(&seed, m, &ops[k], write_heavy);
 		wl_model_apply(m, &ops[k], k);
 	}
 	free(m);
@@ -157,9 +166,13 @@ const char *wl_describe(const struct wl_op *op, char *buf, size_t len)
 {
 	static const char *kinds[] = {
 		"create", "write", "truncate", "punch", "collapse", "insert",
-		"zero", "allocate", "rename", "unlink", "pin-records",
+		"zero", "allocate", "rename", "unlink", "pin-records", "fsync",
 	};
 
+	if (op->kind == WL_FSYNC) {
+		snprintf(buf, len, "fsync");
+		return buf;
+	}
 	if (op->kind == WL_PINREC) {
 		snprintf(buf, len, "pin-records of process %d: %llu range(s)",
 			 op->file, (unsigned long long)op->len);
@@ -271,6 +284,8 @@ void wl_model_apply(struct wl_model *m, const struct wl_op *op, size_t k)
 	case WL_UNLINK:
 		f->exists = false;
 		break;
+	case WL_FSYNC:
+		break;
 	}
 }
 
@@ -288,6 +303,8 @@ int wl_fs_apply(struct dl_fs *fs, const struct wl_op *op, size_t k)
 			r[i] = wl_pin_range(k, i);
 		return dl_fs_pins_set(fs, &o, r, op->len, NULL);
 	}
+	if (op->kind == WL_FSYNC)
+		return dl_fs_sync(fs, NULL);
 	if (op->kind != WL_CREATE && dl_fs_lookup(fs, names[op->file], &ino))
 		return -ENOENT;
 	switch (op->kind) {
@@ -324,9 +341,15 @@ int wl_fs_apply(struct dl_fs *fs, const struct wl_op *op, size_t k)
 	case WL_UNLINK:
 		return dl_fs_unlink(fs, names[op->file], 0, NULL);
 	case WL_PINREC:
+	case WL_FSYNC:
 		break;
 	}
 	return -EINVAL;
+}
+
+bool wl_is_write(const struct wl_op *op)
+{
+	return op->kind == WL_WRITE;
 }
 
 bool wl_data_range(const struct wl_op *op, uint64_t *off, uint64_t *len)

@@ -4,8 +4,9 @@
  *
  * A deterministic list of operations over a handful of files (create,
  * write, truncate, punch, collapse, insert, zero, allocate, rename,
- * unlink), and the pin records of a few made-up processes (set).  The same list drives the filesystem (in the child that will
- * crash) and an in-memory model (in the parent that checks).
+ * unlink, fsync), and the pin records of a few made-up processes (set).
+ * The same list drives the filesystem (in the child that will crash)
+ * and an in-memory model (in the parent that checks).
  */
 #ifndef DAXLEASE_TESTS_WORKLOAD_H
 #define DAXLEASE_TESTS_WORKLOAD_H
@@ -25,6 +26,7 @@ enum wl_kind {
 	WL_CREATE, WL_WRITE, WL_TRUNCATE, WL_PUNCH, WL_COLLAPSE, WL_INSERT,
 	WL_ZERO, WL_ALLOC, WL_RENAME, WL_UNLINK,
 	WL_PINREC,		/* owner `file` gets `len` ranges (wl_pin_range) */
+	WL_FSYNC,		/* dl_fs_sync: every write so far durable */
 };
 
 struct wl_op {
@@ -47,8 +49,11 @@ struct wl_model {
 };
 
 /* Build nops operations from seed; only operations valid in the model's
- * state at that point are generated. */
-void wl_generate(struct wl_op *ops, size_t nops, unsigned seed);
+ * state at that point are generated.  write_heavy: every other one a
+ * write, so that group commit batches many (holes filled, extents
+ * merged inside one batch). */
+void wl_generate(struct wl_op *ops, size_t nops, unsigned seed,
+		 bool write_heavy);
 const char *wl_name(int file);
 const char *wl_describe(const struct wl_op *op, char *buf, size_t len);
 /* The byte a write by operation index k puts at file offset i. */
@@ -62,6 +67,8 @@ int wl_fs_apply(struct dl_fs *fs, const struct wl_op *op, size_t k);
 void wl_pin_owner(int o, struct dl_pin_owner *out);
 /* Range i of the records operation k sets. */
 struct dl_ns_range wl_pin_range(size_t k, size_t i);
+/* Is op a write (under group commit: durable only at a later commit)? */
+bool wl_is_write(const struct wl_op *op);
 /* The byte range an operation may leave half-written if interrupted. */
 bool wl_data_range(const struct wl_op *op, uint64_t *off, uint64_t *len);
 

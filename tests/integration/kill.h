@@ -58,6 +58,8 @@ struct kl_report {
 	uint64_t layout_ops, layout_timeouts, layout_refused;
 	/* fillers */
 	uint64_t created, verified, unlinked, enospc;
+	uint64_t rewritten;		/* fsync said a lost connection's
+					 * writes may be lost: written again */
 	uint64_t victim_words;		/* victim words not theirs */
 	uint64_t errors;		/* unexpected return codes */
 	uint32_t nvictims;		/* fillers: tt_victim records follow */

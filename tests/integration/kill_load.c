@@ -467,7 +467,7 @@ struct filler {
 };
 
 /* Write victim v whole and fsync it: -errno, or 0 once it is durable. */
-static int write_victim(struct filler *fl, const struct tt_victim *v)
+static int write_victim_once(struct filler *fl, const struct tt_victim *v)
 {
 	struct daxlease_file *f = NULL;
 	char name[32];
@@ -490,6 +490,20 @@ static int write_victim(struct filler *fl, const struct tt_victim *v)
 		rc = RETRY(&fl->k, daxlease_fsync(f));
 	if (f)
 		daxlease_close(f);
+	return rc;
+}
+
+/*
+ * The daemon commits writes in groups: when the connection was lost
+ * between the writes and their fsync, the daemon may have died with
+ * them, and the fsync says so (-EIO, libdaxlease(3)).  Write again.
+ */
+static int write_victim(struct filler *fl, const struct tt_victim *v)
+{
+	int rc, tries = 0;
+
+	while ((rc = write_victim_once(fl, v)) == -EIO && ++tries < 20)
+		fl->k.r.rewritten++;
 	return rc;
 }
 

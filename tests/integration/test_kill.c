@@ -110,8 +110,16 @@ static int check_image(const struct dlh_daemon *d)
 	if (pid < 0 || waitpid(pid, &st, 0) != pid)
 		return -1;
 	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+		char line[512];
+		FILE *f = fopen(log, "r");
+
 		fprintf(stderr, "kill: check-namespace found problems (%s)\n",
 			log);
+		/* the directory goes with the test: show what it said */
+		while (f && fgets(line, sizeof(line), f))
+			fprintf(stderr, "kill:   %s", line);
+		if (f)
+			fclose(f);
 		return -1;
 	}
 	return 0;
@@ -198,6 +206,7 @@ static void add(struct totals *t, const struct kl_report *r)
 	s->slow_pins += r->slow_pins;
 	s->dma_words += r->dma_words;
 	s->mismatches += r->mismatches;
+	s->rewritten += r->rewritten;
 	s->layout_ops += r->layout_ops;
 	s->layout_timeouts += r->layout_timeouts;
 	s->layout_refused += r->layout_refused;
@@ -367,11 +376,13 @@ static void verdict(const char *test, const struct totals *t,
 	printf("  %s: %" PRIu64 " transfers (%" PRIu64 " lockless, %" PRIu64
 	       " socket pins), %" PRIu64 " DMA words, %" PRIu64
 	       " layout changes (%" PRIu64 " timed out on pins), %" PRIu64
-	       " victims written, %" PRIu64 " verifies, %" PRIu64
+	       " victims written (%" PRIu64 " again: fsync -EIO after a "
+	       "reconnect), %" PRIu64 " verifies, %" PRIu64
 	       " reconnects taking back %" PRIu64 " socket pins and %" PRIu64
 	       " counted entries\n", test, t->r.transfers, t->r.fast_pins,
 	       t->r.slow_pins, t->r.dma_words, t->r.layout_ops,
-	       t->r.layout_timeouts, t->r.created, t->r.verified,
+	       t->r.layout_timeouts, t->r.created, t->r.rewritten,
+	       t->r.verified,
 	       t->r.reconnects, t->r.taken_back, t->r.counted_back);
 	printf("  %s: %" PRIu64 " read-back mismatches, %" PRIu64
 	       " bad victim words, %" PRIu64 " bad victims at the end, %"
